@@ -1,0 +1,16 @@
+// The allocators the single-threaded workloads run against. Each adapter:
+//   { id, label, kind: "sabmalloc" | "peer", load(): {ok, note?, reason?}, create({bytes}): instance }
+// and each instance:
+//   malloc(n), free(p), realloc(p, n), calloc(c, n)   the allocator (p: a number, or an object for GC)
+//   slots(n)          a container for n pointers (Uint32Array, or Array for the GC baseline)
+//   reset()           after a run: true if the instance can be reused, false to get a fresh one
+//   usable(p)         usable size of a live block (memory pass only)
+//   memStats(blocks)  { active, mapped, metadata, capacity } - null where the allocator cannot tell
+//   destroy()?        optional
+// Adding an allocator = writing one of these and listing it here.
+import { sabmalloc, sabmallocLock } from "./sabmalloc.mjs";
+import thing from "./thing.mjs";
+import tlsf from "./tlsf.mjs";
+import { gcU8, gcF64 } from "./gc.mjs";
+
+export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, tlsf, thing, gcU8, gcF64];

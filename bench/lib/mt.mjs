@@ -1,0 +1,188 @@
+// Multi-threaded runner: for each workload and worker count, repetitions interleaved between the
+// heap configurations (sabmalloc A, global-lock baseline B: A B A B ...), each repetition on the
+// same heap (created once per workload x config x worker count). A repetition = setup on the main
+// thread, one or more generations of worker threads (spawn, attach, warm up, barrier, run,
+// detach), teardown on the main thread, then a leak check (after main's flush, stats().allocated
+// must be 0). A watchdog terminates hung repetitions.
+import { Worker } from "node:worker_threads";
+import { Rng, seedFor } from "./rng.mjs";
+import { summary } from "./stats.mjs";
+import { heapOptions } from "../adapters/sabmalloc.mjs";
+import { maybeGc } from "./harness.mjs";
+
+const WORKER_DIR = new URL("../workers/", import.meta.url);
+
+function deferred() {
+  let resolve, reject;
+  const promise = new Promise((a, b) => { resolve = a; reject = b; });
+  promise.catch(() => {}); // handled where awaited; never "unhandled"
+  return { promise, resolve, reject };
+}
+
+/** one generation of `w` workers; resolves to [{start, end, ops, ...}] */
+async function runGeneration({ heap, script, w, gen, params, shared, live, implUrl, seed, deadline }) {
+  const ctlSab = new SharedArrayBuffer(16);
+  const ctl = new Int32Array(ctlSab);
+  const workers = [];
+  const slots = new Array(w).fill(null);
+  const ready = [], done = [], exited = [];
+  for (let id = 0; id < w; id++) {
+    const wk = new Worker(new URL(script, WORKER_DIR), {
+      workerData: {
+        handle: heap.handle, implUrl, id, workers: w, gen, params, shared,
+        ctl: ctlSab, live, seed: seedFor(seed, gen, id),
+      },
+    });
+    workers.push(wk);
+    const r = deferred(), d = deferred();
+    ready.push(r.promise);
+    done.push(d.promise);
+    exited.push(new Promise((res) => wk.once("exit", res)));
+    const fail = (msg) => { r.reject(new Error(msg)); d.reject(new Error(msg)); };
+    wk.on("message", (m) => {
+      if (m.type === "ready") { slots[id] = m.slot; r.resolve(); }
+      else if (m.type === "done") d.resolve(m);
+      else if (m.type === "error") { if (m.slot != null) slots[id] = m.slot; fail(`worker ${id}: ${m.message}`); }
+    });
+    wk.on("error", (err) => fail(`worker ${id} crashed: ${err?.stack ?? err}`));
+    wk.once("exit", (code) => fail(`worker ${id} exited (code ${code}) before reporting`));
+  }
+  let timer;
+  const waitMs = Math.max(1, deadline - performance.now());
+  const watchdog = new Promise((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`hung: no result within ${(waitMs / 1000).toFixed(0)} s (watchdog)`)), waitMs);
+  });
+  watchdog.catch(() => {});
+  try {
+    await Promise.race([Promise.all(ready), watchdog]);
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    const results = await Promise.race([Promise.all(done), watchdog]);
+    await Promise.race([Promise.all(exited), watchdog]);
+    return results;
+  } catch (err) {
+    for (const wk of workers) wk.terminate();
+    await Promise.all(exited);
+    // give the slots of threads that never detached back to the heap (a free slot: no-op)
+    for (const s of slots) if (s != null) { try { heap.reclaim(s); } catch { /* best effort */ } }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** one repetition on `heap` with `w` workers */
+async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs }) {
+  const rng = new Rng(seedFor(seed, "setup"));
+  const { shared, mainNet } = wl.setup(heap, w, p, rng);
+  const liveSab = new SharedArrayBuffer(8 * (w + 1));
+  const live = new Float64Array(liveSab);
+  live[w] = mainNet;
+  const mem = { peakRequested: 0, peakActive: null, peakMapped: null, metadataAtPeakMapped: null, peakAllocated: null };
+  const sample = () => {
+    let req = 0;
+    for (let i = 0; i <= w; i++) req += live[i];
+    if (req > mem.peakRequested) mem.peakRequested = req;
+    const st = heap.stats();
+    mem.peakAllocated = Math.max(mem.peakAllocated ?? 0, st.allocated);
+    mem.peakActive = Math.max(mem.peakActive ?? 0, st.active);
+    if (mem.peakMapped == null || st.mapped > mem.peakMapped) {
+      mem.peakMapped = st.mapped;
+      mem.metadataAtPeakMapped = st.metadata;
+    }
+  };
+  const timer = wl.memory ? setInterval(sample, sampleMs) : null;
+  const deadline = performance.now() + limitMs;
+  let ms = 0, ops = 0;
+  const extra = {};
+  try {
+    for (let g = 0; g < wl.gens(p); g++) {
+      const res = await runGeneration({ heap, script: wl.script, w, gen: g, params: p, shared, live: liveSab, implUrl, seed: seedFor(seed, "gen", g), deadline });
+      ms += Math.max(...res.map((r) => r.end)) - Math.min(...res.map((r) => r.start));
+      for (const r of res) {
+        ops += r.ops;
+        for (const k of ["allocs", "frees", "transfers"]) if (r[k] != null) extra[k] = (extra[k] ?? 0) + r[k];
+      }
+    }
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  if (wl.memory) sample();
+  wl.teardown(heap, shared, p);
+  heap.flush();
+  const leaked = heap.stats().allocated;
+  return { ms, ops, rate: (ops / ms) * 1000, leaked, mem: wl.memory ? mem : null, extra };
+}
+
+/**
+ * cfg: { reps, workerCounts, configs: ["sabmalloc", "sabmalloc-lock"], seed, quick, scale,
+ *        limitMs (per repetition), sampleMs, implUrl, Heap }
+ */
+export async function runMultiThread(workloads, cfg, log) {
+  const out = [];
+  for (let wi = 0; wi < workloads.length; wi++) {
+    const wl = workloads[wi];
+    const p = { ...wl.params(cfg), warmOps: cfg.warmOps };
+    log.mtWorkloadStart(wl, wi, workloads.length, p);
+    const t0 = performance.now();
+    const res = { id: wl.id, title: wl.title, unit: wl.unit, params: p, rows: [], seconds: 0 };
+    for (const w of cfg.workerCounts) {
+      const entries = cfg.configs.map((config) => ({
+        config, heap: null, status: "ok", note: "",
+        rates: new Array(cfg.reps).fill(NaN), leaks: [], mem: null, extra: null,
+      }));
+      for (const e of entries) {
+        try {
+          e.heap = cfg.Heap.create(heapOptions(e.config, wl.bytes(p, w)));
+        } catch (err) {
+          e.status = "error"; e.note = `Heap.create failed: ${err.message}`;
+        }
+      }
+      for (let r = 0; r < cfg.reps; r++) {
+        const order = entries.map((_, i) => entries[(i + r) % entries.length]);
+        for (const e of order) {
+          if (e.status !== "ok") continue;
+          log.mtRep(wl, w, e.config, r, cfg.reps);
+          maybeGc();
+          try {
+            const rep = await runRep({ heap: e.heap, wl, w, p, implUrl: cfg.implUrl, seed: seedFor(cfg.seed, wl.id, w, r), limitMs: cfg.limitMs, sampleMs: cfg.sampleMs });
+            e.rates[r] = rep.rate;
+            e.leaks.push(rep.leaked);
+            if (rep.mem) e.mem = rep.mem;
+            e.extra = rep.extra;
+            if (rep.leaked !== 0 && !e.note) e.note = `stats().allocated = ${rep.leaked} after everything was freed`;
+          } catch (err) {
+            e.status = /hung/.test(err.message) ? "hung" : "error";
+            e.note = String(err.message).split("\n").slice(0, 3).join(" | ");
+            log.mtFail(wl, w, e.config, e.note);
+          }
+        }
+      }
+      for (const e of entries) {
+        if (e.heap) { try { e.heap.detach(); } catch { /* ignore */ } }
+        e.heap = null;
+      }
+      maybeGc();
+      const [a, b] = entries;
+      let ratio = null;
+      if (a && b && a.status === "ok" && b.status === "ok") {
+        const rs = [];
+        for (let r = 0; r < cfg.reps; r++) if (Number.isFinite(a.rates[r]) && Number.isFinite(b.rates[r])) rs.push(a.rates[r] / b.rates[r]);
+        ratio = summary(rs);
+      }
+      const row = {
+        workers: w,
+        ratio, // throughput of configs[0] / configs[1], pair by pair
+        configs: Object.fromEntries(entries.map((e) => [e.config, {
+          status: e.status, note: e.note, rate: summary(e.rates), rates: e.rates,
+          leaked: e.leaks.length ? Math.max(...e.leaks) : null, memory: e.mem, extra: e.extra,
+        }])),
+      };
+      res.rows.push(row);
+      log.mtRowDone(wl, row, cfg.configs);
+    }
+    res.seconds = (performance.now() - t0) / 1000;
+    out.push(res);
+  }
+  return out;
+}

@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// sabmalloc benchmark suite: `npm run bench` (full, a few minutes) or `npm run bench -- --quick`
+// (about a minute). Runs every workload against sabmalloc and its peers in one run and writes
+// bench/results.md, bench/charts/*.svg (and bench/results.json with --json). See bench/README.md.
+import os from "node:os";
+import path from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { ALL_ADAPTERS } from "./adapters/index.mjs";
+import { DEFAULT_IMPL, loadImpl, SAB_CONFIGS } from "./adapters/sabmalloc.mjs";
+import { MICRO_WORKLOADS } from "./workloads/micro.mjs";
+import { MT_WORKLOADS } from "./workloads/mt.mjs";
+import { runSingleThread } from "./lib/harness.mjs";
+import { runMultiThread } from "./lib/mt.mjs";
+import { makeLog, terminalSummary, markdown, charts, collectNotes } from "./lib/report.mjs";
+import { fmtBytes } from "./lib/stats.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [options])
+
+  --quick              the one-minute subset (fewer workloads, fewer ops and repetitions)
+  --smoke              tiny sizes, 2 repetitions, results to a temporary folder: proves the suite runs
+  --filter REGEX       only workloads whose id matches (ids: malloc-free/16, batch/1k/fifo, replace/1M,
+                       realloc/step, calloc/mix, larson, xmalloc, mstress, cache-scratch, ...)
+  --adapters LIST      only these allocators (comma-separated ids: ${ALL_ADAPTERS.map((a) => a.id).join(", ")})
+  --ref ID             reference for the ratios (default: sabmalloc, or gc-u8 when sabmalloc is skipped)
+  --workers LIST       worker counts for the multi-threaded workloads (default 1,2,4)
+  --reps N             timed repetitions per single-threaded workload (default 7; quick 3)
+  --warmups N          warm-up runs (default 2; quick 1)
+  --mt-reps N          repetitions per multi-threaded configuration (default 5; quick 3)
+  --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 3; quick 1)
+  --mt-time-limit S    seconds before a multi-threaded repetition counts as hung (default 120; quick 30)
+  --scale F            multiply every operation count by F
+  --seed N             seed of the request generators (default 1)
+  --no-st | --no-mt | --no-memory    skip the single-threaded / multi-threaded workloads / memory pass
+  --impl PATH          module that exports Heap (default dist/index.js)
+  --require-sabmalloc  exit 1 when sabmalloc cannot be loaded
+  --out-dir DIR        where results.md and charts/ go (default bench/)
+  --json [PATH]        also write the raw results as JSON (default <out-dir>/results.json)
+  --no-write           print only, write no files
+Exit status 1 when sabmalloc failed (error, hang, leak, corrupted data), or --require-sabmalloc and it
+could not be loaded; peers that fail or time out are reported, not fatal.`;
+
+function parseArgs(argv) {
+  const o = { flags: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case "--quick": case "--smoke": case "--no-st": case "--no-mt": case "--no-memory":
+      case "--require-sabmalloc": case "--no-write": case "--help": case "-h":
+        o.flags.add(a.replace(/^-+/, "")); break;
+      case "--filter": o.filter = new RegExp(next()); break;
+      case "--adapters": o.adapters = next().split(",").map((s) => s.trim()).filter(Boolean); break;
+      case "--ref": o.ref = next(); break;
+      case "--workers": o.workers = next().split(",").map(Number); break;
+      case "--reps": o.reps = Number(next()); break;
+      case "--warmups": o.warmups = Number(next()); break;
+      case "--mt-reps": o.mtReps = Number(next()); break;
+      case "--time-limit": o.limit = Number(next()); break;
+      case "--mt-time-limit": o.mtLimit = Number(next()); break;
+      case "--scale": o.scale = Number(next()); break;
+      case "--seed": o.seed = Number(next()); break;
+      case "--impl": o.impl = path.resolve(next()); break;
+      case "--out-dir": o.outDir = path.resolve(next()); break;
+      case "--json":
+        if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) o.json = path.resolve(next());
+        else o.json = true;
+        break;
+      default: throw new Error(`unknown option ${a} (see --help)`);
+    }
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === "number" && !(v >= 0)) throw new Error(`bad value for ${k}: ${v}`);
+  }
+  return o;
+}
+
+async function main() {
+  const t0 = performance.now();
+  let args;
+  try { args = parseArgs(process.argv.slice(2)); } catch (err) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  if (args.flags.has("help") || args.flags.has("h")) { console.log(HELP); return 0; }
+  const smoke = args.flags.has("smoke");
+  const quick = smoke || args.flags.has("quick");
+  const mode = smoke ? "smoke" : quick ? "quick" : "full";
+  const cfg = {
+    quick, mode,
+    scale: args.scale ?? (smoke ? 0.02 : 1),
+    reps: args.reps ?? (smoke ? 2 : quick ? 3 : 7),
+    warmups: args.warmups ?? (smoke ? 1 : quick ? 1 : 2),
+    limitMs: 1000 * (args.limit ?? (smoke ? 0.5 : quick ? 1 : 3)),
+    mtReps: args.mtReps ?? (smoke ? 1 : quick ? 3 : 5),
+    mtLimitMs: 1000 * (args.mtLimit ?? (smoke ? 30 : quick ? 30 : 120)),
+    seed: args.seed ?? 1,
+    memory: !args.flags.has("no-memory"),
+    workers: args.workers ?? [1, 2, 4],
+  };
+  const outDir = args.outDir ?? (smoke ? path.join(os.tmpdir(), `sabmalloc-bench-smoke-${process.pid}`) : here);
+  const log = makeLog();
+  const cpus = os.cpus();
+  const meta = {
+    mode, command: `node bench/run.mjs ${process.argv.slice(2).join(" ")}`.trim(), date: new Date().toISOString(),
+    node: process.version, cpus: `${cpus.length} × ${cpus[0]?.model?.trim() ?? "cpu"}`, memory: fmtBytes(os.totalmem()),
+    seed: cfg.seed, reps: cfg.reps, warmups: cfg.warmups, mtReps: cfg.mtReps, limitMs: cfg.limitMs, mtLimitMs: cfg.mtLimitMs,
+  };
+  log.line(`sabmalloc bench: ${mode} mode, ${cfg.reps} repetitions (+${cfg.warmups} warm-up), seed ${cfg.seed}, ` +
+    `time limit ${(cfg.limitMs / 1000).toFixed(1)} s per run; node ${meta.node}, ${meta.cpus}`);
+  if (typeof globalThis.gc !== "function") log.line("note: run node with --expose-gc (npm run bench does) to collect garbage between runs");
+
+  // ---- allocators
+  const implPath = args.impl ?? DEFAULT_IMPL;
+  let adapters = ALL_ADAPTERS;
+  if (args.adapters) {
+    const unknown = args.adapters.filter((id) => !ALL_ADAPTERS.some((a) => a.id === id));
+    if (unknown.length) { console.error(`unknown adapter(s): ${unknown.join(", ")}`); return 2; }
+    adapters = ALL_ADAPTERS.filter((a) => args.adapters.includes(a.id));
+  }
+  const adapterInfo = [];
+  const loadedAdapters = [];
+  for (const ad of adapters) {
+    if (ad.kind === "sabmalloc") ad.implPath = implPath;
+    const r = await ad.load();
+    adapterInfo.push({ id: ad.id, label: ad.label, ok: r.ok, note: r.note, reason: r.reason });
+    log.line(`  ${ad.id.padEnd(15)} ${r.ok ? "ok" + (r.note ? `: ${r.note}` : "") : `SKIPPED: ${r.reason}`}`);
+    if (r.ok) loadedAdapters.push(ad);
+  }
+  const impl = await loadImpl(implPath);
+  const sabOk = impl.ok;
+  if (!sabOk && args.flags.has("require-sabmalloc")) {
+    console.error(`sabmalloc could not be loaded: ${impl.reason}`);
+    return 1;
+  }
+  const ref = args.ref ?? (loadedAdapters.some((a) => a.id === "sabmalloc") ? "sabmalloc" : "gc-u8");
+  cfg.ref = ref;
+  log.line("");
+
+  // ---- single-threaded
+  const pick = (list) => list.filter((w) => (args.filter ? args.filter.test(w.id) : quick ? w.quick : true));
+  let st = [];
+  if (!args.flags.has("no-st")) {
+    const wls = pick(MICRO_WORKLOADS);
+    if (wls.length && loadedAdapters.length) {
+      log.line(`Single-threaded workloads (${wls.length}), ratios against ${ref}:`);
+      st = await runSingleThread(wls, loadedAdapters, cfg, log);
+      log.line("");
+    }
+  }
+
+  // ---- multi-threaded
+  let mt = [];
+  const mtConfigs = Object.keys(SAB_CONFIGS);
+  if (!args.flags.has("no-mt")) {
+    const wls = pick(MT_WORKLOADS);
+    if (wls.length && !sabOk) {
+      log.line(`Multi-threaded workloads skipped: sabmalloc is not available (${impl.reason})`);
+    } else if (wls.length) {
+      log.line(`Multi-threaded workloads (${wls.length}), workers ${cfg.workers.join(", ")}, ${mtConfigs.join(" vs ")}:`);
+      mt = await runMultiThread(wls, {
+        reps: cfg.mtReps, workerCounts: cfg.workers, configs: mtConfigs, seed: cfg.seed, quick, scale: cfg.scale,
+        limitMs: cfg.mtLimitMs, sampleMs: 25, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000,
+      }, log);
+      log.line("");
+    }
+  }
+
+  // ---- report
+  meta.seconds = (performance.now() - t0) / 1000;
+  log.line(terminalSummary({ st, mt, mtConfigs }));
+  const notes = collectNotes({ st, mt });
+  if (!sabOk) notes.unshift(`sabmalloc was skipped: ${impl.reason}`);
+  if (notes.length) { log.line(""); log.line("Notes:"); for (const n of notes) log.line(`  - ${n}`); }
+  if (!args.flags.has("no-write")) {
+    await mkdir(path.join(outDir, "charts"), { recursive: true });
+    const svgs = charts({ st, mt, mtConfigs, meta });
+    const chartFiles = [];
+    for (const [name, svg] of Object.entries(svgs)) {
+      await writeFile(path.join(outDir, "charts", name), svg);
+      chartFiles.push(`charts/${name}`);
+    }
+    await writeFile(path.join(outDir, "results.md"), markdown({ meta, st, mt, mtConfigs, adapters: adapterInfo, chartFiles, notes }));
+    log.line("");
+    log.line(`wrote ${path.relative(process.cwd(), path.join(outDir, "results.md")) || "results.md"}` +
+      (chartFiles.length ? ` and ${chartFiles.map((f) => path.relative(process.cwd(), path.join(outDir, f))).join(", ")}` : ""));
+  }
+  if (args.json) {
+    const file = args.json === true ? path.join(outDir, "results.json") : args.json;
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify({ meta, adapters: adapterInfo, st, mt }, null, 1));
+    log.line(`wrote ${path.relative(process.cwd(), file)}`);
+  }
+  log.line(`done in ${meta.seconds.toFixed(0)} s`);
+
+  // sabmalloc failures make the run fail (peers' failures and timeouts do not)
+  const sabFailed =
+    st.some((r) => Object.entries(r.adapters).some(([id, a]) => id.startsWith("sabmalloc") && a.status === "error")) ||
+    mt.some((r) => r.rows.some((row) => Object.values(row.configs).some((c) => c.status !== "ok" || c.leaked)));
+  return sabFailed ? 1 : 0;
+}
+
+main().then((code) => { process.exitCode = code; }, (err) => {
+  console.error(err?.stack ?? err);
+  process.exitCode = 1;
+});

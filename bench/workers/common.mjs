@@ -1,0 +1,53 @@
+// Boilerplate shared by the multi-threaded workload workers.
+//
+// Protocol with the main thread (bench/lib/mt.mjs):
+//   workerData = { handle, implUrl, id, workers, gen, params, shared, ctl, live, seed }
+//   1. import the implementation, Heap.attach(handle), warm the allocator up (untimed, frees all)
+//   2. post { type: "ready", slot }, then block until the main thread sets ctl[0] = 1
+//   3. run the workload, heap.detach(), post { type: "done", start, end, ops, ... }
+//      (start/end: wall-clock milliseconds, comparable across threads)
+//   on any exception: post { type: "error", message, slot } (the main thread reclaims the slot)
+// `live` is a Float64Array over a SharedArrayBuffer: live[id] = bytes this worker slot has
+// allocated minus bytes it has freed (requested sizes), published now and then; the main thread
+// sums it to estimate the peak live requested bytes.
+import { parentPort, workerData } from "node:worker_threads";
+
+export function xorshift(seed) {
+  return (seed | 0) || 0x2545f491;
+}
+
+/** A short private malloc/free loop so the allocator's code is compiled before the clock starts. */
+function warmUp(heap, n) {
+  const ptrs = new Uint32Array(256);
+  let s = 0x9e3779b9 | 0;
+  for (let k = 0; k < n; k++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    const i = k & 255;
+    if (ptrs[i] !== 0) heap.free(ptrs[i]);
+    ptrs[i] = heap.malloc(8 + ((s >>> 0) % 2040));
+  }
+  for (let i = 0; i < 256; i++) if (ptrs[i] !== 0) heap.free(ptrs[i]);
+}
+
+export async function runWorker(body) {
+  const wd = workerData;
+  let heap = null;
+  try {
+    const { Heap } = await import(wd.implUrl);
+    heap = Heap.attach(wd.handle);
+    const ctl = new Int32Array(wd.ctl);
+    const live = new Float64Array(wd.live);
+    if (wd.params.warmOps > 0) warmUp(heap, wd.params.warmOps);
+    parentPort.postMessage({ type: "ready", slot: heap.slot });
+    while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
+    const start = performance.timeOrigin + performance.now();
+    const res = body(heap, wd, live);
+    heap.detach();
+    const end = performance.timeOrigin + performance.now();
+    parentPort.postMessage({ type: "done", start, end, ...res });
+  } catch (err) {
+    let slot = null;
+    try { slot = heap ? heap.slot : null; } catch { /* detached or broken */ }
+    parentPort.postMessage({ type: "error", message: String(err?.stack ?? err), slot });
+  }
+}

@@ -1,0 +1,63 @@
+// mstress-style worker (after mimalloc's test-stress): random sizes from 8 bytes to MiBs
+// (mostly small; 1% x100, 0.1% x1000, 0.01% x10000, capped at maxBytes), every object filled with
+// a pattern that is verified before it is freed; objects move between threads through a shared
+// table of transfer slots (Atomics.exchange). Each generation's threads free their own slots at
+// the end; what sits in the transfer table is freed by the next generations or the main thread.
+// ops = allocations + frees + transfers.
+import { runWorker, xorshift } from "./common.mjs";
+import { fillPattern, checkPattern } from "../lib/pattern.mjs";
+
+runWorker((heap, wd, live) => {
+  const p = wd.params, id = wd.id;
+  const L = p.local, maxBytes = p.maxBytes;
+  const global = new Uint32Array(wd.shared.global);
+  const G = global.length;
+  const local = new Uint32Array(L);
+  const base = live[id];
+  let u32 = new Uint32Array(heap.buffer);
+  let s = xorshift(wd.seed);
+  let net = 0, allocs = 0, frees = 0, transfers = 0;
+  const rnd = () => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return s >>> 0; };
+
+  const release = (q) => {
+    if (q + 8 > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+    const size = checkPattern(u32, q, maxBytes);
+    heap.free(q);
+    net -= size;
+    frees++;
+  };
+  const alloc = () => {
+    let items = 1 + (rnd() % 128);
+    if (rnd() % 100 < 1) {
+      if (rnd() % 100 < 1) items *= 10000;
+      else if (rnd() % 100 < 10) items *= 1000;
+      else items *= 100;
+    }
+    let size = items * 8;
+    if (size > maxBytes) size = maxBytes;
+    const q = heap.malloc(size);
+    if (q === 0) throw new Error(`mstress: malloc(${size}) returned 0`);
+    if (q + size > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+    fillPattern(u32, q, size, rnd());
+    net += size;
+    allocs++;
+    return q;
+  };
+
+  for (let k = 0; k < p.opsPerGen; k++) {
+    const r = rnd() % 100;
+    if (r < p.transferPct) {
+      const i = rnd() % L, j = rnd() % G;
+      local[i] = Atomics.exchange(global, j, local[i]);
+      transfers++;
+    } else {
+      const i = rnd() % L;
+      if (local[i] !== 0) release(local[i]);
+      local[i] = r < 100 - p.emptyPct ? alloc() : 0;
+    }
+    if ((k & 255) === 0) live[id] = base + net;
+  }
+  for (let i = 0; i < L; i++) if (local[i] !== 0) { release(local[i]); local[i] = 0; }
+  live[id] = base + net;
+  return { ops: allocs + frees + transfers, allocs, frees, transfers };
+});

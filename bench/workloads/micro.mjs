@@ -1,0 +1,288 @@
+// Single-threaded micro workloads. Each one:
+//   id, group, title, unit     names; `unit` says what one "op" is
+//   quick                      part of the --quick subset
+//   memory                     measured in the memory pass (peak active/mapped over peak requested)
+//   params(cfg)                the run's parameters (cfg.quick, cfg.scale)
+//   warm(p)                    smaller parameters for the warm-up runs
+//   memParams(p)               parameters for the memory pass
+//   trace(p, rng)              the seeded request trace (sizes, slot indices), shared by all allocators
+//   bytes(p, t)                estimate of the peak bytes live, to size pools that cannot grow
+//   calls(p)                   about how many allocator calls one run makes (memory sampling rate)
+//   run(a, p, t, deadline)     the measured function -> { ms, ops, timedOut, dirty }
+//
+// The run functions are cloned per allocator (new Function(source)) so that every allocator gets
+// its own inline caches: they must not refer to anything outside themselves except globals
+// (performance, Math, Error). They check the deadline every 256 iterations and stop early
+// ("timed out") when it has passed; `dirty` tells the runner the allocator still holds blocks.
+import { sizeTrace, indexTrace, sum } from "../lib/rng.mjs";
+
+const KiB = 1024, MiB = 1024 * 1024;
+const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1)));
+
+// ---------------------------------------------------------------- the measured functions
+
+function runMallocFree(a, p, t, deadline) {
+  const n = p.ops, size = p.size;
+  let i = 0, timedOut = false;
+  const t0 = performance.now();
+  for (; i < n; i++) {
+    const q = a.malloc(size);
+    if (!q) throw new Error("malloc(" + size + ") returned null");
+    a.free(q);
+    if ((i & 255) === 255 && performance.now() > deadline) { i++; timedOut = true; break; }
+  }
+  return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
+}
+
+function runBatch(a, p, t, deadline) {
+  const n = p.n, rounds = p.rounds, lifo = p.lifo, sizes = t.sizes;
+  const slots = a.slots(n);
+  let calls = 0, timedOut = false;
+  const t0 = performance.now();
+  outer: for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < n; i++) {
+      const q = a.malloc(sizes[i]);
+      if (!q) throw new Error("malloc(" + sizes[i] + ") returned null");
+      slots[i] = q;
+      if ((i & 255) === 255 && performance.now() > deadline) { calls += i + 1; timedOut = true; break outer; }
+    }
+    calls += n;
+    if (lifo) {
+      for (let i = n - 1; i >= 0; i--) {
+        a.free(slots[i]);
+        slots[i] = 0;
+        if ((i & 255) === 0 && performance.now() > deadline) { calls += n - i; timedOut = true; break outer; }
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        a.free(slots[i]);
+        slots[i] = 0;
+        if ((i & 255) === 255 && performance.now() > deadline) { calls += i + 1; timedOut = true; break outer; }
+      }
+    }
+    calls += n;
+  }
+  return { ms: performance.now() - t0, ops: calls / 2, timedOut, dirty: timedOut };
+}
+
+function runReplace(a, p, t, deadline) {
+  const S = p.slots, n = p.ops, init = t.init, idx = t.idx, sizes = t.sizes;
+  const slots = a.slots(S);
+  for (let i = 0; i < S; i++) {
+    const q = a.malloc(init[i]);
+    if (!q) throw new Error("malloc(" + init[i] + ") returned null");
+    slots[i] = q;
+    if ((i & 255) === 255 && performance.now() > deadline) return { ms: 0, ops: 0, timedOut: true, dirty: true };
+  }
+  let k = 0, timedOut = false;
+  const t0 = performance.now();
+  for (; k < n; k++) {
+    const i = idx[k];
+    a.free(slots[i]);
+    const q = a.malloc(sizes[k]);
+    if (!q) throw new Error("malloc(" + sizes[k] + ") returned null");
+    slots[i] = q;
+    if ((k & 255) === 255 && performance.now() > deadline) { k++; timedOut = true; break; }
+  }
+  const ms = performance.now() - t0;
+  if (timedOut) return { ms, ops: k, timedOut, dirty: true };
+  // clean up, untimed but bounded
+  const cleanupDeadline = performance.now() + p.limitMs;
+  for (let i = 0; i < S; i++) {
+    a.free(slots[i]);
+    slots[i] = 0;
+    if ((i & 255) === 255 && performance.now() > cleanupDeadline) return { ms, ops: k, timedOut: false, dirty: true };
+  }
+  return { ms, ops: k, timedOut: false, dirty: false };
+}
+
+function runReallocStep(a, p, t, deadline) {
+  const growths = p.growths, max = p.max, deltas = t.deltas, D = deltas.length;
+  let ops = 0, k = 0, timedOut = false;
+  const t0 = performance.now();
+  for (let g = 0; g < growths && !timedOut; g++) {
+    let size = 8;
+    let q = a.malloc(size);
+    if (!q) throw new Error("malloc(8) returned null");
+    while (size < max) {
+      size += deltas[k];
+      k = k + 1 === D ? 0 : k + 1;
+      if (size > max) size = max;
+      const r = a.realloc(q, size);
+      if (!r) throw new Error("realloc to " + size + " returned null");
+      q = r;
+      ops++;
+      if ((ops & 255) === 0 && performance.now() > deadline) { timedOut = true; break; }
+    }
+    a.free(q);
+  }
+  return { ms: performance.now() - t0, ops, timedOut, dirty: false };
+}
+
+function runReallocDouble(a, p, t, deadline) {
+  const growths = p.growths, max = p.max;
+  let ops = 0, timedOut = false;
+  const t0 = performance.now();
+  for (let g = 0; g < growths; g++) {
+    let size = 8;
+    let q = a.malloc(size);
+    if (!q) throw new Error("malloc(8) returned null");
+    while (size < max) {
+      size = size * 2 > max ? max : size * 2;
+      const r = a.realloc(q, size);
+      if (!r) throw new Error("realloc to " + size + " returned null");
+      q = r;
+      ops++;
+    }
+    a.free(q);
+    if ((g & 15) === 15 && performance.now() > deadline) { timedOut = true; break; }
+  }
+  return { ms: performance.now() - t0, ops, timedOut, dirty: false };
+}
+
+function runCalloc(a, p, t, deadline) {
+  const n = p.ops, sizes = t.sizes, mask = sizes.length - 1;
+  let i = 0, timedOut = false;
+  const t0 = performance.now();
+  for (; i < n; i++) {
+    const size = sizes[i & mask];
+    const q = a.calloc(1, size);
+    if (!q) throw new Error("calloc(1, " + size + ") returned null");
+    a.free(q);
+    if ((i & 255) === 255 && performance.now() > deadline) { i++; timedOut = true; break; }
+  }
+  return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
+}
+
+// ---------------------------------------------------------------- the workloads
+
+const MIX_LO = 8, MIX_HI = 1024; // "mixed sizes": log-uniform 8..1024 bytes
+
+function mallocFree(size, fullOps, quick) {
+  return {
+    id: `malloc-free/${size}`,
+    group: "malloc+free of one size",
+    title: `malloc+free ${size >= KiB ? size / KiB + " KiB" : size + " B"}`,
+    unit: "malloc+free pair",
+    quick,
+    memory: false,
+    params: (cfg) => ({ size, ops: scaled(cfg.quick ? fullOps / 4 : fullOps, cfg, 256) }),
+    warm: (p) => ({ ...p, ops: Math.max(256, Math.round(p.ops / 10)) }),
+    memParams: (p) => p,
+    trace: () => ({}),
+    bytes: () => size + 64 * KiB,
+    calls: (p) => 2 * p.ops,
+    run: runMallocFree,
+  };
+}
+
+function batch(n, label, fullRounds, quickRounds, lifo) {
+  return {
+    id: `batch/${label}/${lifo ? "lifo" : "fifo"}`,
+    group: "batch: n mallocs, then n frees",
+    title: `batch ${label} ${lifo ? "LIFO" : "FIFO"}`,
+    unit: "malloc+free pair",
+    quick: quickRounds > 0,
+    memory: true,
+    params: (cfg) => ({ n, lifo, rounds: scaled(cfg.quick ? quickRounds : fullRounds, cfg) }),
+    warm: (p) => ({ ...p, n: Math.min(p.n, 10000), rounds: Math.max(1, Math.min(p.rounds, Math.round(100000 / Math.min(p.n, 10000)))) }),
+    memParams: (p) => ({ ...p, rounds: 1 }),
+    trace: (p, rng) => ({ sizes: sizeTrace(rng, n, MIX_LO, MIX_HI) }),
+    bytes: (p, t) => sum(t.sizes) + 16 * n,
+    calls: (p) => 2 * p.n * p.rounds,
+    run: runBatch,
+  };
+}
+
+function replace(slots, label, fullOps, quickOps) {
+  return {
+    id: `replace/${label}`,
+    group: "random replace in live slots",
+    title: `random replace, ${label} live`,
+    unit: "free+malloc",
+    quick: quickOps > 0,
+    memory: true,
+    params: (cfg) => ({ slots, ops: scaled(cfg.quick ? quickOps : fullOps, cfg, 256) }),
+    warm: (p) => ({ ...p, slots: Math.min(p.slots, 10000), ops: Math.max(256, Math.min(p.ops, 100000)) }),
+    memParams: (p) => ({ ...p, ops: Math.min(p.ops, 1000000) }),
+    trace: (p, rng) => ({
+      init: sizeTrace(rng, slots, MIX_LO, MIX_HI),
+      idx: indexTrace(rng, p.ops, slots),
+      sizes: sizeTrace(rng, p.ops, MIX_LO, MIX_HI),
+    }),
+    bytes: (p, t) => Math.min(slots * (MIX_HI + 16), sum(t.init) * 1.5 + slots * 16 + MiB),
+    calls: (p) => 2 * (p.slots + p.ops),
+    run: runReplace,
+  };
+}
+
+const reallocStep = {
+  id: "realloc/step",
+  group: "realloc growth 8 B → 1 MiB",
+  title: "realloc +1..128 B steps, 8 B→1 MiB",
+  unit: "realloc",
+  quick: true,
+  memory: true,
+  params: (cfg) => ({ max: MiB, growths: scaled(cfg.quick ? 10 : 40, cfg) }),
+  warm: (p) => ({ ...p, growths: 2 }),
+  memParams: (p) => ({ ...p, growths: 1 }),
+  trace: (p, rng) => {
+    const deltas = new Uint32Array(65536);
+    for (let i = 0; i < deltas.length; i++) deltas[i] = rng.int(1, 128);
+    return { deltas };
+  },
+  bytes: (p) => 3 * p.max,
+  calls: (p) => p.growths * 16300,
+  run: runReallocStep,
+};
+
+const reallocDouble = {
+  id: "realloc/x2",
+  group: "realloc growth 8 B → 1 MiB",
+  title: "realloc ×2 steps, 8 B→1 MiB",
+  unit: "realloc",
+  quick: false,
+  memory: true,
+  params: (cfg) => ({ max: MiB, growths: scaled(cfg.quick ? 500 : 2000, cfg) }),
+  warm: (p) => ({ ...p, growths: Math.min(p.growths, 100) }),
+  memParams: (p) => ({ ...p, growths: 1 }),
+  trace: () => ({}),
+  bytes: (p) => 3 * p.max,
+  calls: (p) => p.growths * 19,
+  run: runReallocDouble,
+};
+
+const calloc = {
+  id: "calloc/mix",
+  group: "calloc",
+  title: "calloc+free 8 B..4 KiB",
+  unit: "calloc+free pair",
+  quick: true,
+  memory: false,
+  params: (cfg) => ({ ops: scaled(cfg.quick ? 250000 : 1000000, cfg, 256) }),
+  warm: (p) => ({ ...p, ops: Math.max(256, Math.round(p.ops / 10)) }),
+  memParams: (p) => p,
+  trace: (p, rng) => ({ sizes: sizeTrace(rng, 65536, 8, 4096) }),
+  bytes: () => 4096 + 64 * KiB,
+  calls: (p) => 2 * p.ops,
+  run: runCalloc,
+};
+
+export const MICRO_WORKLOADS = [
+  mallocFree(16, 2000000, true),
+  mallocFree(32, 2000000, false),
+  mallocFree(256, 1000000, true),
+  mallocFree(4096, 500000, false),
+  mallocFree(65536, 100000, true),
+  batch(1000, "1k", 1000, 250, false),
+  batch(1000, "1k", 1000, 250, true),
+  batch(100000, "100k", 10, 3, false),
+  batch(100000, "100k", 10, 3, true),
+  batch(1000000, "1M", 1, 0, false),
+  batch(1000000, "1M", 1, 0, true),
+  replace(1000, "1k", 2000000, 500000),
+  replace(1000000, "1M", 2000000, 0),
+  reallocStep,
+  reallocDouble,
+  calloc,
+];

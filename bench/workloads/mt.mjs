@@ -1,0 +1,130 @@
+// Multi-threaded workloads (worker_threads, sabmalloc only: the peers are not thread-safe).
+// Each one:
+//   id, title, unit, script (in bench/workers/), quick, memory
+//   params(cfg)                      per-worker parameters (weak scaling: work per worker is fixed)
+//   gens(p)                          generations of threads per repetition (threads replaced)
+//   bytes(p, workers)                estimate of peak live bytes (sizes the heap's maxBytes)
+//   setup(heap, workers, p, rng)     main thread, untimed: shared buffers, pre-filled objects;
+//                                    returns { shared (passed to the workers), mainNet }
+//   teardown(heap, shared, p)        main thread, untimed: frees whatever is left
+import { checkPattern } from "../lib/pattern.mjs";
+
+const MiB = 1 << 20;
+const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1)));
+
+const larson = {
+  id: "larson",
+  title: "larson: random free+malloc 8..1000 B in per-thread slots, threads replaced",
+  unit: "malloc (+free)",
+  script: "larson.mjs",
+  quick: true,
+  memory: true,
+  params: (cfg) => ({
+    perThread: cfg.quick ? 1000 : 5000,
+    opsPerGen: scaled(cfg.quick ? 100000 : 400000, cfg, 1000),
+    gensPerRep: cfg.quick ? 2 : 4,
+    minSize: 8, maxSize: 1000,
+  }),
+  gens: (p) => p.gensPerRep,
+  bytes: (p, w) => w * p.perThread * 1100 + 16 * MiB,
+  setup(heap, w, p, rng) {
+    const n = w * p.perThread;
+    const slotsSab = new SharedArrayBuffer(n * 4), sizesSab = new SharedArrayBuffer(n * 4);
+    const slots = new Uint32Array(slotsSab), sizes = new Uint32Array(sizesSab);
+    let u8 = new Uint8Array(heap.buffer), net = 0;
+    for (let i = 0; i < n; i++) {
+      const size = rng.int(p.minSize, p.maxSize);
+      const q = heap.malloc(size);
+      if (q === 0) throw new Error("larson setup: out of memory");
+      if (q + size > u8.length) u8 = new Uint8Array(heap.buffer);
+      u8[q] = size; u8[q + size - 1] = size;
+      slots[i] = q; sizes[i] = size; net += size;
+    }
+    return { shared: { slots: slotsSab, sizes: sizesSab }, mainNet: net };
+  },
+  teardown(heap, shared) {
+    const slots = new Uint32Array(shared.slots);
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== 0) { heap.free(slots[i]); slots[i] = 0; }
+  },
+};
+
+const xmalloc = {
+  id: "xmalloc",
+  title: "xmalloc: producers malloc 64 B, consumers free them (all frees remote)",
+  unit: "free",
+  script: "xmalloc.mjs",
+  quick: true,
+  memory: true,
+  params: (cfg) => ({ size: 64, ring: 4096, perProducer: scaled(cfg.quick ? 300000 : 1500000, cfg, 1000) }),
+  gens: () => 1,
+  bytes: (p, w) => w * p.ring * 128 + 16 * MiB,
+  setup(heap, w, p) {
+    const pairs = Math.max(1, w >> 1);
+    return {
+      shared: { rings: new SharedArrayBuffer(pairs * p.ring * 4), ctl: new SharedArrayBuffer(pairs * 128) },
+      mainNet: 0,
+    };
+  },
+  teardown() { /* every object was freed by a consumer */ },
+};
+
+const mstress = {
+  id: "mstress",
+  title: "mstress: random sizes 8 B..4 MiB, objects swapped between threads, patterns verified",
+  unit: "alloc/free/transfer",
+  script: "mstress.mjs",
+  quick: true,
+  memory: true,
+  params: (cfg) => ({
+    local: 500, globalPerWorker: 250, transferPct: 10, emptyPct: 10, maxBytes: 4 * MiB,
+    opsPerGen: scaled(cfg.quick ? 20000 : 60000, cfg, 500),
+    gensPerRep: cfg.quick ? 2 : 3,
+  }),
+  gens: (p) => p.gensPerRep,
+  bytes: (p, w) => w * (p.local + p.globalPerWorker) * 20000 + 256 * MiB,
+  setup(heap, w, p) {
+    return { shared: { global: new SharedArrayBuffer(w * p.globalPerWorker * 4) }, mainNet: 0 };
+  },
+  teardown(heap, shared, p) {
+    const g = new Uint32Array(shared.global);
+    let u32 = new Uint32Array(heap.buffer);
+    for (let j = 0; j < g.length; j++) {
+      const q = g[j];
+      if (q === 0) continue;
+      if (q + 8 > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+      checkPattern(u32, q, p.maxBytes);
+      heap.free(q);
+      g[j] = 0;
+    }
+  },
+};
+
+function cache(mode) {
+  return {
+    id: `cache-${mode}`,
+    title: mode === "scratch"
+      ? "cache-scratch: 8 B objects handed to threads, freed, reallocated and written (passive false sharing)"
+      : "cache-thrash: each thread mallocs and writes its own 8 B objects (active false sharing)",
+    unit: "pass of writes",
+    script: "cache-scratch.mjs",
+    quick: mode === "scratch",
+    memory: false,
+    params: (cfg) => ({ objSize: 8, iterations: 200, repetitions: scaled(cfg.quick ? 2500 : 10000, cfg, 10) }),
+    gens: () => 1,
+    bytes: () => 16 * MiB,
+    setup(heap, w, p) {
+      const initial = [];
+      if (mode === "scratch") {
+        for (let i = 0; i < w; i++) {
+          const q = heap.malloc(p.objSize);
+          if (q === 0) throw new Error("cache-scratch setup: out of memory");
+          initial.push(q);
+        }
+      }
+      return { shared: { mode, initial }, mainNet: 0 };
+    },
+    teardown() { /* the workers freed the initial objects */ },
+  };
+}
+
+export const MT_WORKLOADS = [larson, xmalloc, mstress, cache("scratch"), cache("thrash")];

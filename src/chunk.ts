@@ -1,0 +1,207 @@
+// chunk: the heap's chunks - the global pool of unused ones, growth of the buffer, arena chunk
+// headers, and huge allocations (whole contiguous chunks).
+//
+// The heap header's chunk table has one word per chunk (CK_* in layout.ts). Everything here runs
+// under the global lock (H_LOCK), which guards the chunk table, the pool and growth; an arena may
+// hold its own lock while it takes the global one (lock order: arena, then global).
+//
+// Arena chunk, as set up by initArenaChunk (chunk 0 also holds the heap header):
+//
+//   page 0      1 .. 4      5 ..                                       255
+//   +---------+-----------+--------------------------------------------+
+//   | map     | bitmaps   | one free page run, ZERO when fresh          |
+//   +---------+-----------+--------------------------------------------+
+//   |<-- META run -------->|
+
+import {
+  CHUNK_HEADER_PAGES, CHUNK_PAGES, CHUNK_SIZE, CK_ARENA, CK_ARG_SHIFT, CK_FREE, CK_HUGE,
+  CK_HUGE_BODY, CK_MASK, CK_ZERO, H_HEADER_PAGES, H_MAX_CHUNKS, H_NCHUNKS, H_POOL_CHUNKS,
+  MAP_ENTRY_WORDS, MAP_INFO, PAGE_SIZE, PI_HEAD, PI_SIZE_SHIFT, PI_ZERO, PS_FREE, PS_META,
+} from "./layout.js";
+import { chunkWord, Space } from "./space.js";
+
+const WASM_PAGE = 65536;
+
+export function chunkEntry(s: Space, c: number): number {
+  return s.i32[s.ct + c];
+}
+
+export function setChunkEntry(s: Space, c: number, v: number): void {
+  s.i32[s.ct + c] = v;
+}
+
+export function chunkKind(entry: number): number {
+  return entry & CK_MASK;
+}
+
+export function chunkArg(entry: number): number {
+  return entry >>> CK_ARG_SHIFT;
+}
+
+/** First page of chunk `c` that is not header: chunk 0 also carries the heap header. */
+export function firstDataPage(s: Space, c: number): number {
+  return c === 0 ? CHUNK_HEADER_PAGES + s.i32[s.hdr + H_HEADER_PAGES] : CHUNK_HEADER_PAGES;
+}
+
+// ---- Growth ---------------------------------------------------------------------------------------
+
+/** Grows the buffer to hold `n` chunks. Global lock held. False when the heap may not grow so far. */
+function growTo(s: Space, n: number): boolean {
+  const cur = s.i32[s.hdr + H_NCHUNKS];
+  if (n <= cur) return true;
+  if (n > s.i32[s.hdr + H_MAX_CHUNKS]) return false;
+  const need = s.hb + n * CHUNK_SIZE;
+  const b = s.backing;
+  try {
+    if (b instanceof SharedArrayBuffer) {
+      if (b.byteLength < need) b.grow(need);
+    } else {
+      const have = b.buffer.byteLength;
+      if (have < need) b.grow(Math.ceil((need - have) / WASM_PAGE));
+    }
+  } catch {
+    return false; // the engine refused (its own limit, or out of address space)
+  }
+  s.remap();
+  for (let c = cur; c < n; c++) setChunkEntry(s, c, CK_FREE | CK_ZERO);
+  s.i32[s.hdr + H_POOL_CHUNKS] += n - cur;
+  Atomics.store(s.i32, s.hdr + H_NCHUNKS, n);
+  s.nchunks = n;
+  return true;
+}
+
+/** Grows to `n` chunks, a little more when allowed (fewer grows, fewer view refreshes). */
+function growFor(s: Space, n: number): boolean {
+  const cur = s.i32[s.hdr + H_NCHUNKS];
+  const generous = Math.min(n + (cur >>> 3), s.i32[s.hdr + H_MAX_CHUNKS]);
+  return (generous > n && growTo(s, generous)) || growTo(s, n);
+}
+
+// ---- The pool ---------------------------------------------------------------------------------------
+
+/**
+ * Takes `n` contiguous unused chunks, lowest address first, growing the buffer when the pool has
+ * none. Global lock held. Returns the first chunk, or -1. `zero` is set to whether all were fresh.
+ */
+export function poolTake(s: Space, n: number): number {
+  s.refresh();
+  const total = s.nchunks;
+  let runStart = 0;
+  let runLen = 0;
+  for (let c = 0; c < total; c++) {
+    if (chunkKind(chunkEntry(s, c)) === CK_FREE) {
+      if (runLen === 0) runStart = c;
+      if (++runLen === n) return take(s, runStart, n);
+    } else {
+      runLen = 0;
+    }
+  }
+  // Not enough in the pool: the free chunks at the end (runLen of them) plus new ones.
+  const start = runLen > 0 ? runStart : total;
+  if (!growFor(s, start + n)) return -1;
+  return take(s, start, n);
+}
+
+export let poolTakeZero = false;
+
+function take(s: Space, first: number, n: number): number {
+  let zero = true;
+  for (let c = first; c < first + n; c++) {
+    if ((chunkEntry(s, c) & CK_ZERO) === 0) zero = false;
+    setChunkEntry(s, c, CK_HUGE_BODY); // placeholder, the caller sets the real entry
+  }
+  s.i32[s.hdr + H_POOL_CHUNKS] -= n;
+  poolTakeZero = zero;
+  return first;
+}
+
+/** Returns chunks [first, first + n) to the pool. Global lock held. */
+export function poolGive(s: Space, first: number, n: number): void {
+  for (let c = first; c < first + n; c++) setChunkEntry(s, c, CK_FREE);
+  s.i32[s.hdr + H_POOL_CHUNKS] += n;
+}
+
+// ---- Arena chunks -------------------------------------------------------------------------------------
+
+/**
+ * Writes the page map of a chunk newly given to `arena`: its header pages as one META run, the
+ * rest as one free run (ZERO when the chunk is fresh). Returns the free run's first global page;
+ * the caller inserts it into the arena's tree.
+ */
+export function initArenaChunk(s: Space, c: number, arena: number, zero: boolean): number {
+  setChunkEntry(s, c, CK_ARENA | (arena << CK_ARG_SHIFT));
+  const m = s.i32;
+  const map = chunkWord(s, c);
+  const first = firstDataPage(s, c);
+  m.fill(0, map, map + CHUNK_PAGES * MAP_ENTRY_WORDS);
+  setRunInfo(s, map, 0, first, PS_META | PI_HEAD, 0);
+  setRunInfo(s, map, first, CHUNK_PAGES - first, PS_FREE | PI_HEAD, zero ? PI_ZERO : 0);
+  return c * CHUNK_PAGES + first;
+}
+
+/**
+ * Writes the page infos of a run of `npages` pages starting at page `page` of the chunk whose map
+ * starts at word `map`: `headBits` on the first page, the length on the first and last pages,
+ * `flags` on every page.
+ */
+function setRunInfo(s: Space, map: number, page: number, npages: number, headBits: number, flags: number): void {
+  const m = s.i32;
+  const state = headBits & 3;
+  for (let p = page; p < page + npages; p++) m[map + p * MAP_ENTRY_WORDS + MAP_INFO] = state | flags;
+  const sized = npages << PI_SIZE_SHIFT;
+  m[map + page * MAP_ENTRY_WORDS + MAP_INFO] = headBits | flags | sized;
+  m[map + (page + npages - 1) * MAP_ENTRY_WORDS + MAP_INFO] |= sized;
+}
+
+// ---- Huge allocations ------------------------------------------------------------------------------------
+
+/** Chunks a huge allocation of `npages` pages spans. */
+export function hugeChunks(npages: number): number {
+  return Math.ceil((npages * PAGE_SIZE) / CHUNK_SIZE);
+}
+
+/** Marks chunks [first, first + n) as one huge allocation of `npages` pages. Global lock held. */
+export function setHuge(s: Space, first: number, n: number, npages: number): void {
+  setChunkEntry(s, first, CK_HUGE | (npages << CK_ARG_SHIFT));
+  for (let c = first + 1; c < first + n; c++) {
+    setChunkEntry(s, c, CK_HUGE_BODY | ((c - first) << CK_ARG_SHIFT));
+  }
+}
+
+/**
+ * Like poolTake, for a huge block whose first byte must sit at a multiple of `align` bytes (an
+ * alignment above the chunk size, or a heap base that is not chunk-aligned). Returns -1 when no
+ * position up to the heap's maximum size can hold it.
+ */
+export function poolTakeAligned(s: Space, n: number, align: number): number {
+  s.refresh();
+  const max = s.i32[s.hdr + H_MAX_CHUNKS];
+  for (let c = 1; c + n <= max; c++) {
+    if ((s.hb + c * CHUNK_SIZE) % align !== 0) continue;
+    let fits = true;
+    for (let k = c; k < c + n && k < s.nchunks && fits; k++) fits = chunkKind(chunkEntry(s, k)) === CK_FREE;
+    if (!fits) continue;
+    if (c + n > s.nchunks && !growFor(s, c + n)) return -1;
+    return take(s, c, n);
+  }
+  return -1;
+}
+
+/**
+ * Resizes the huge block at chunk `c` from `have` to `want` chunks in place: gives the tail back,
+ * or takes the unused chunks right after it (growing the buffer at its end). Global lock held.
+ * False, changing nothing, when the chunks after it are in use.
+ */
+export function hugeResize(s: Space, c: number, have: number, want: number): boolean {
+  if (want < have) {
+    poolGive(s, c + want, have - want);
+    return true;
+  }
+  s.refresh();
+  for (let k = c + have; k < c + want && k < s.nchunks; k++) {
+    if (chunkKind(chunkEntry(s, k)) !== CK_FREE) return false;
+  }
+  if (c + want > s.nchunks && !growFor(s, c + want)) return false;
+  take(s, c + have, want - have);
+  return true;
+}

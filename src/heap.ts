@@ -1,0 +1,844 @@
+// heap: the public Heap - malloc, free and friends for one thread's view of a shared heap.
+//
+// A Heap object is one thread's handle on a heap that lives entirely in a shared buffer. Every
+// thread that uses the heap has its own Heap object (made by create/fromMemory, or by attach in a
+// worker), its own thread slot in the buffer, and its own thread cache.
+//
+//   malloc(n <= 14336) --hit--> pop from the thread cache           no lock, no atomic
+//                      --miss-> mallocSlow: fill the cache from the arena (one lock per batch)
+//   malloc(larger)     -------> mallocSlow: a page run of the arena, or whole chunks (huge)
+//   free(p)            --------> validate p (page map, bitmap, free mark), push on the cache
+//                                full cache / large / huge / bad p: freeSlow
+//
+// The two fast paths (malloc and free on a cache hit) are written for the optimizer: plain typed-
+// array reads and writes on locals, no objects, no closures, no exceptions; anything unusual - bad
+// input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
+
+import {
+  ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoSize, pageInfo, runAlloc, runFree, runGrow,
+  runShrink, runTrimHead, runZero,
+} from "./arena.js";
+import { binTake, smallRunOf } from "./bin.js";
+import { bitmapGet } from "./bitmap.js";
+import { checkHeap } from "./check.js";
+import {
+  chunkArg, chunkEntry, chunkKind, hugeChunks, hugeResize, initArenaChunk, poolGive, poolTake,
+  poolTakeAligned, poolTakeZero, setChunkEntry, setHuge,
+} from "./chunk.js";
+import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
+import {
+  A_LARGE_ALLOCATED, A_LARGE_NFREE, A_LARGE_NMALLOC, A_LOCK, A_NCHUNKS, A_NTHREADS, A_RUNS, A_SCRATCH,
+  AUX_OFFSET_WORDS, AUX_SLOT_WORDS, CHUNK_HEADER_PAGES, CHUNK_PAGES, CHUNK_SHIFT, CHUNK_SIZE,
+  CK_ARENA, CK_FREE, CK_HUGE, CK_HUGE_BODY, CK_MASK, CK_ZERO, DATA_PAGES, DEFAULT_SLOTS, FREE_MARK, H_ARENAS,
+  H_CHUNKTAB, H_FIXED_WORDS, H_FLAGS, H_HEADER_PAGES, H_HUGE_ALLOCATED, H_HUGE_NFREE, H_HUGE_NMALLOC,
+  H_LOCK, H_MAGIC, H_MAX_CHUNKS, H_NARENAS, H_NCHUNKS, H_NSLOTS, H_POOL_CHUNKS, H_SLOTS, H_VERSION, HEADER_WORD,
+  HEAP_MAGIC, HEAP_VERSION, HF_DEBUG, HF_THREAD_CACHE, JUNK_ALLOC, JUNK_FREE, MAP_ENTRY_WORDS, MAP_NFREE,
+  MAX_BUFFER_BYTES, PAGE_SHIFT, PAGE_SIZE, PI_BIN_MASK, PI_BIN_SHIFT, PI_HEAD, PI_SIZE_MASK,
+  PI_SIZE_SHIFT, PI_STATE_MASK, PS_FREE, PS_LARGE, PS_META, PS_SMALL, S_ARENA, S_GEN, S_STATE,
+  S_TCACHE, SLOT_WORDS, SS_FREE, SS_LIVE,
+} from "./layout.js";
+import { lockAcquire, lockBreak, lockRelease, threadCanBlock } from "./lock.js";
+import {
+  BIN_MAGIC, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX, TWO_POW_M32,
+} from "./sizeclass.js";
+import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space } from "./space.js";
+import { gatherStats, HeapStats } from "./stats.js";
+import {
+  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_INTERVAL, giveRegion,
+  regionArena, TC_CAP, TC_COUNT, TC_PAGES, TC_STACK,
+} from "./tcache.js";
+import { treeInsert } from "./tree.js";
+
+export interface HeapOptions {
+  /** Bytes of buffer reserved at creation (default 4 MiB), rounded up to whole chunks (1 MiB). */
+  initialBytes?: number;
+  /** The heap never grows past this (default 1 GiB, at most 4 GiB); for fromMemory, from base. */
+  maxBytes?: number;
+  /** Number of arenas (default 4 x available CPUs, at most 256). */
+  arenas?: number;
+  /** Per-thread caches (default true). */
+  threadCache?: boolean;
+  /** Junk-fill freed memory and verify on every free (default false). */
+  debug?: boolean;
+  /** Thread slots: how many threads may be attached at once (default 128, at most 4096). */
+  maxThreads?: number;
+}
+
+/** What a worker needs to join a heap: post it, then `Heap.attach(handle)`. Structured-cloneable. */
+export interface HeapHandle {
+  readonly backing: SharedArrayBuffer | WebAssembly.Memory;
+  readonly base: number;
+}
+
+const DEFAULT_INITIAL = 4 * CHUNK_SIZE;
+const DEFAULT_MAX = 2 ** 30;
+const MAX_ARENAS = 256;
+const MAX_SLOTS = 4096;
+const WASM_PAGE = 65536;
+const MAX_ALIGNMENT = 2 ** 31;
+
+let cpuCount = globalThis.navigator?.hardwareConcurrency ?? 0;
+if (!cpuCount && typeof process !== "undefined" && process.versions?.node) {
+  try {
+    cpuCount = (await import("node:os")).availableParallelism();
+  } catch {
+    cpuCount = 0;
+  }
+}
+if (!(cpuCount > 0)) cpuCount = 4;
+
+// What locate() found out about a pointer (module scratch: no allocation per call).
+const K_SMALL = 1;
+const K_LARGE = 2;
+const K_HUGE = 3;
+let locBin = 0; // small: class
+let locRun = 0; // small, large: first global page of the run
+let locIdx = 0; // small: region index
+let locPages = 0; // large, huge: length in pages
+let locArena = 0; // small, large: owning arena
+
+export class Heap {
+  /** Structured-cloneable: post it to a worker, then `Heap.attach(handle)` there. */
+  readonly handle: HeapHandle;
+  /** This thread's slot in the heap (for reclaim()). */
+  readonly slot: number;
+
+  private readonly s: Space;
+  /** Word index of the cache's count array when the fast paths are on, else 0. */
+  private tc = 0;
+  /** Word index of this thread's cache block, or 0 (no cache: threadCache false, or detached). */
+  private cache = 0;
+  /** Word index of each bin's stack in the cache. */
+  private readonly stack = new Int32Array(NBINS);
+  private readonly arena: number;
+  private readonly debug: boolean;
+  private ticks = GC_INTERVAL;
+  private gcBin = 0;
+  private detached = false;
+  /** Whether the last large or huge allocation was known to be zero (calloc skips the memset). */
+  private lastZero = false;
+
+  private constructor(backing: Backing, base: number) {
+    this.handle = Object.freeze({ backing, base });
+    const s = (this.s = new Space(backing, base));
+    const m = s.i32;
+    if (s.bytes < base + CHUNK_SIZE || m[s.hdr + H_MAGIC] !== HEAP_MAGIC) {
+      throw new TypeError("sabmalloc: this buffer holds no sabmalloc heap at base " + base);
+    }
+    if (m[s.hdr + H_VERSION] !== HEAP_VERSION) {
+      throw new TypeError(`sabmalloc: heap layout version ${m[s.hdr + H_VERSION]}, expected ${HEAP_VERSION}`);
+    }
+    s.ct = s.hw + m[s.hdr + H_CHUNKTAB];
+    s.ar = s.hw + m[s.hdr + H_ARENAS];
+    s.sl = s.hw + m[s.hdr + H_SLOTS];
+    s.canBlock = threadCanBlock(m);
+    s.refresh();
+    const flags = m[s.hdr + H_FLAGS];
+    this.debug = (flags & HF_DEBUG) !== 0;
+    this.slot = this.claimSlot();
+    s.owner = this.slot + 1;
+    this.arena = this.pickArena();
+    const sw = s.sl + this.slot * SLOT_WORDS;
+    m[sw + S_ARENA] = this.arena;
+    m[sw + S_TCACHE] = 0;
+    if ((flags & HF_THREAD_CACHE) !== 0) this.makeCache();
+  }
+
+  // ---- Making and joining heaps ------------------------------------------------------------------
+
+  /** A new heap on a growable SharedArrayBuffer; this thread takes slot 0. */
+  static create(options: HeapOptions = {}): Heap {
+    const o = readOptions(options, 0);
+    const buf = new SharedArrayBuffer(o.initialChunks * CHUNK_SIZE, { maxByteLength: o.maxChunks * CHUNK_SIZE });
+    writeHeader(buf, 0, o);
+    return new Heap(buf, 0);
+  }
+
+  /**
+   * A new heap inside a shared WebAssembly.Memory, from byte `base` (rounded up to a 64 KiB wasm
+   * page; default: the memory's current end) up. Bytes below base are never touched.
+   */
+  static fromMemory(memory: WebAssembly.Memory, options: HeapOptions & { base?: number } = {}): Heap {
+    if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError("sabmalloc: fromMemory needs a shared WebAssembly.Memory");
+    }
+    const rawBase = options.base ?? (memory.buffer as unknown as SharedArrayBuffer).byteLength;
+    checkInteger("base", rawBase);
+    const base = Math.ceil(rawBase / WASM_PAGE) * WASM_PAGE;
+    const o = readOptions(options, base);
+    const need = base + o.initialChunks * CHUNK_SIZE;
+    const have = (memory.buffer as unknown as SharedArrayBuffer).byteLength;
+    if (need > have) {
+      try {
+        memory.grow(Math.ceil((need - have) / WASM_PAGE));
+      } catch {
+        throw new RangeError(`sabmalloc: the memory cannot grow to ${need} bytes (its maximum is lower)`);
+      }
+    }
+    writeHeader(memory.buffer as unknown as SharedArrayBuffer, base, o);
+    return new Heap(memory, base);
+  }
+
+  /** Joins the heap of `handle` (from another thread's `heap.handle`), taking a free thread slot. */
+  static attach(handle: HeapHandle): Heap {
+    if (handle === null || typeof handle !== "object" || typeof handle.base !== "number" ||
+        !(handle.backing instanceof SharedArrayBuffer || handle.backing instanceof WebAssembly.Memory)) {
+      throw new TypeError("sabmalloc: attach needs a heap handle (heap.handle)");
+    }
+    return new Heap(handle.backing, handle.base);
+  }
+
+  /** The buffer now backing the heap (a new object after a WebAssembly.Memory grows). */
+  get buffer(): SharedArrayBuffer {
+    return this.s.buffer();
+  }
+
+  // ---- malloc --------------------------------------------------------------------------------------
+
+  /** A block of at least `size` bytes, 8-aligned (16 when >= 16 bytes); 0 when the heap is full. */
+  malloc(size: number): number {
+    const tc = this.tc;
+    if (tc !== 0 && size <= SMALL_MAX && (size >>> 0) === size) {
+      const bin = SIZE_TO_BIN[(size + 7) >>> 3];
+      const m = this.s.i32;
+      const n = m[tc + bin];
+      if (n !== 0) {
+        const p = m[this.stack[bin] + n - 1] >>> 0;
+        m[tc + bin] = n - 1;
+        const low = tc + NBINS + bin; // TC_LOW: the low-water mark
+        if (n <= m[low]) m[low] = n - 1;
+        m[p >>> 2] = 0; // clear the free mark
+        return p;
+      }
+    }
+    return this.mallocSlow(size);
+  }
+
+  private mallocSlow(size: number): number {
+    this.live();
+    checkSize("size", size);
+    this.tick();
+    this.s.refresh();
+    if (size <= SMALL_MAX) return this.mallocSmall(SIZE_TO_BIN[(size + 7) >>> 3]);
+    this.lastZero = false;
+    const npages = Math.ceil(size / PAGE_SIZE);
+    if (npages <= DATA_PAGES) return this.mallocLarge(npages, 1);
+    return this.mallocHuge(npages, 1);
+  }
+
+  private mallocSmall(bin: number): number {
+    const s = this.s;
+    let p: number;
+    if (this.cache !== 0) {
+      const cnt = this.cache + TC_COUNT + bin;
+      if (s.i32[cnt] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
+      p = s.i32[this.stack[bin] + --s.i32[cnt]] >>> 0;
+    } else {
+      const m = s.i32;
+      const scratch = arenaWord(s, this.arena) + A_SCRATCH;
+      arenaLock(s, this.arena);
+      const got = binTake(s, this.arena, bin, scratch, 1);
+      p = m[scratch] >>> 0;
+      arenaUnlock(s, this.arena);
+      if (got === 0) return 0;
+    }
+    if (this.debug) s.u8.fill(JUNK_ALLOC, p, p + BIN_SIZE[bin]);
+    s.i32[p >>> 2] = this.debug ? s.i32[(p >>> 2) + 1] : 0; // clear the free mark
+    return p;
+  }
+
+  /** A large run of `npages` pages at a multiple of `align` pages (counted from address 0). */
+  private mallocLarge(npages: number, align: number): number {
+    const s = this.s;
+    const a = this.arena;
+    arenaLock(s, a);
+    const extra = align - 1;
+    let run = runAlloc(s, a, npages + extra, PS_LARGE, 0);
+    const zero = runZero;
+    if (run !== 0 && extra > 0) {
+      // Trim to the aligned start: the pages before and after go back to the arena.
+      const lead = (align - ((pageAddr(s, run) / PAGE_SIZE) % align)) % align;
+      if (lead > 0) runTrimHead(s, a, run, npages + extra, lead);
+      run += lead;
+      if (extra > lead) runShrink(s, a, run, npages + extra - lead, npages);
+    }
+    if (run !== 0) {
+      const aw = arenaWord(s, a);
+      s.f64[(aw + A_LARGE_NMALLOC) >>> 1]++;
+      s.f64[(aw + A_LARGE_ALLOCATED) >>> 1] += npages * PAGE_SIZE;
+    }
+    arenaUnlock(s, a);
+    this.lastZero = zero;
+    return run === 0 ? 0 : pageAddr(s, run);
+  }
+
+  /** Whole chunks for `npages` pages, the first at a multiple of `align` bytes. */
+  private mallocHuge(npages: number, align: number): number {
+    const s = this.s;
+    const n = hugeChunks(npages);
+    if (n > s.i32[s.hdr + H_MAX_CHUNKS]) return 0;
+    const g = s.hdr + H_LOCK;
+    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    const c = align <= CHUNK_SIZE && s.hb % align === 0 ? poolTake(s, n) : poolTakeAligned(s, n, align);
+    if (c >= 0) {
+      setHuge(s, c, n, npages);
+      s.f64[(s.hdr + H_HUGE_NMALLOC) >>> 1]++;
+      s.f64[(s.hdr + H_HUGE_ALLOCATED) >>> 1] += npages * PAGE_SIZE;
+    }
+    this.lastZero = poolTakeZero;
+    lockRelease(s.i32, g);
+    return c < 0 ? 0 : s.hb + c * CHUNK_SIZE;
+  }
+
+  /** Zero-filled `count * size` bytes; 0 when the heap is full or the product overflows. */
+  calloc(count: number, size: number): number {
+    this.live();
+    checkSize("count", count);
+    checkSize("size", size);
+    const total = count * size;
+    if (total > MAX_BUFFER_BYTES) return 0;
+    const p = this.malloc(total);
+    if (p === 0) return 0;
+    if (total <= SMALL_MAX || !this.lastZero) this.s.u8.fill(0, p, p + Math.max(total, 1));
+    return p;
+  }
+
+  /** A block of at least `size` bytes at a multiple of `alignment` (a power of two up to 2^31). */
+  alignedAlloc(alignment: number, size: number): number {
+    this.live();
+    checkSize("alignment", alignment);
+    if (alignment === 0 || (alignment & (alignment - 1)) !== 0 && alignment !== MAX_ALIGNMENT || alignment > MAX_ALIGNMENT) {
+      throw new RangeError(`sabmalloc: alignment ${alignment} is not a power of two up to 2^31`);
+    }
+    checkSize("size", size);
+    if (alignment <= 8) return this.malloc(size);
+    if (size <= SMALL_MAX && alignment <= PAGE_SIZE) {
+      // A class whose size is a multiple of the alignment: its regions, in page-aligned runs, are.
+      for (let bin = SIZE_TO_BIN[(size + 7) >>> 3]; bin < NBINS; bin++) {
+        if (BIN_SIZE[bin] % alignment === 0) {
+          this.s.refresh();
+          return this.mallocSmall(bin);
+        }
+      }
+    }
+    this.s.refresh();
+    this.lastZero = false;
+    const npages = Math.max(Math.ceil(size / PAGE_SIZE), Math.ceil((SMALL_MAX + 1) / PAGE_SIZE));
+    const alignPages = Math.max(1, alignment / PAGE_SIZE);
+    if (this.s.hb % PAGE_SIZE === 0 && npages + alignPages - 1 <= DATA_PAGES) {
+      return this.mallocLarge(npages, alignPages);
+    }
+    return this.mallocHuge(Math.max(npages, DATA_PAGES + 1), alignment);
+  }
+
+  // ---- free ----------------------------------------------------------------------------------------
+
+  /** Frees a block from malloc, calloc, realloc or alignedAlloc, made by any thread. free(0): no-op. */
+  free(ptr: number): void {
+    const tc = this.tc;
+    const s = this.s;
+    const off = ptr - s.hb;
+    const c = off >>> CHUNK_SHIFT;
+    if (tc !== 0 && (ptr >>> 0) === ptr && c < s.nchunks) {
+      const m = s.i32;
+      if ((m[s.ct + c] & CK_MASK) === CK_ARENA) {
+        const chunkWords = s.hw + c * (CHUNK_SIZE / 4);
+        const page = (off >>> PAGE_SHIFT) & (CHUNK_PAGES - 1);
+        const info = m[chunkWords + page * MAP_ENTRY_WORDS];
+        if ((info & PI_STATE_MASK) === PS_SMALL) {
+          const bin = (info >>> PI_BIN_SHIFT) & PI_BIN_MASK;
+          const pageInRun = (info >>> PI_SIZE_SHIFT) & PI_SIZE_MASK;
+          const runOff = (off & (PAGE_SIZE - 1)) + pageInRun * PAGE_SIZE;
+          const idx = (runOff * BIN_MAGIC[bin] * TWO_POW_M32) | 0;
+          const bm = chunkWords + AUX_OFFSET_WORDS + (page - pageInRun) * AUX_SLOT_WORDS;
+          // A region boundary, in use (bitmap bit 0), not marked freed already:
+          if (idx * BIN_SIZE[bin] === runOff && (m[bm + (idx >>> 5)] & (1 << (idx & 31))) === 0 &&
+              m[ptr >>> 2] !== (FREE_MARK ^ ptr)) {
+            const n = m[tc + bin];
+            if (n < TC_CAP[bin]) {
+              m[this.stack[bin] + n] = ptr;
+              m[tc + bin] = n + 1;
+              m[ptr >>> 2] = FREE_MARK ^ ptr;
+              if (--this.ticks === 0) this.gcStep();
+              return;
+            }
+          }
+        }
+      }
+    }
+    this.freeSlow(ptr);
+  }
+
+  private freeSlow(ptr: number): void {
+    this.live();
+    if (ptr === 0) return;
+    this.tick();
+    const kind = this.locate(ptr);
+    if (kind === K_SMALL) this.freeSmall(ptr);
+    else if (kind === K_LARGE) this.freeLarge();
+    else this.freeHuge(ptr);
+  }
+
+  private freeSmall(ptr: number): void {
+    const s = this.s;
+    const bin = locBin;
+    this.assertNotFreed(ptr, bin);
+    if (this.debug) {
+      s.u8.fill(JUNK_FREE, ptr, ptr + BIN_SIZE[bin]);
+      this.checkRunCheap(ptr);
+    }
+    if (this.cache !== 0) {
+      const cnt = this.cache + TC_COUNT + bin;
+      if (s.i32[cnt] >= TC_CAP[bin]) this.flushBin(bin, TC_CAP[bin] >> 1);
+      const m = s.i32; // after a flush, which may have remade the views
+      m[this.stack[bin] + m[cnt]++] = ptr;
+      m[ptr >>> 2] = FREE_MARK ^ ptr;
+      return;
+    }
+    s.i32[ptr >>> 2] = FREE_MARK ^ ptr;
+    const a = locArena;
+    arenaLock(s, a);
+    const ok = giveRegion(s, a, bin, ptr);
+    arenaUnlock(s, a);
+    if (!ok) throw doubleFree(ptr, "was freed already (its region is free in its run)");
+  }
+
+  private freeLarge(): void {
+    const s = this.s;
+    const a = locArena;
+    arenaLock(s, a);
+    // Re-read under the lock: another thread may have freed this run since locate() looked.
+    const info = pageInfo(s, locRun);
+    if ((info & PI_STATE_MASK) !== PS_LARGE || (info & PI_HEAD) === 0) {
+      arenaUnlock(s, a);
+      throw doubleFree(pageAddr(s, locRun), "was freed already");
+    }
+    if (this.debug) s.u8.fill(JUNK_FREE, pageAddr(s, locRun), pageAddr(s, locRun) + locPages * PAGE_SIZE);
+    runFree(s, a, locRun, locPages);
+    const aw = arenaWord(s, a);
+    s.f64[(aw + A_LARGE_NFREE) >>> 1]++;
+    s.f64[(aw + A_LARGE_ALLOCATED) >>> 1] -= locPages * PAGE_SIZE;
+    arenaUnlock(s, a);
+  }
+
+  private freeHuge(ptr: number): void {
+    const s = this.s;
+    const g = s.hdr + H_LOCK;
+    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    const c = (ptr - s.hb) / CHUNK_SIZE;
+    const e = chunkEntry(s, c);
+    if (chunkKind(e) !== CK_HUGE) {
+      lockRelease(s.i32, g);
+      throw doubleFree(ptr, "was freed already");
+    }
+    const npages = chunkArg(e);
+    poolGive(s, c, hugeChunks(npages));
+    s.f64[(s.hdr + H_HUGE_NFREE) >>> 1]++;
+    s.f64[(s.hdr + H_HUGE_ALLOCATED) >>> 1] -= npages * PAGE_SIZE;
+    lockRelease(s.i32, g);
+  }
+
+  // ---- realloc, usableSize ---------------------------------------------------------------------------
+
+  /**
+   * Resizes the block at `ptr`, in place when its size class or page run allows, else by moving it.
+   * realloc(0, n) = malloc(n); realloc(p, 0) frees p and returns 0. On failure returns 0 and p stays.
+   */
+  realloc(ptr: number, size: number): number {
+    this.live();
+    checkSize("size", size);
+    if (ptr === 0) return this.malloc(size);
+    const kind = this.locate(ptr);
+    if (kind === K_SMALL) this.assertNotFreed(ptr, locBin);
+    if (size === 0) {
+      this.free(ptr);
+      return 0;
+    }
+    const old = this.sizeOfLocated(kind);
+    if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
+    const npages = Math.ceil(size / PAGE_SIZE);
+    if (kind === K_LARGE && size > SMALL_MAX && npages <= DATA_PAGES && this.resizeLarge(npages)) return ptr;
+    if (kind === K_HUGE && npages > DATA_PAGES && this.resizeHuge(ptr, npages)) return ptr;
+    const q = this.malloc(size);
+    if (q === 0) return 0;
+    const u8 = this.s.u8; // malloc may have grown the buffer: read the view after it
+    u8.copyWithin(q, ptr, ptr + Math.min(old, size));
+    this.free(ptr);
+    return q;
+  }
+
+  /** Resizes the located large run in place (shrink, or grow into free pages after it). */
+  private resizeLarge(npages: number): boolean {
+    const s = this.s;
+    const a = locArena;
+    const have = locPages;
+    if (npages === have) return true;
+    arenaLock(s, a);
+    let ok = true;
+    if (npages < have) runShrink(s, a, locRun, have, npages);
+    else ok = runGrow(s, a, locRun, have, npages);
+    if (ok) s.f64[(arenaWord(s, a) + A_LARGE_ALLOCATED) >>> 1] += (npages - have) * PAGE_SIZE;
+    arenaUnlock(s, a);
+    return ok;
+  }
+
+  /** Resizes the located huge block in place when its chunks (or free ones after them) allow. */
+  private resizeHuge(ptr: number, npages: number): boolean {
+    const s = this.s;
+    const c = (ptr - s.hb) / CHUNK_SIZE;
+    const g = s.hdr + H_LOCK;
+    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    const ok = hugeResize(s, c, hugeChunks(locPages), hugeChunks(npages));
+    if (ok) {
+      setHuge(s, c, hugeChunks(npages), npages);
+      s.f64[(s.hdr + H_HUGE_ALLOCATED) >>> 1] += (npages - locPages) * PAGE_SIZE;
+    }
+    lockRelease(s.i32, g);
+    return ok;
+  }
+
+  /** Bytes usable in the block at `ptr` (>= what was asked for); usableSize(0) = 0. */
+  usableSize(ptr: number): number {
+    this.live();
+    if (ptr === 0) return 0;
+    const kind = this.locate(ptr);
+    if (kind === K_SMALL && this.isFreed(ptr, locBin)) throw invalidPointer(ptr, "was freed");
+    return this.sizeOfLocated(kind);
+  }
+
+  private sizeOfLocated(kind: number): number {
+    return kind === K_SMALL ? BIN_SIZE[locBin] : locPages * PAGE_SIZE;
+  }
+
+  // ---- Finding out what a pointer is ---------------------------------------------------------------
+
+  /**
+   * Classifies `ptr` as the start of a live small region, large run or huge block (setting the loc*
+   * scratch variables), or throws INVALID_POINTER saying why not. Reads metadata without a lock:
+   * for a block that is live, what it reads does not change until the block is freed.
+   */
+  private locate(ptr: number): number {
+    const s = this.s;
+    if (typeof ptr !== "number") throw new TypeError(`sabmalloc: a pointer is a number, not ${typeof ptr}`);
+    if ((ptr >>> 0) !== ptr) throw invalidPointer(ptr, "is not an unsigned 32-bit integer");
+    if (ptr < s.hb) throw invalidPointer(ptr, "lies below the heap's base");
+    s.refresh();
+    const c = (ptr - s.hb) >>> CHUNK_SHIFT;
+    if (c >= s.nchunks) throw invalidPointer(ptr, "lies past the end of the heap");
+    const e = chunkEntry(s, c);
+    switch (chunkKind(e)) {
+      case CK_FREE: throw invalidPointer(ptr, "lies in an unused chunk");
+      case CK_HUGE_BODY: throw invalidPointer(ptr, "lies inside a huge block");
+      case CK_HUGE:
+        if ((ptr - s.hb) % CHUNK_SIZE !== 0) throw invalidPointer(ptr, "lies inside a huge block");
+        locPages = chunkArg(e);
+        return K_HUGE;
+    }
+    locArena = chunkArg(e);
+    const gpage = addrPage(s, ptr);
+    const info = pageInfo(s, gpage);
+    switch (info & PI_STATE_MASK) {
+      case PS_FREE: throw invalidPointer(ptr, "lies in free pages (freed already, or never allocated)");
+      case PS_META: throw invalidPointer(ptr, "lies in the allocator's metadata");
+      case PS_LARGE:
+        if ((info & PI_HEAD) === 0 || ptr % PAGE_SIZE !== s.hb % PAGE_SIZE) {
+          throw invalidPointer(ptr, "lies inside a large block");
+        }
+        locRun = gpage;
+        locPages = infoSize(info);
+        return K_LARGE;
+    }
+    const bin = (info >>> PI_BIN_SHIFT) & PI_BIN_MASK;
+    const run = smallRunOf(s, gpage);
+    const off = ptr - pageAddr(s, run);
+    const idx = regionIndex(bin, off);
+    if (idx * BIN_SIZE[bin] !== off) throw invalidPointer(ptr, `lies inside a ${BIN_SIZE[bin]}-byte region`);
+    if (bitmapGet(s.i32, auxIdx(s, run), idx)) {
+      if (s.i32[ptr >>> 2] === (FREE_MARK ^ ptr)) throw doubleFree(ptr, "was freed already");
+      throw invalidPointer(ptr, "is a region that was never allocated");
+    }
+    locBin = bin;
+    locRun = run;
+    locIdx = idx;
+    return K_SMALL;
+  }
+
+  /** Throws DOUBLE_FREE when the located small region at `ptr` is sitting in a thread cache. */
+  private assertNotFreed(ptr: number, bin: number): void {
+    if (this.isFreed(ptr, bin)) throw doubleFree(ptr, "was freed already (it is in a thread cache)");
+  }
+
+  /**
+   * Whether the small region `ptr` (bitmap: in use) is really in some thread's cache. Only asked
+   * when its first word holds the free mark - user data rarely looks like it - so the scan of the
+   * caches (this thread's exactly, other live threads' as they are this instant) is rare.
+   */
+  private isFreed(ptr: number, bin: number): boolean {
+    const s = this.s;
+    if (s.i32[ptr >>> 2] !== (FREE_MARK ^ ptr)) return false;
+    if (this.cache !== 0 && cacheHolds(s, this.cache, bin, ptr)) return true;
+    const nslots = s.i32[s.hdr + H_NSLOTS];
+    for (let k = 0; k < nslots; k++) {
+      const sw = s.sl + k * SLOT_WORDS;
+      const tcb = s.i32[sw + S_TCACHE] >>> 0;
+      if (k === this.slot || Atomics.load(s.i32, sw + S_STATE) !== SS_LIVE || tcb === 0) continue;
+      if (tcb + TC_PAGES * PAGE_SIZE > s.bytes) continue;
+      if (cacheHolds(s, tcb >>> 2, bin, ptr)) return true;
+    }
+    return false;
+  }
+
+  // ---- Thread cache upkeep --------------------------------------------------------------------------
+
+  private tick(): void {
+    if (--this.ticks <= 0) this.gcStep();
+  }
+
+  private gcStep(): void {
+    this.ticks = GC_INTERVAL;
+    if (this.cache === 0) return;
+    this.s.refresh();
+    const bad = cacheGc(this.s, this.cache, this.gcBin);
+    this.gcBin = this.gcBin + 1 === NBINS ? 0 : this.gcBin + 1;
+    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+  }
+
+  private flushBin(bin: number, keep: number): void {
+    this.s.refresh();
+    const bad = cacheFlush(this.s, this.cache, bin, keep);
+    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+  }
+
+  /** Returns every region in this thread's cache to its arena. */
+  flush(): void {
+    this.live();
+    if (this.cache === 0) return;
+    this.s.refresh();
+    const bad = cacheFlushAll(this.s, this.cache);
+    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+  }
+
+  /** Flushes, gives up this thread's slot; every later call on this Heap throws DETACHED. */
+  detach(): void {
+    this.live();
+    const s = this.s;
+    s.refresh();
+    let bad = 0;
+    if (this.cache !== 0) bad = cacheFlushAll(s, this.cache);
+    this.releaseSlot(this.slot);
+    this.detached = true;
+    this.tc = 0;
+    this.cache = 0;
+    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+  }
+
+  /**
+   * Returns the cache of the thread in `slot` (which exited or was terminated without detach()) and
+   * frees the slot. The caller vouches that the thread is gone. A free slot: nothing to do.
+   */
+  reclaim(slot: number): void {
+    this.live();
+    const s = this.s;
+    checkInteger("slot", slot);
+    if (slot >= s.i32[s.hdr + H_NSLOTS]) throw new RangeError(`sabmalloc: no thread slot ${slot}`);
+    if (slot === this.slot) throw new RangeError("sabmalloc: reclaim() of this thread's own slot; use detach()");
+    const sw = s.sl + slot * SLOT_WORDS;
+    if (Atomics.load(s.i32, sw + S_STATE) !== SS_LIVE) return;
+    s.refresh();
+    // A thread terminated inside a critical section leaves its lock held: release it.
+    const owner = slot + 1;
+    lockBreak(s.i32, s.hdr + H_LOCK, owner);
+    const narenas = s.i32[s.hdr + H_NARENAS];
+    for (let a = 0; a < narenas; a++) lockBreak(s.i32, arenaWord(s, a) + A_LOCK, owner);
+    const tcb = s.i32[sw + S_TCACHE] >>> 0;
+    const bad = tcb !== 0 ? cacheFlushAll(s, tcb >>> 2) : 0;
+    this.releaseSlot(slot);
+    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice in slot ${slot}'s cache`);
+  }
+
+  // ---- Slots, arenas, caches -----------------------------------------------------------------------
+
+  private claimSlot(): number {
+    const s = this.s;
+    const m = s.i32;
+    const nslots = m[s.hdr + H_NSLOTS];
+    for (let k = 0; k < nslots; k++) {
+      const sw = s.sl + k * SLOT_WORDS;
+      if (Atomics.compareExchange(m, sw + S_STATE, SS_FREE, SS_LIVE) === SS_FREE) {
+        Atomics.add(m, sw + S_GEN, 1);
+        return k;
+      }
+    }
+    throw new RangeError(`sabmalloc: all ${nslots} thread slots are in use (HeapOptions.maxThreads; reclaim() slots of threads that are gone)`);
+  }
+
+  /** The arena with the fewest threads (jemalloc's choice for a new thread). */
+  private pickArena(): number {
+    const s = this.s;
+    const m = s.i32;
+    const narenas = m[s.hdr + H_NARENAS];
+    let best = 0;
+    let fewest = Infinity;
+    for (let a = 0; a < narenas; a++) {
+      const t = Atomics.load(m, arenaWord(s, a) + A_NTHREADS);
+      if (t < fewest) {
+        fewest = t;
+        best = a;
+      }
+    }
+    Atomics.add(m, arenaWord(s, best) + A_NTHREADS, 1);
+    return best;
+  }
+
+  private makeCache(): void {
+    const s = this.s;
+    arenaLock(s, this.arena);
+    const run = runAlloc(s, this.arena, TC_PAGES, PS_META, 0);
+    arenaUnlock(s, this.arena);
+    if (run === 0) {
+      this.releaseSlot(this.slot);
+      throw new RangeError("sabmalloc: the heap is full: no room for this thread's cache");
+    }
+    const tcb = pageAddr(s, run);
+    const tw = tcb / 4;
+    cacheInit(s, tw);
+    s.i32[s.sl + this.slot * SLOT_WORDS + S_TCACHE] = tcb;
+    this.cache = tw;
+    for (let b = 0; b < NBINS; b++) this.stack[b] = tw + TC_STACK[b];
+    if (!this.debug) this.tc = tw + TC_COUNT;
+  }
+
+  /** Frees slot `slot`'s cache block (already flushed) and the slot itself. */
+  private releaseSlot(slot: number): void {
+    const s = this.s;
+    const m = s.i32;
+    const sw = s.sl + slot * SLOT_WORDS;
+    const tcb = m[sw + S_TCACHE] >>> 0;
+    const a = m[sw + S_ARENA];
+    if (tcb !== 0) {
+      const run = addrPage(s, tcb);
+      const owner = regionArena(s, tcb);
+      arenaLock(s, owner);
+      runFree(s, owner, run, TC_PAGES);
+      arenaUnlock(s, owner);
+      m[sw + S_TCACHE] = 0;
+    }
+    Atomics.sub(m, arenaWord(s, a) + A_NTHREADS, 1);
+    Atomics.store(m, sw + S_STATE, SS_FREE);
+  }
+
+  private live(): void {
+    if (this.detached) throw new HeapError("DETACHED", "this Heap was detached from its heap");
+  }
+
+  // ---- Debug ----------------------------------------------------------------------------------------
+
+  /** Cheap checks of the run around small region `ptr` (debug mode, on every free). */
+  private checkRunCheap(ptr: number): void {
+    const s = this.s;
+    const run = locRun;
+    const nfree = s.i32[mapIdx(s, run) + MAP_NFREE];
+    if (nfree < 0 || nfree > BIN_NREGS[locBin]) {
+      throw corruption(`run at ${pageAddr(s, run)} (class ${BIN_SIZE[locBin]}): free count ${nfree} out of range`);
+    }
+    const head = pageInfo(s, run);
+    if ((head & PI_HEAD) === 0 || ((head >>> PI_BIN_SHIFT) & PI_BIN_MASK) !== locBin) {
+      throw corruption(`run at ${pageAddr(s, run)}: first page info ${head} does not head a class ${BIN_SIZE[locBin]} run`);
+    }
+  }
+
+  // ---- Inspection -----------------------------------------------------------------------------------
+
+  /** Counters of the whole heap, jemalloc's names where they exist. */
+  stats(): HeapStats {
+    this.live();
+    this.s.refresh();
+    return gatherStats(this.s);
+  }
+
+  /** Walks all metadata; throws HeapError CORRUPTION at the first inconsistency. */
+  check(): void {
+    this.live();
+    this.s.refresh();
+    checkHeap(this.s, this.cache);
+  }
+}
+
+// ---- Options and the header ------------------------------------------------------------------------
+
+interface ResolvedOptions {
+  initialChunks: number;
+  maxChunks: number;
+  arenas: number;
+  slots: number;
+  flags: number;
+}
+
+function checkInteger(name: string, v: unknown): asserts v is number {
+  if (typeof v !== "number") throw new TypeError(`sabmalloc: ${name} must be a number, not ${typeof v}`);
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`sabmalloc: ${name} must be a non-negative integer, not ${v}`);
+}
+
+function checkSize(name: string, v: unknown): void {
+  checkInteger(name, v);
+}
+
+function readOptions(o: HeapOptions, base: number): ResolvedOptions {
+  if (o === null || typeof o !== "object") throw new TypeError("sabmalloc: options must be an object");
+  const maxBytes = o.maxBytes ?? Math.min(DEFAULT_MAX, MAX_BUFFER_BYTES - base);
+  checkInteger("maxBytes", maxBytes);
+  const maxChunks = Math.floor(Math.min(maxBytes, MAX_BUFFER_BYTES - base) / CHUNK_SIZE);
+  if (maxChunks < 1) throw new RangeError(`sabmalloc: maxBytes ${maxBytes} is too small: the header alone needs ${CHUNK_SIZE}`);
+  const initialBytes = o.initialBytes ?? Math.min(DEFAULT_INITIAL, maxChunks * CHUNK_SIZE);
+  checkInteger("initialBytes", initialBytes);
+  if (initialBytes > maxBytes) throw new RangeError(`sabmalloc: initialBytes ${initialBytes} > maxBytes ${maxBytes}`);
+  const initialChunks = Math.min(maxChunks, Math.max(1, Math.ceil(initialBytes / CHUNK_SIZE)));
+  const arenas = o.arenas ?? Math.min(MAX_ARENAS, 4 * cpuCount);
+  checkInteger("arenas", arenas);
+  if (arenas < 1 || arenas > MAX_ARENAS) throw new RangeError(`sabmalloc: arenas must be 1 .. ${MAX_ARENAS}, not ${arenas}`);
+  const slots = o.maxThreads ?? DEFAULT_SLOTS;
+  checkInteger("maxThreads", slots);
+  if (slots < 1 || slots > MAX_SLOTS) throw new RangeError(`sabmalloc: maxThreads must be 1 .. ${MAX_SLOTS}, not ${slots}`);
+  for (const k of ["threadCache", "debug"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`sabmalloc: ${k} must be a boolean`);
+  }
+  const flags = (o.threadCache === false ? 0 : HF_THREAD_CACHE) | (o.debug ? HF_DEBUG : 0);
+  return { initialChunks, maxChunks, arenas, slots, flags };
+}
+
+/** Lays out a new heap: its header, the chunk table, arena records, slots, and chunk 0. */
+function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions): void {
+  const chunktab = HEADER_WORD + H_FIXED_WORDS;
+  const arenas = chunktab + o.maxChunks + ((chunktab + o.maxChunks) & 1); // even: f64 counters
+  const slots = arenas + o.arenas * ARENA_WORDS;
+  const end = slots + o.slots * SLOT_WORDS;
+  const headerPages = Math.ceil((end - HEADER_WORD) * 4 / PAGE_SIZE);
+  if (CHUNK_HEADER_PAGES + headerPages + 8 > CHUNK_PAGES) {
+    throw new RangeError("sabmalloc: too many arenas and thread slots for the heap header");
+  }
+  const s = new Space(buf, base);
+  const m = s.i32;
+  const hdr = s.hdr;
+  m.fill(0, hdr, s.hw + end);
+  m[hdr + H_VERSION] = HEAP_VERSION;
+  m[hdr + H_FLAGS] = o.flags;
+  m[hdr + H_MAX_CHUNKS] = o.maxChunks;
+  m[hdr + H_NARENAS] = o.arenas;
+  m[hdr + H_NSLOTS] = o.slots;
+  m[hdr + H_HEADER_PAGES] = headerPages;
+  m[hdr + H_CHUNKTAB] = chunktab;
+  m[hdr + H_ARENAS] = arenas;
+  m[hdr + H_SLOTS] = slots;
+  s.ct = s.hw + chunktab;
+  s.ar = s.hw + arenas;
+  s.sl = s.hw + slots;
+  for (let c = 0; c < o.initialChunks; c++) setChunkEntry(s, c, CK_FREE | CK_ZERO);
+  m[hdr + H_POOL_CHUNKS] = o.initialChunks - 1; // all but chunk 0
+  m[hdr + H_NCHUNKS] = o.initialChunks;
+  // Chunk 0 belongs to arena 0 and carries this header.
+  const run = initArenaChunk(s, 0, 0, true);
+  const aw = arenaWord(s, 0);
+  m[aw + A_NCHUNKS] = 1;
+  m[aw + A_RUNS] = treeInsert(s, 0, run);
+  Atomics.store(m, hdr + H_MAGIC, HEAP_MAGIC); // last: attach() trusts a heap with its magic
+}

@@ -1,0 +1,10 @@
+// sabmalloc: a jemalloc-style malloc/free for a SharedArrayBuffer (or a shared WebAssembly.Memory)
+// that many threads use at once.
+
+export { Heap } from "./heap.js";
+export type { HeapHandle, HeapOptions } from "./heap.js";
+export { HeapError } from "./errors.js";
+export type { HeapErrorCode } from "./errors.js";
+export type { ArenaStats, BinStats, ClassCounts, HeapStats } from "./stats.js";
+export { NBINS, BIN_SIZE, BIN_RUN_PAGES, BIN_NREGS, SMALL_MAX } from "./sizeclass.js";
+export { PAGE_SIZE, CHUNK_SIZE } from "./layout.js";

@@ -1,0 +1,77 @@
+// sizeclass: the seed's 36 small size classes, generated from one rule.
+//
+//   8 | 16 32 48 64 | 80 96 112 128 | 160 192 224 256 | ... | 10240 12288 14336
+//   tiny  quantum 16  then four classes per doubling, each spaced size/4 apart
+//
+// A run (slab) of class `size` is the fewest pages that `size` divides exactly and that hold at
+// least 4 regions, so a run needs no header inside it: region_size * nregs == pages * 4096.
+// This reproduces the seed's table (tested against it line by line).
+
+import { PAGE_SIZE } from "./layout.js";
+
+export const SMALL_MAX = 14336;
+const MIN_REGIONS = 4;
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+function generateSizes(): number[] {
+  const sizes = [8];
+  for (let s = 16; s <= 64; s += 16) sizes.push(s);
+  for (let group = 64; ; group *= 2) {
+    for (let k = 1; k <= 4; k++) {
+      const s = group + (k * group) / 4;
+      if (s > SMALL_MAX) return sizes;
+      sizes.push(s);
+    }
+  }
+}
+
+function runPagesFor(size: number): number {
+  const lcmPages = size / gcd(size, PAGE_SIZE); // pages after which regions end on a page boundary
+  let pages = lcmPages;
+  while ((pages * PAGE_SIZE) / size < MIN_REGIONS) pages += lcmPages;
+  return pages;
+}
+
+const sizes = generateSizes();
+
+/** Number of small size classes (36). */
+export const NBINS = sizes.length;
+/** Region size of each class. */
+export const BIN_SIZE = Int32Array.from(sizes);
+/** Pages in one run of each class. */
+export const BIN_RUN_PAGES = Int32Array.from(sizes, runPagesFor);
+/** Regions in one run of each class (at most 512). */
+export const BIN_NREGS = Int32Array.from(sizes, (s, i) => (BIN_RUN_PAGES[i] * PAGE_SIZE) / s);
+/** Words of region bitmap a run of each class needs. */
+export const BIN_BITMAP_WORDS = Int32Array.from(BIN_NREGS, (n) => (n + 31) >>> 5);
+/**
+ * ceil(2^32 / size): region index = floor(offset * magic / 2^32) for every offset inside a run
+ * (offset < 2^16, so the error offset * (magic * size - 2^32) < 2^30 never reaches a whole unit).
+ * A double multiply is several times cheaper than an integer division by a variable.
+ */
+export const BIN_MAGIC = Float64Array.from(sizes, (s) => Math.ceil(2 ** 32 / s));
+export const TWO_POW_M32 = 2 ** -32;
+
+/** Class of each request size, indexed by (size + 7) >>> 3 for size 0 .. SMALL_MAX. */
+export const SIZE_TO_BIN = new Uint8Array((SMALL_MAX >>> 3) + 1);
+{
+  let bin = 0;
+  for (let i = 0; i < SIZE_TO_BIN.length; i++) {
+    if (i * 8 > BIN_SIZE[bin]) bin++;
+    SIZE_TO_BIN[i] = bin;
+  }
+}
+
+/** The size class of a request of `size` bytes (0 <= size <= SMALL_MAX). */
+export function sizeToBin(size: number): number {
+  return SIZE_TO_BIN[(size + 7) >>> 3];
+}
+
+/** Region index of byte `offset` inside a run of class `bin` (exact division, via BIN_MAGIC). */
+export function regionIndex(bin: number, offset: number): number {
+  return (offset * BIN_MAGIC[bin] * TWO_POW_M32) | 0;
+}

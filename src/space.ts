@@ -1,0 +1,106 @@
+// space: one thread's typed-array views of the shared buffer, and the arithmetic from pointers and
+// page numbers to the metadata words that describe them.
+//
+// Views are made with a fixed length and remade when the buffer has grown ("refresh"): in V8 a
+// length-tracking view of a growable SharedArrayBuffer is ~20x slower per element access, and a
+// WebAssembly.Memory hands each thread a new, longer buffer object after every grow.
+// Invariant: chunks [0, nchunks) are entirely inside the views.
+//
+// Pages are named by a global page number, gpage = (addr - base) >>> PAGE_SHIFT: chunk gpage >>> 8,
+// page gpage & 255. Global page 0 is a chunk header page, never a run, so 0 serves as "none".
+
+import {
+  AUX_OFFSET_WORDS, AUX_SLOT_WORDS, CHUNK_PAGES, CHUNK_SHIFT, CHUNK_SIZE, H_NCHUNKS, HEADER_WORD,
+  MAP_ENTRY_WORDS, PAGE_SHIFT, PAGE_SIZE,
+} from "./layout.js";
+
+export type Backing = SharedArrayBuffer | WebAssembly.Memory;
+
+export class Space {
+  i32: Int32Array;
+  u32: Uint32Array;
+  u8: Uint8Array;
+  f64: Float64Array;
+  /** Bytes covered by the views. */
+  bytes = 0;
+  /** Chunks known to exist and covered by the views. */
+  nchunks = 0;
+  /** The heap base, in bytes and in words. */
+  readonly hb: number;
+  readonly hw: number;
+  /** Word index of the heap header. */
+  readonly hdr: number;
+  /** Word indexes of the chunk table, the first arena record and the first thread slot. */
+  ct = 0;
+  ar = 0;
+  sl = 0;
+  /** This thread's lock owner tag (slot + 1) and whether it may sleep in Atomics.wait. */
+  owner = 0;
+  canBlock = true;
+
+  constructor(readonly backing: Backing, base: number) {
+    this.hb = base;
+    this.hw = base / 4;
+    this.hdr = this.hw + HEADER_WORD;
+    this.i32 = this.u32 = this.u8 = this.f64 = undefined as never;
+    this.remap();
+  }
+
+  /** The buffer that backs the heap now. */
+  buffer(): SharedArrayBuffer {
+    const b = this.backing;
+    return b instanceof SharedArrayBuffer ? b : (b.buffer as unknown as SharedArrayBuffer);
+  }
+
+  /** Remakes the views over the whole buffer as it is now. */
+  remap(): void {
+    const buf = this.buffer();
+    const bytes = buf.byteLength - (buf.byteLength % 8);
+    this.i32 = new Int32Array(buf, 0, bytes / 4);
+    this.u32 = new Uint32Array(buf, 0, bytes / 4);
+    this.u8 = new Uint8Array(buf, 0, bytes);
+    this.f64 = new Float64Array(buf, 0, bytes / 8);
+    this.bytes = bytes;
+  }
+
+  /** Catches up with growth made by any thread. Call on every slow path before using metadata. */
+  refresh(): void {
+    const n = Atomics.load(this.i32, this.hdr + H_NCHUNKS);
+    if (n === this.nchunks) return;
+    if (this.hb + n * CHUNK_SIZE > this.bytes) this.remap();
+    this.nchunks = n;
+  }
+}
+
+// ---- Address arithmetic ------------------------------------------------------------------------------
+
+/** Byte address of global page `gpage`. */
+export function pageAddr(s: Space, gpage: number): number {
+  return s.hb + gpage * PAGE_SIZE;
+}
+
+/** Global page of byte address `addr` (addr >= base). */
+export function addrPage(s: Space, addr: number): number {
+  return (addr - s.hb) >>> PAGE_SHIFT;
+}
+
+/** Chunk of byte address `addr`; >= s.nchunks when addr is below the base or past the end. */
+export function addrChunk(s: Space, addr: number): number {
+  return (addr - s.hb) >>> CHUNK_SHIFT;
+}
+
+/** Word index of the page map entry of global page `gpage`. */
+export function mapIdx(s: Space, gpage: number): number {
+  return s.hw + (gpage >>> 8) * (CHUNK_SIZE / 4) + (gpage & (CHUNK_PAGES - 1)) * MAP_ENTRY_WORDS;
+}
+
+/** Word index of the aux slot (region bitmap) of global page `gpage`. */
+export function auxIdx(s: Space, gpage: number): number {
+  return s.hw + (gpage >>> 8) * (CHUNK_SIZE / 4) + AUX_OFFSET_WORDS +
+    (gpage & (CHUNK_PAGES - 1)) * AUX_SLOT_WORDS;
+}
+
+/** Word index of the chunk header of chunk `c`. */
+export function chunkWord(s: Space, c: number): number {
+  return s.hw + c * (CHUNK_SIZE / 4);
+}

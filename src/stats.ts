@@ -1,0 +1,136 @@
+// stats: the heap's counters, gathered from the arena records and the heap header.
+//
+// Each arena's numbers are read under its lock, so each arena is self-consistent; the totals of a
+// heap that other threads are changing are a snapshot taken arena by arena.
+
+import { arenaLock, arenaUnlock, arenaWord, binWord } from "./arena.js";
+import {
+  A_ACTIVE_PAGES, A_LARGE_ALLOCATED, A_LARGE_NFREE, A_LARGE_NMALLOC, A_META_PAGES, A_NCHUNKS,
+  A_NTHREADS, A_SMALL_ALLOCATED, A_SMALL_NFREE, A_SMALL_NMALLOC, B_CURREGS, B_CURRUNS, B_NFILLS,
+  B_NFLUSHES, B_NFREE, B_NMALLOC, CHUNK_HEADER_PAGES, CHUNK_SIZE, H_DOUBLE_FREES, H_HEADER_PAGES,
+  H_HUGE_ALLOCATED, H_HUGE_NFREE, H_HUGE_NMALLOC, H_NARENAS, H_NCHUNKS, H_NSLOTS, H_POOL_CHUNKS,
+  PAGE_SIZE, S_STATE, SLOT_WORDS, SS_LIVE,
+} from "./layout.js";
+import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
+import { Space } from "./space.js";
+
+export interface BinStats {
+  /** Region size of the class. */
+  size: number;
+  /** Regions in one run. */
+  nregs: number;
+  /** Pages in one run. */
+  runPages: number;
+  /** Regions handed out now (held by thread caches included). */
+  curregs: number;
+  /** Runs of this class now. */
+  curruns: number;
+  /** Regions handed out from runs, ever. */
+  nmalloc: number;
+  /** Regions returned to runs, ever. */
+  nfree: number;
+  /** Thread cache fills from this bin. */
+  nfills: number;
+  /** Thread cache flushes into this bin. */
+  nflushes: number;
+}
+
+export interface ClassCounts {
+  allocated: number;
+  nmalloc: number;
+  nfree: number;
+}
+
+export interface ArenaStats {
+  /** Threads attached to this arena. */
+  threads: number;
+  small: ClassCounts;
+  large: ClassCounts;
+  bins: BinStats[];
+  /** Chunks owned (its spare included). */
+  chunks: number;
+  /** Bytes of pages in this arena's small and large runs. */
+  active: number;
+}
+
+export interface HeapStats {
+  /** Bytes of live allocations (usable sizes), regions held in thread caches included. */
+  allocated: number;
+  /** Bytes of pages in active runs and huge allocations. */
+  active: number;
+  /** Bytes the allocator uses for itself: headers, page maps, bitmaps, thread caches. */
+  metadata: number;
+  /** Bytes of chunks in use (by arenas or huge allocations). */
+  mapped: number;
+  /** Bytes of the buffer now. */
+  capacity: number;
+  /** Thread slots in use (attached threads, and exited ones not yet reclaimed). */
+  threads: number;
+  arenas: ArenaStats[];
+  huge: ClassCounts;
+  /** Chunks in the buffer, and how many of them sit unused in the global pool. */
+  chunks: number;
+  poolChunks: number;
+  /** Double frees found late (while a thread cache was flushed), ever. */
+  lateDoubleFrees: number;
+}
+
+export function gatherStats(s: Space): HeapStats {
+  const m = s.i32;
+  const f = s.f64;
+  const narenas = m[s.hdr + H_NARENAS];
+  const arenas: ArenaStats[] = [];
+  let allocated = 0;
+  let active = 0;
+  let metaPages = CHUNK_HEADER_PAGES + m[s.hdr + H_HEADER_PAGES]; // chunk 0's headers
+  for (let a = 0; a < narenas; a++) {
+    const aw = arenaWord(s, a);
+    arenaLock(s, a);
+    const bins: BinStats[] = [];
+    for (let b = 0; b < NBINS; b++) {
+      const bw = binWord(s, a, b);
+      bins.push({
+        size: BIN_SIZE[b], nregs: BIN_NREGS[b], runPages: BIN_RUN_PAGES[b],
+        curregs: m[bw + B_CURREGS], curruns: m[bw + B_CURRUNS],
+        nmalloc: f[(bw + B_NMALLOC) >>> 1], nfree: f[(bw + B_NFREE) >>> 1],
+        nfills: f[(bw + B_NFILLS) >>> 1], nflushes: f[(bw + B_NFLUSHES) >>> 1],
+      });
+    }
+    const st: ArenaStats = {
+      threads: Atomics.load(m, aw + A_NTHREADS),
+      small: counts(f, aw + A_SMALL_ALLOCATED, aw + A_SMALL_NMALLOC, aw + A_SMALL_NFREE),
+      large: counts(f, aw + A_LARGE_ALLOCATED, aw + A_LARGE_NMALLOC, aw + A_LARGE_NFREE),
+      bins,
+      chunks: m[aw + A_NCHUNKS],
+      active: m[aw + A_ACTIVE_PAGES] * PAGE_SIZE,
+    };
+    metaPages += m[aw + A_META_PAGES] + (a === 0 ? st.chunks - 1 : st.chunks) * CHUNK_HEADER_PAGES;
+    arenaUnlock(s, a);
+    arenas.push(st);
+    allocated += st.small.allocated + st.large.allocated;
+    active += st.active;
+  }
+  const huge = counts(f, s.hdr + H_HUGE_ALLOCATED, s.hdr + H_HUGE_NMALLOC, s.hdr + H_HUGE_NFREE);
+  const nchunks = Atomics.load(m, s.hdr + H_NCHUNKS);
+  const pool = m[s.hdr + H_POOL_CHUNKS];
+  let threads = 0;
+  const nslots = m[s.hdr + H_NSLOTS];
+  for (let k = 0; k < nslots; k++) if (Atomics.load(m, s.sl + k * SLOT_WORDS + S_STATE) === SS_LIVE) threads++;
+  return {
+    allocated: allocated + huge.allocated,
+    active: active + huge.allocated,
+    metadata: metaPages * PAGE_SIZE,
+    mapped: (nchunks - pool) * CHUNK_SIZE,
+    capacity: s.buffer().byteLength - s.hb,
+    threads,
+    arenas,
+    huge,
+    chunks: nchunks,
+    poolChunks: pool,
+    lateDoubleFrees: Atomics.load(m, s.hdr + H_DOUBLE_FREES),
+  };
+}
+
+function counts(f: Float64Array, allocated: number, nmalloc: number, nfree: number): ClassCounts {
+  return { allocated: f[allocated >>> 1], nmalloc: f[nmalloc >>> 1], nfree: f[nfree >>> 1] };
+}

@@ -1,0 +1,182 @@
+// tcache: a thread's cache of free small regions, one stack per size class.
+//
+// The cache lives in the shared buffer (a META page run of the thread's arena, named by its thread
+// slot), so that reclaim() can empty the cache of a thread that died without detach(). Only its
+// own thread touches it while that thread lives, with plain reads and writes: a cache hit costs no
+// lock and no atomic operation.
+//
+//   cache block (words)
+//   +-----------+-----------+-----------+-------------------------------------------+
+//   | count[36] | low[36]   | fill[36]  | stack of bin 0 | stack of bin 1 | ...      |
+//   +-----------+-----------+-----------+-------------------------------------------+
+//                                         ^ bottom: oldest          top: next to go ^
+//
+//   count  regions in the stack now
+//   low    low-water mark since the last GC visit of this bin (-1: the stack ran dry)
+//   fill   lg of the fill divisor: a miss takes TC_CAP >> fill regions from the bin
+//
+// A miss fills the stack from the thread's arena in one locked pass, lowest addresses on top. A free
+// into a full stack flushes the older half back, grouped by owning arena, one lock per group. Every
+// GC_INTERVAL events an incremental GC visits one bin: what stayed unused below the low-water mark
+// since the last visit goes back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an
+// idle cache does not hoard memory.
+
+import { arenaLock, arenaUnlock, pageInfo } from "./arena.js";
+import { binGive, binTake } from "./bin.js";
+import { chunkArg, chunkEntry } from "./chunk.js";
+import {
+  B_NFILLS, B_NFLUSHES, CHUNK_SHIFT, FREE_MARK, H_DOUBLE_FREES, PAGE_SIZE, PI_BIN_MASK, PI_BIN_SHIFT,
+  PI_SIZE_MASK, PI_SIZE_SHIFT,
+} from "./layout.js";
+import { BIN_NREGS, NBINS, regionIndex } from "./sizeclass.js";
+import { binWord } from "./arena.js";
+import { addrPage, pageAddr, Space } from "./space.js";
+
+/** Stack capacity of each bin: twice a run's regions, between 8 and 200 (jemalloc: <= 200). */
+export const TC_CAP = Int32Array.from(BIN_NREGS, (n) => Math.max(8, Math.min(2 * n, 200)));
+export const TC_COUNT = 0;
+export const TC_LOW = NBINS;
+export const TC_FILL = 2 * NBINS;
+export const TC_STACKS = 3 * NBINS;
+/** Word offset of each bin's stack inside the block. */
+export const TC_STACK = new Int32Array(NBINS);
+{
+  let at = TC_STACKS;
+  for (let b = 0; b < NBINS; b++) {
+    TC_STACK[b] = at;
+    at += TC_CAP[b];
+  }
+}
+const TC_WORDS = TC_STACK[NBINS - 1] + TC_CAP[NBINS - 1];
+/** Pages of one cache block. */
+export const TC_PAGES = Math.ceil((TC_WORDS * 4) / PAGE_SIZE);
+/** Events between two GC visits (jemalloc: 8192 events to sweep every bin). */
+export const GC_INTERVAL = Math.ceil(8192 / NBINS);
+const INITIAL_FILL_SHIFT = 1;
+
+/** Sets up an empty cache in the block at word `tw`. */
+export function cacheInit(s: Space, tw: number): void {
+  const m = s.i32;
+  m.fill(0, tw, tw + TC_STACKS);
+  m.fill(INITIAL_FILL_SHIFT, tw + TC_FILL, tw + TC_FILL + NBINS);
+}
+
+/**
+ * Refills the empty stack of `bin` from arena `a`. Returns the number of regions now in it (0 when
+ * the heap is out of memory).
+ */
+export function cacheFill(s: Space, tw: number, a: number, bin: number): number {
+  const want = Math.max(1, TC_CAP[bin] >> s.i32[tw + TC_FILL + bin]);
+  const stack = tw + TC_STACK[bin];
+  arenaLock(s, a);
+  const got = binTake(s, a, bin, stack, want);
+  s.f64[(binWord(s, a, bin) + B_NFILLS) >>> 1]++;
+  arenaUnlock(s, a);
+  const m = s.i32; // read after the fill: it may have grown the heap and remade the views
+  // binTake wrote ascending addresses; reverse so that the lowest address is on top.
+  for (let i = 0, j = got - 1; i < j; i++, j--) {
+    const t = m[stack + i];
+    m[stack + i] = m[stack + j];
+    m[stack + j] = t;
+  }
+  // A cached region is a freed region: it carries the free mark (see free()), so that freeing one
+  // that was never handed out is caught like a double free.
+  for (let i = 0; i < got; i++) {
+    const p = m[stack + i];
+    m[p >>> 2] = FREE_MARK ^ p;
+  }
+  m[tw + TC_COUNT + bin] = got;
+  m[tw + TC_LOW + bin] = -1; // ran dry since the last GC visit
+  return got;
+}
+
+/**
+ * Returns the oldest regions of `bin`'s stack to their arenas, keeping the newest `keep`. Regions
+ * of one arena go back under one lock. Returns how many regions turned out to be free already
+ * (double frees that got past the checks on free); they are dropped, the heap stays consistent.
+ */
+export function cacheFlush(s: Space, tw: number, bin: number, keep: number): number {
+  let m = s.i32;
+  const stack = tw + TC_STACK[bin];
+  const n = m[tw + TC_COUNT + bin];
+  const nflush = n - keep;
+  if (nflush <= 0) return 0;
+  let bad = 0;
+  let end = nflush;
+  while (end > 0) {
+    // Everything of the first region's arena goes back now; the rest moves down for the next pass.
+    const a = regionArena(s, m[stack] >>> 0);
+    arenaLock(s, a);
+    m = s.i32; // locking refreshes the views
+    let kept = 0;
+    for (let i = 0; i < end; i++) {
+      const p = m[stack + i] >>> 0;
+      if (regionArena(s, p) === a) {
+        if (!giveRegion(s, a, bin, p)) bad++;
+      } else {
+        m[stack + kept++] = p;
+      }
+    }
+    s.f64[(binWord(s, a, bin) + B_NFLUSHES) >>> 1]++;
+    arenaUnlock(s, a);
+    end = kept;
+  }
+  m.copyWithin(stack, stack + nflush, stack + n);
+  m[tw + TC_COUNT + bin] = keep;
+  if (m[tw + TC_LOW + bin] > keep) m[tw + TC_LOW + bin] = keep;
+  if (bad > 0) Atomics.add(m, s.hdr + H_DOUBLE_FREES, bad);
+  return bad;
+}
+
+/** Arena owning the chunk of region `p`. */
+export function regionArena(s: Space, p: number): number {
+  return chunkArg(chunkEntry(s, (p - s.hb) >>> CHUNK_SHIFT));
+}
+
+/** Returns small region `p` of class `bin` to arena `a` (lock held). False when already free. */
+export function giveRegion(s: Space, a: number, bin: number, p: number): boolean {
+  const gpage = addrPage(s, p);
+  const run = gpage - ((pageInfo(s, gpage) >>> PI_SIZE_SHIFT) & PI_SIZE_MASK);
+  return binGive(s, a, bin, run, regionIndex(bin, p - pageAddr(s, run)));
+}
+
+/** Flushes every bin of the cache at `tw` completely. Returns the double frees found. */
+export function cacheFlushAll(s: Space, tw: number): number {
+  let bad = 0;
+  for (let b = 0; b < NBINS; b++) bad += cacheFlush(s, tw, b, 0);
+  return bad;
+}
+
+/** One incremental GC step on `bin`. Returns the double frees found. */
+export function cacheGc(s: Space, tw: number, bin: number): number {
+  const m = s.i32;
+  const low = m[tw + TC_LOW + bin];
+  let bad = 0;
+  if (low > 0) {
+    const n = m[tw + TC_COUNT + bin];
+    bad = cacheFlush(s, tw, bin, n - low + (low >> 2));
+    // Regions sat unused: fill fewer next time.
+    if (TC_CAP[bin] >> (m[tw + TC_FILL + bin] + 1) >= 1) m[tw + TC_FILL + bin]++;
+  } else if (low < 0) {
+    // The stack ran dry: fill more next time.
+    if (m[tw + TC_FILL + bin] > 1) m[tw + TC_FILL + bin]--;
+  }
+  m[tw + TC_LOW + bin] = m[tw + TC_COUNT + bin];
+  return bad;
+}
+
+/** Whether the stack of `bin` in the cache at `tw` holds `p` (bounded by the stack's capacity). */
+export function cacheHolds(s: Space, tw: number, bin: number, p: number): boolean {
+  const m = s.i32;
+  const stack = tw + TC_STACK[bin];
+  const n = Math.min(Math.max(m[tw + TC_COUNT + bin], 0), TC_CAP[bin]);
+  const v = p | 0;
+  for (let i = 0; i < n; i++) if (m[stack + i] === v) return true;
+  return false;
+}
+
+/** The size class stored in a small page's info. */
+export function infoBin(info: number): number {
+  return (info >>> PI_BIN_SHIFT) & PI_BIN_MASK;
+}
+

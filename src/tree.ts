@@ -1,0 +1,150 @@
+// tree: an ordered set of runs, threaded through their first pages' map entries (a treap).
+//
+//   map entry of a run's first page:  +------+------+-------+-------+
+//                                      | info | left | right | nfree |
+//                                      +------+------+-------+-------+
+//
+// Nodes are global page numbers (0 = none). The key of a node is read from its page info:
+//
+//   key = size * 2^20 + gpage        size = the info's size field
+//
+// For a free page run `size` is its length in pages, so the arena's tree of free runs is ordered by
+// length, then address: the first node with key >= n * 2^20 is the best fit for n pages, lowest
+// address first. For a small run the first page's size field (its index in the run) is 0, so a
+// bin's tree of non-full runs is ordered by address alone. One structure serves both.
+//
+// A treap keeps the tree balanced in expectation (O(log n) per operation) with no rebalancing
+// state: each node's priority is a hash of its page number, and the tree is a heap on priorities.
+// Recursion depth is O(log n); split() returns its two halves through module variables, so no
+// operation allocates.
+
+import { MAP_INFO, MAP_LEFT, MAP_RIGHT, PI_SIZE_MASK, PI_SIZE_SHIFT } from "./layout.js";
+import { mapIdx, Space } from "./space.js";
+
+const KEY_SIZE_UNIT = 2 ** 20; // > any global page number (4 GiB / 4 KiB)
+
+export function treeKey(s: Space, node: number): number {
+  const size = (s.i32[mapIdx(s, node) + MAP_INFO] >>> PI_SIZE_SHIFT) & PI_SIZE_MASK;
+  return size * KEY_SIZE_UNIT + node;
+}
+
+/** The key a free run of `npages` pages at `gpage` will have. */
+export function freeRunKey(npages: number, gpage: number): number {
+  return npages * KEY_SIZE_UNIT + gpage;
+}
+
+function priority(node: number): number {
+  return Math.imul(node ^ (node >>> 7), 0x9e3779b1) >>> 0;
+}
+
+function left(s: Space, n: number): number { return s.i32[mapIdx(s, n) + MAP_LEFT]; }
+function right(s: Space, n: number): number { return s.i32[mapIdx(s, n) + MAP_RIGHT]; }
+function setLeft(s: Space, n: number, v: number): void { s.i32[mapIdx(s, n) + MAP_LEFT] = v; }
+function setRight(s: Space, n: number, v: number): void { s.i32[mapIdx(s, n) + MAP_RIGHT] = v; }
+
+let splitLeft = 0;
+let splitRight = 0;
+
+/** Splits tree t into keys < k (splitLeft) and keys >= k (splitRight). */
+function split(s: Space, t: number, k: number): void {
+  if (t === 0) {
+    splitLeft = splitRight = 0;
+  } else if (treeKey(s, t) < k) {
+    split(s, right(s, t), k);
+    setRight(s, t, splitLeft);
+    splitLeft = t;
+  } else {
+    split(s, left(s, t), k);
+    setLeft(s, t, splitRight);
+    splitRight = t;
+  }
+}
+
+/** Joins trees a and b, every key of a below every key of b. */
+function merge(s: Space, a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  if (priority(a) > priority(b)) {
+    setRight(s, a, merge(s, right(s, a), b));
+    return a;
+  }
+  setLeft(s, b, merge(s, a, left(s, b)));
+  return b;
+}
+
+/** Inserts `node` (its key already set in its page info); returns the new root. */
+export function treeInsert(s: Space, root: number, node: number): number {
+  if (root === 0 || priority(node) > priority(root)) {
+    split(s, root, treeKey(s, node));
+    setLeft(s, node, splitLeft);
+    setRight(s, node, splitRight);
+    return node;
+  }
+  if (treeKey(s, node) < treeKey(s, root)) setLeft(s, root, treeInsert(s, left(s, root), node));
+  else setRight(s, root, treeInsert(s, right(s, root), node));
+  return root;
+}
+
+/** Removes the node with key `key` (which must be present); returns the new root. */
+export function treeRemove(s: Space, root: number, key: number): number {
+  const k = treeKey(s, root);
+  if (k === key) return merge(s, left(s, root), right(s, root));
+  if (key < k) setLeft(s, root, treeRemove(s, left(s, root), key));
+  else setRight(s, root, treeRemove(s, right(s, root), key));
+  return root;
+}
+
+/** The node with the smallest key >= `key`, or 0. */
+export function treeLowerBound(s: Space, root: number, key: number): number {
+  let best = 0;
+  for (let t = root; t !== 0;) {
+    if (treeKey(s, t) >= key) {
+      best = t;
+      t = left(s, t);
+    } else {
+      t = right(s, t);
+    }
+  }
+  return best;
+}
+
+/** The node with the smallest key, or 0. */
+export function treeFirst(s: Space, root: number): number {
+  if (root === 0) return 0;
+  let t = root;
+  for (let l = left(s, t); l !== 0; l = left(s, t)) t = l;
+  return t;
+}
+
+/**
+ * Visits every node in key order, at most `limit` of them, each below `maxNode` (check() walks
+ * metadata that may be garbage: a cycle must end, an index must stay inside the views). Returns the number visited, or -1 when the walk was cut short or
+ * found keys out of order.
+ */
+export function treeWalk(
+  s: Space, root: number, limit: number, maxNode: number, visit: (node: number) => void,
+): number {
+  let count = 0;
+  let lastKey = -1;
+  let ok = true;
+  const stack: number[] = [];
+  let t = root;
+  while (ok && (t !== 0 || stack.length > 0)) {
+    while (t !== 0) {
+      if (stack.length > 256 || count + stack.length > limit || t < 0 || t >= maxNode) {
+        ok = false;
+        break;
+      }
+      stack.push(t);
+      t = left(s, t);
+    }
+    if (!ok) break;
+    t = stack.pop() as number;
+    const k = treeKey(s, t);
+    if (k <= lastKey || ++count > limit) { ok = false; break; }
+    lastKey = k;
+    visit(t);
+    t = right(s, t);
+  }
+  return ok ? count : -1;
+}

@@ -8,7 +8,7 @@
 //       | L+H,3 | L     | L,3  | F+H,2   | F,2      | S+H,0  | S,1      | S,2        |
 //                          page infos: state (+HEAD), size field
 //
-// Every function here runs under the arena's lock (A_LOCK), which guards the arena record, its bins,
+// Every function here runs under the arena's lock (L.A_LOCK), which guards the arena record, its bins,
 // and the page maps and bitmaps of its chunks. Taking a chunk for the arena also takes the global
 // lock, always after the arena's (lock order: arena, then global; never two arenas).
 //
@@ -16,16 +16,13 @@
 // chunk that empties goes back to the global pool for any arena or huge allocation to use.
 
 import { firstDataPage, initArenaChunk, poolGive, poolTake, poolTakeZero } from "./chunk.js";
-import {
-  A_ACTIVE_PAGES, A_BINS, A_LOCK, A_META_PAGES, A_NCHUNKS, A_RUNS, A_SPARE, BIN_WORDS, CHUNK_PAGES, H_LOCK, MAP_INFO, PI_BIN_SHIFT,
-  PI_HEAD, PI_SIZE_MASK, PI_SIZE_SHIFT, PI_STATE_MASK, PI_ZERO, PS_FREE, PS_LARGE, PS_META, PS_SMALL,
-} from "./layout.js";
+import { L } from "./layout.js";
 import { lockAcquire, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
 import { mapIdx, Space } from "./space.js";
 import { freeRunKey, treeInsert, treeLowerBound, treeRemove } from "./tree.js";
 
-export const ARENA_WORDS = A_BINS + NBINS * BIN_WORDS;
+export const ARENA_WORDS = L.A_BINS + NBINS * L.BIN_WORDS;
 
 /** Word index of arena `a`'s record. */
 export function arenaWord(s: Space, a: number): number {
@@ -34,28 +31,28 @@ export function arenaWord(s: Space, a: number): number {
 
 /** Word index of bin `bin` of arena `a`. */
 export function binWord(s: Space, a: number, bin: number): number {
-  return s.ar + a * ARENA_WORDS + A_BINS + bin * BIN_WORDS;
+  return s.ar + a * ARENA_WORDS + L.A_BINS + bin * L.BIN_WORDS;
 }
 
 export function arenaLock(s: Space, a: number): void {
-  lockAcquire(s.i32, arenaWord(s, a) + A_LOCK, s.owner, s.canBlock);
+  lockAcquire(s.i32, arenaWord(s, a) + L.A_LOCK, s.owner, s.canBlock);
   s.refresh(); // another thread may have grown the heap: its chunks must be in our views
 }
 
 export function arenaUnlock(s: Space, a: number): void {
-  lockRelease(s.i32, arenaWord(s, a) + A_LOCK);
+  lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
 }
 
 export function pageInfo(s: Space, gpage: number): number {
-  return s.i32[mapIdx(s, gpage) + MAP_INFO];
+  return s.i32[mapIdx(s, gpage) + L.MAP_INFO];
 }
 
 function setPageInfo(s: Space, gpage: number, info: number): void {
-  s.i32[mapIdx(s, gpage) + MAP_INFO] = info;
+  s.i32[mapIdx(s, gpage) + L.MAP_INFO] = info;
 }
 
 export function infoSize(info: number): number {
-  return (info >>> PI_SIZE_SHIFT) & PI_SIZE_MASK;
+  return (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
 }
 
 // ---- Allocating runs ----------------------------------------------------------------------------
@@ -64,57 +61,57 @@ export function infoSize(info: number): number {
 export let runZero = false;
 
 /**
- * Allocates a run of `npages` pages and marks it `state` (PS_LARGE, PS_META, or PS_SMALL of class
+ * Allocates a run of `npages` pages and marks it `state` (L.PS_LARGE, L.PS_META, or L.PS_SMALL of class
  * `bin`). Returns its first global page, or 0 when the heap cannot grow.
  */
 export function runAlloc(s: Space, a: number, npages: number, state: number, bin: number): number {
   const aw = arenaWord(s, a);
-  let run = treeLowerBound(s, s.i32[aw + A_RUNS], freeRunKey(npages, 0));
+  let run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
   if (run === 0) {
     if (!arenaAddChunk(s, a)) return 0;
-    run = treeLowerBound(s, s.i32[aw + A_RUNS], freeRunKey(npages, 0));
+    run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
   }
   const have = infoSize(pageInfo(s, run));
-  s.i32[aw + A_RUNS] = treeRemove(s, s.i32[aw + A_RUNS], freeRunKey(have, run));
-  if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, PI_ZERO & pageInfo(s, run + npages));
+  s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run));
+  if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, L.PI_ZERO & pageInfo(s, run + npages));
   markRun(s, run, npages, state, bin);
-  s.i32[aw + (state === PS_META ? A_META_PAGES : A_ACTIVE_PAGES)] += npages;
+  s.i32[aw + (state === L.PS_META ? L.A_META_PAGES : L.A_ACTIVE_PAGES)] += npages;
   return run;
 }
 
 /** Writes the page infos of a newly allocated run, noting in runZero whether it was all zero. */
 function markRun(s: Space, run: number, npages: number, state: number, bin: number): void {
-  let zero = PI_ZERO;
-  if (state === PS_SMALL) {
-    const base = PS_SMALL | (bin << PI_BIN_SHIFT);
+  let zero = L.PI_ZERO;
+  if (state === L.PS_SMALL) {
+    const base = L.PS_SMALL | (bin << L.PI_BIN_SHIFT);
     for (let i = 0; i < npages; i++) {
       zero &= pageInfo(s, run + i);
-      setPageInfo(s, run + i, base | (i << PI_SIZE_SHIFT));
+      setPageInfo(s, run + i, base | (i << L.PI_SIZE_SHIFT));
     }
-    setPageInfo(s, run, base | PI_HEAD);
+    setPageInfo(s, run, base | L.PI_HEAD);
   } else {
     for (let i = 0; i < npages; i++) {
       zero &= pageInfo(s, run + i);
       setPageInfo(s, run + i, state);
     }
-    setPageInfo(s, run, state | PI_HEAD | (npages << PI_SIZE_SHIFT));
-    setPageInfo(s, run + npages - 1, pageInfo(s, run + npages - 1) | (npages << PI_SIZE_SHIFT));
+    setPageInfo(s, run, state | L.PI_HEAD | (npages << L.PI_SIZE_SHIFT));
+    setPageInfo(s, run + npages - 1, pageInfo(s, run + npages - 1) | (npages << L.PI_SIZE_SHIFT));
   }
   runZero = zero !== 0;
 }
 
 /** Records a free run (infos of its first and last page) and inserts it into the arena's tree. */
 function freeRunInsert(s: Space, aw: number, run: number, npages: number, zeroHead: number): void {
-  // Interior pages already say PS_FREE with their own ZERO bits; only the ends carry the length.
+  // Interior pages already say L.PS_FREE with their own ZERO bits; only the ends carry the length.
   const last = run + npages - 1;
-  setPageInfo(s, last, (pageInfo(s, last) & PI_ZERO) | PS_FREE | (npages << PI_SIZE_SHIFT));
-  setPageInfo(s, run, zeroHead | PS_FREE | PI_HEAD | (npages << PI_SIZE_SHIFT));
-  s.i32[aw + A_RUNS] = treeInsert(s, s.i32[aw + A_RUNS], run);
+  setPageInfo(s, last, (pageInfo(s, last) & L.PI_ZERO) | L.PS_FREE | (npages << L.PI_SIZE_SHIFT));
+  setPageInfo(s, run, zeroHead | L.PS_FREE | L.PI_HEAD | (npages << L.PI_SIZE_SHIFT));
+  s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], run);
 }
 
 /** Gives the arena a chunk from the pool (or the buffer's growth). Arena lock held. */
 function arenaAddChunk(s: Space, a: number): boolean {
-  const g = s.hdr + H_LOCK;
+  const g = s.hdr + L.H_LOCK;
   lockAcquire(s.i32, g, s.owner, s.canBlock);
   const c = poolTake(s, 1);
   const zero = poolTakeZero;
@@ -122,9 +119,9 @@ function arenaAddChunk(s: Space, a: number): boolean {
   lockRelease(s.i32, g);
   if (c < 0) return false;
   const aw = arenaWord(s, a);
-  s.i32[aw + A_NCHUNKS]++;
+  s.i32[aw + L.A_NCHUNKS]++;
   const first = firstDataPage(s, c);
-  s.i32[aw + A_RUNS] = treeInsert(s, s.i32[aw + A_RUNS], c * CHUNK_PAGES + first);
+  s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], c * L.CHUNK_PAGES + first);
   return true;
 }
 
@@ -133,37 +130,37 @@ function arenaAddChunk(s: Space, a: number): boolean {
 /** Returns the run of `npages` pages at `run` to the arena, merging it with free neighbours. */
 export function runFree(s: Space, a: number, run: number, npages: number): void {
   const aw = arenaWord(s, a);
-  const state = pageInfo(s, run) & PI_STATE_MASK;
-  s.i32[aw + (state === PS_META ? A_META_PAGES : A_ACTIVE_PAGES)] -= npages;
-  for (let i = 0; i < npages; i++) setPageInfo(s, run + i, PS_FREE);
+  const state = pageInfo(s, run) & L.PI_STATE_MASK;
+  s.i32[aw + (state === L.PS_META ? L.A_META_PAGES : L.A_ACTIVE_PAGES)] -= npages;
+  for (let i = 0; i < npages; i++) setPageInfo(s, run + i, L.PS_FREE);
   const c = run >>> 8;
-  const chunkFirst = c * CHUNK_PAGES + firstDataPage(s, c);
-  const chunkEnd = (c + 1) * CHUNK_PAGES;
+  const chunkFirst = c * L.CHUNK_PAGES + firstDataPage(s, c);
+  const chunkEnd = (c + 1) * L.CHUNK_PAGES;
   let start = run;
   let end = run + npages;
   // The page before is the last page of a free run when it is free: it holds that run's length.
   if (start > chunkFirst) {
     const before = pageInfo(s, start - 1);
-    if ((before & PI_STATE_MASK) === PS_FREE) {
+    if ((before & L.PI_STATE_MASK) === L.PS_FREE) {
       const len = infoSize(before);
       start -= len;
-      s.i32[aw + A_RUNS] = treeRemove(s, s.i32[aw + A_RUNS], freeRunKey(len, start));
-      setPageInfo(s, start, pageInfo(s, start) & (PI_ZERO | PI_STATE_MASK)); // no longer a head
-      setPageInfo(s, run - 1, before & (PI_ZERO | PI_STATE_MASK));
+      s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, start));
+      setPageInfo(s, start, pageInfo(s, start) & (L.PI_ZERO | L.PI_STATE_MASK)); // no longer a head
+      setPageInfo(s, run - 1, before & (L.PI_ZERO | L.PI_STATE_MASK));
     }
   }
   if (end < chunkEnd) {
     const after = pageInfo(s, end);
-    if ((after & PI_STATE_MASK) === PS_FREE) {
+    if ((after & L.PI_STATE_MASK) === L.PS_FREE) {
       const len = infoSize(after);
-      s.i32[aw + A_RUNS] = treeRemove(s, s.i32[aw + A_RUNS], freeRunKey(len, end));
-      setPageInfo(s, end, after & (PI_ZERO | PI_STATE_MASK));
-      setPageInfo(s, end + len - 1, pageInfo(s, end + len - 1) & (PI_ZERO | PI_STATE_MASK));
+      s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, end));
+      setPageInfo(s, end, after & (L.PI_ZERO | L.PI_STATE_MASK));
+      setPageInfo(s, end + len - 1, pageInfo(s, end + len - 1) & (L.PI_ZERO | L.PI_STATE_MASK));
       end += len;
     }
   }
   if (start === chunkFirst && end === chunkEnd && c !== 0 && releaseEmptyChunk(s, a, c)) return;
-  freeRunInsert(s, aw, start, end - start, pageInfo(s, start) & PI_ZERO);
+  freeRunInsert(s, aw, start, end - start, pageInfo(s, start) & L.PI_ZERO);
 }
 
 /**
@@ -172,40 +169,40 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
  */
 function releaseEmptyChunk(s: Space, a: number, c: number): boolean {
   const aw = arenaWord(s, a);
-  const spare = s.i32[aw + A_SPARE] - 1;
+  const spare = s.i32[aw + L.A_SPARE] - 1;
   if (spare < 0 || spare === c || !chunkEmpty(s, spare)) {
-    s.i32[aw + A_SPARE] = c + 1;
+    s.i32[aw + L.A_SPARE] = c + 1;
     return false;
   }
-  const g = s.hdr + H_LOCK;
+  const g = s.hdr + L.H_LOCK;
   lockAcquire(s.i32, g, s.owner, s.canBlock);
   poolGive(s, c, 1);
   lockRelease(s.i32, g);
-  s.i32[aw + A_NCHUNKS]--;
+  s.i32[aw + L.A_NCHUNKS]--;
   return true;
 }
 
 /** Whether arena chunk `c` is one free run from its first data page to its end. */
 function chunkEmpty(s: Space, c: number): boolean {
   const first = firstDataPage(s, c);
-  const info = pageInfo(s, c * CHUNK_PAGES + first);
-  return (info & PI_STATE_MASK) === PS_FREE && (info & PI_HEAD) !== 0 &&
-    infoSize(info) === CHUNK_PAGES - first;
+  const info = pageInfo(s, c * L.CHUNK_PAGES + first);
+  return (info & L.PI_STATE_MASK) === L.PS_FREE && (info & L.PI_HEAD) !== 0 &&
+    infoSize(info) === L.CHUNK_PAGES - first;
 }
 
 // ---- Resizing large runs in place ------------------------------------------------------------------
 
 /** Shrinks the large run at `run` from `have` to `keep` pages; the tail goes back to the arena. */
 export function runShrink(s: Space, a: number, run: number, have: number, keep: number): void {
-  markRun(s, run, keep, PS_LARGE, 0);
-  markRun(s, run + keep, have - keep, PS_LARGE, 0);
+  markRun(s, run, keep, L.PS_LARGE, 0);
+  markRun(s, run + keep, have - keep, L.PS_LARGE, 0);
   runFree(s, a, run + keep, have - keep);
 }
 
 /** Gives back the first `lead` pages of the large run at `run` (`have` pages long). */
 export function runTrimHead(s: Space, a: number, run: number, have: number, lead: number): void {
-  markRun(s, run, lead, PS_LARGE, 0);
-  markRun(s, run + lead, have - lead, PS_LARGE, 0);
+  markRun(s, run, lead, L.PS_LARGE, 0);
+  markRun(s, run + lead, have - lead, L.PS_LARGE, 0);
   runFree(s, a, run, lead);
 }
 
@@ -215,15 +212,15 @@ export function runTrimHead(s: Space, a: number, run: number, have: number, lead
  */
 export function runGrow(s: Space, a: number, run: number, have: number, want: number): boolean {
   const next = run + have;
-  if ((next & (CHUNK_PAGES - 1)) === 0) return false; // the run ends its chunk
+  if ((next & (L.CHUNK_PAGES - 1)) === 0) return false; // the run ends its chunk
   const info = pageInfo(s, next);
   const len = infoSize(info);
   const need = want - have;
-  if ((info & PI_STATE_MASK) !== PS_FREE || (info & PI_HEAD) === 0 || len < need) return false;
+  if ((info & L.PI_STATE_MASK) !== L.PS_FREE || (info & L.PI_HEAD) === 0 || len < need) return false;
   const aw = arenaWord(s, a);
-  s.i32[aw + A_RUNS] = treeRemove(s, s.i32[aw + A_RUNS], freeRunKey(len, next));
-  if (len > need) freeRunInsert(s, aw, next + need, len - need, PI_ZERO & pageInfo(s, next + need));
-  markRun(s, run, want, PS_LARGE, 0);
-  s.i32[aw + A_ACTIVE_PAGES] += need;
+  s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, next));
+  if (len > need) freeRunInsert(s, aw, next + need, len - need, L.PI_ZERO & pageInfo(s, next + need));
+  markRun(s, run, want, L.PS_LARGE, 0);
+  s.i32[aw + L.A_ACTIVE_PAGES] += need;
   return true;
 }

@@ -9,7 +9,7 @@
 //                                                             found again through the page map
 //
 // A run has no header inside its pages: its class and page index are in each page's info, its
-// free-region count in its first page's map entry (MAP_NFREE), its region bitmap in its first
+// free-region count in its first page's map entry (L.MAP_NFREE), its region bitmap in its first
 // page's aux slot. A run that becomes empty goes back to the arena at once; a run that was full and
 // gets a region back joins the tree (or becomes runcur, when it lies below runcur: jemalloc's policy
 // of filling the lowest addresses first, which keeps the heap packed).
@@ -18,16 +18,13 @@
 
 import { arenaWord, binWord, pageInfo, runAlloc, runFree } from "./arena.js";
 import { bitmapFill, bitmapGet, bitmapSet, lowestBit } from "./bitmap.js";
-import {
-  A_SMALL_ALLOCATED, A_SMALL_NFREE, A_SMALL_NMALLOC, B_CURREGS, B_CURRUNS, B_NFREE, B_NMALLOC,
-  B_RUNCUR, B_RUNS, MAP_NFREE, PI_SIZE_MASK, PI_SIZE_SHIFT, PS_SMALL,
-} from "./layout.js";
+import { L } from "./layout.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE } from "./sizeclass.js";
 import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
 import { treeFirst, treeInsert, treeRemove } from "./tree.js";
 
 export function runNfree(s: Space, run: number): number {
-  return s.i32[mapIdx(s, run) + MAP_NFREE];
+  return s.i32[mapIdx(s, run) + L.MAP_NFREE];
 }
 
 /**
@@ -42,7 +39,7 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
   const nwords = BIN_BITMAP_WORDS[bin];
   let got = 0;
   while (got < n) {
-    let run = m[bw + B_RUNCUR];
+    let run = m[bw + L.B_RUNCUR];
     if (run === 0 || runNfree(s, run) === 0) {
       run = nextRun(s, a, bin);
       if (run === 0) break;
@@ -51,7 +48,7 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
     const me = mapIdx(s, run);
     const bm = auxIdx(s, run);
     const base = pageAddr(s, run);
-    let nfree = m[me + MAP_NFREE];
+    let nfree = m[me + L.MAP_NFREE];
     for (let w = 0; w < nwords && got < n && nfree > 0; w++) {
       let x = m[bm + w];
       while (x !== 0 && got < n) {
@@ -61,14 +58,14 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
       }
       m[bm + w] = x;
     }
-    m[me + MAP_NFREE] = nfree;
+    m[me + L.MAP_NFREE] = nfree;
   }
   if (got > 0) {
     const aw = arenaWord(s, a);
-    m[bw + B_CURREGS] += got;
-    s.f64[(bw + B_NMALLOC) >>> 1] += got;
-    s.f64[(aw + A_SMALL_NMALLOC) >>> 1] += got;
-    s.f64[(aw + A_SMALL_ALLOCATED) >>> 1] += got * size;
+    m[bw + L.B_CURREGS] += got;
+    s.f64[(bw + L.B_NMALLOC) >>> 1] += got;
+    s.f64[(aw + L.A_SMALL_NMALLOC) >>> 1] += got;
+    s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1] += got * size;
   }
   return got;
 }
@@ -77,17 +74,17 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
 function nextRun(s: Space, a: number, bin: number): number {
   const m = s.i32;
   const bw = binWord(s, a, bin);
-  let run = treeFirst(s, m[bw + B_RUNS]);
+  let run = treeFirst(s, m[bw + L.B_RUNS]);
   if (run !== 0) {
-    m[bw + B_RUNS] = treeRemove(s, m[bw + B_RUNS], run);
+    m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
   } else {
-    run = runAlloc(s, a, BIN_RUN_PAGES[bin], PS_SMALL, bin);
+    run = runAlloc(s, a, BIN_RUN_PAGES[bin], L.PS_SMALL, bin);
     if (run === 0) return 0;
     bitmapFill(s.i32, auxIdx(s, run), BIN_NREGS[bin]); // s.i32: runAlloc may have remade the views
-    s.i32[mapIdx(s, run) + MAP_NFREE] = BIN_NREGS[bin];
-    s.i32[bw + B_CURRUNS]++;
+    s.i32[mapIdx(s, run) + L.MAP_NFREE] = BIN_NREGS[bin];
+    s.i32[bw + L.B_CURRUNS]++;
   }
-  s.i32[bw + B_RUNCUR] = run;
+  s.i32[bw + L.B_RUNCUR] = run;
   return run;
 }
 
@@ -101,33 +98,33 @@ export function binGive(s: Space, a: number, bin: number, run: number, idx: numb
   if (bitmapGet(m, bm, idx)) return false;
   bitmapSet(m, bm, idx);
   const me = mapIdx(s, run);
-  const nfree = ++m[me + MAP_NFREE];
+  const nfree = ++m[me + L.MAP_NFREE];
   const bw = binWord(s, a, bin);
   const aw = arenaWord(s, a);
-  m[bw + B_CURREGS]--;
-  s.f64[(bw + B_NFREE) >>> 1]++;
-  s.f64[(aw + A_SMALL_NFREE) >>> 1]++;
-  s.f64[(aw + A_SMALL_ALLOCATED) >>> 1] -= BIN_SIZE[bin];
-  const cur = m[bw + B_RUNCUR];
+  m[bw + L.B_CURREGS]--;
+  s.f64[(bw + L.B_NFREE) >>> 1]++;
+  s.f64[(aw + L.A_SMALL_NFREE) >>> 1]++;
+  s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1] -= BIN_SIZE[bin];
+  const cur = m[bw + L.B_RUNCUR];
   if (nfree === BIN_NREGS[bin]) {
     // Empty: out of the bin, back to the arena.
-    if (cur === run) m[bw + B_RUNCUR] = 0;
-    else m[bw + B_RUNS] = treeRemove(s, m[bw + B_RUNS], run);
-    m[bw + B_CURRUNS]--;
+    if (cur === run) m[bw + L.B_RUNCUR] = 0;
+    else m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
+    m[bw + L.B_CURRUNS]--;
     runFree(s, a, run, BIN_RUN_PAGES[bin]);
   } else if (nfree === 1 && cur !== run) {
     // Was full, so in no structure: it becomes runcur when it lies lower, else joins the tree.
     if (cur === 0 || run < cur) {
-      if (cur !== 0 && runNfree(s, cur) > 0) m[bw + B_RUNS] = treeInsert(s, m[bw + B_RUNS], cur);
-      m[bw + B_RUNCUR] = run;
+      if (cur !== 0 && runNfree(s, cur) > 0) m[bw + L.B_RUNS] = treeInsert(s, m[bw + L.B_RUNS], cur);
+      m[bw + L.B_RUNCUR] = run;
     } else {
-      m[bw + B_RUNS] = treeInsert(s, m[bw + B_RUNS], run);
+      m[bw + L.B_RUNS] = treeInsert(s, m[bw + L.B_RUNS], run);
     }
   }
   return true;
 }
 
-/** First page of the small run holding global page `gpage` (whose info says PS_SMALL). */
+/** First page of the small run holding global page `gpage` (whose info says L.PS_SMALL). */
 export function smallRunOf(s: Space, gpage: number): number {
-  return gpage - ((pageInfo(s, gpage) >>> PI_SIZE_SHIFT) & PI_SIZE_MASK);
+  return gpage - ((pageInfo(s, gpage) >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
 }

@@ -20,14 +20,7 @@ import { arenaWord, binWord } from "./arena.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks } from "./chunk.js";
 import { corruption } from "./errors.js";
-import {
-  A_ACTIVE_PAGES, A_LARGE_ALLOCATED, A_LOCK, A_META_PAGES, A_NCHUNKS, A_RUNS, A_SMALL_ALLOCATED,
-  A_SPARE, B_CURREGS, B_CURRUNS, B_RUNCUR, B_RUNS, CHUNK_PAGES, CHUNK_SIZE, CK_ARENA, CK_FREE,
-  CK_HUGE, CK_HUGE_BODY, FREE_MARK, H_HEADER_PAGES, H_HUGE_ALLOCATED, H_LOCK, H_MAGIC, H_MAX_CHUNKS,
-  H_NARENAS, H_NCHUNKS, H_NSLOTS, H_POOL_CHUNKS, HEAP_MAGIC, MAP_NFREE, PAGE_SIZE, PI_BIN_MASK,
-  PI_BIN_SHIFT, PI_HEAD, PI_SIZE_MASK, PI_SIZE_SHIFT, PI_STATE_MASK, PS_FREE, PS_LARGE, PS_META,
-  PS_SMALL, S_ARENA, S_STATE, S_TCACHE, SLOT_WORDS, SS_FREE, SS_LIVE,
-} from "./layout.js";
+import { L } from "./layout.js";
 import { lockAcquireWithin, lockRelease, lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
@@ -52,10 +45,10 @@ interface ArenaTally {
 
 export function checkHeap(s: Space, ownCache: number): void {
   const m = s.i32;
-  if (m[s.hdr + H_MAGIC] !== HEAP_MAGIC) throw corruption("heap header: magic number is gone");
-  const narenas = m[s.hdr + H_NARENAS];
-  const locks = [s.hdr + H_LOCK];
-  for (let a = 0; a < narenas; a++) locks.push(arenaWord(s, a) + A_LOCK);
+  if (m[s.hdr + L.H_MAGIC] !== L.HEAP_MAGIC) throw corruption("heap header: magic number is gone");
+  const narenas = m[s.hdr + L.H_NARENAS];
+  const locks = [s.hdr + L.H_LOCK];
+  for (let a = 0; a < narenas; a++) locks.push(arenaWord(s, a) + L.A_LOCK);
   for (const at of locks) {
     if (!lockWordValid(m[at])) throw corruption(`lock word at byte ${at * 4} holds ${m[at]}`);
   }
@@ -68,8 +61,8 @@ export function checkHeap(s: Space, ownCache: number): void {
       taken.push(at);
     }
     // With every lock held nothing grows: catch up with growth made before, then walk.
-    const nchunks = Atomics.load(m, s.hdr + H_NCHUNKS);
-    if (!(nchunks >= 1 && nchunks <= m[s.hdr + H_MAX_CHUNKS] && s.hb + nchunks * CHUNK_SIZE <= s.buffer().byteLength)) {
+    const nchunks = Atomics.load(m, s.hdr + L.H_NCHUNKS);
+    if (!(nchunks >= 1 && nchunks <= m[s.hdr + L.H_MAX_CHUNKS] && s.hb + nchunks * L.CHUNK_SIZE <= s.buffer().byteLength)) {
       throw corruption(`heap header: chunk count ${nchunks} out of range`);
     }
     s.refresh();
@@ -81,7 +74,7 @@ export function checkHeap(s: Space, ownCache: number): void {
 
 function checkLocked(s: Space, nchunks: number, ownCache: number): void {
   const m = s.i32;
-  const narenas = m[s.hdr + H_NARENAS];
+  const narenas = m[s.hdr + L.H_NARENAS];
   const tallies: ArenaTally[] = [];
   for (let a = 0; a < narenas; a++) {
     tallies.push({
@@ -96,36 +89,36 @@ function checkLocked(s: Space, nchunks: number, ownCache: number): void {
   for (let c = 0; c < nchunks; c++) {
     const e = chunkEntry(s, c);
     const kind = chunkKind(e);
-    if (kind === CK_FREE) {
+    if (kind === L.CK_FREE) {
       if (c === 0) throw corruption("chunk 0 (the heap header's) is marked unused");
       pool++;
-    } else if (kind === CK_ARENA) {
+    } else if (kind === L.CK_ARENA) {
       const a = chunkArg(e);
       if (a >= narenas) throw corruption(`chunk ${c}: arena ${a} does not exist`);
       tallies[a].chunks++;
       checkArenaChunk(s, c, a, tallies[a]);
-    } else if (kind === CK_HUGE) {
+    } else if (kind === L.CK_HUGE) {
       const npages = chunkArg(e);
       const n = hugeChunks(npages);
       if (npages < 1 || c + n > nchunks) throw corruption(`chunk ${c}: huge block of ${npages} pages overruns the heap`);
       for (let k = 1; k < n; k++) {
         const b = chunkEntry(s, c + k);
-        if (chunkKind(b) !== CK_HUGE_BODY || chunkArg(b) !== k) {
+        if (chunkKind(b) !== L.CK_HUGE_BODY || chunkArg(b) !== k) {
           throw corruption(`chunk ${c + k}: expected part ${k} of the huge block at chunk ${c}, found entry ${b}`);
         }
       }
-      hugeBytes += npages * PAGE_SIZE;
+      hugeBytes += npages * L.PAGE_SIZE;
       c += n - 1;
-    } else if (kind === CK_HUGE_BODY) {
+    } else if (kind === L.CK_HUGE_BODY) {
       throw corruption(`chunk ${c}: part of a huge block with no first chunk`);
     }
   }
-  if (pool !== m[s.hdr + H_POOL_CHUNKS]) throw corruption(`chunk pool: ${pool} unused chunks, header says ${m[s.hdr + H_POOL_CHUNKS]}`);
-  if (hugeBytes !== s.f64[(s.hdr + H_HUGE_ALLOCATED) >>> 1]) {
-    throw corruption(`huge: blocks total ${hugeBytes} bytes, counter says ${s.f64[(s.hdr + H_HUGE_ALLOCATED) >>> 1]}`);
+  if (pool !== m[s.hdr + L.H_POOL_CHUNKS]) throw corruption(`chunk pool: ${pool} unused chunks, header says ${m[s.hdr + L.H_POOL_CHUNKS]}`);
+  if (hugeBytes !== s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1]) {
+    throw corruption(`huge: blocks total ${hugeBytes} bytes, counter says ${s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1]}`);
   }
   // ---- Each arena's trees and counters against the walk.
-  const maxNode = nchunks * CHUNK_PAGES;
+  const maxNode = nchunks * L.CHUNK_PAGES;
   for (let a = 0; a < narenas; a++) checkArena(s, a, tallies[a], maxNode);
   checkSlots(s, tallies, ownCache);
 }
@@ -133,70 +126,70 @@ function checkLocked(s: Space, nchunks: number, ownCache: number): void {
 /** Walks the page map of arena chunk `c`, run by run. */
 function checkArenaChunk(s: Space, c: number, a: number, t: ArenaTally): void {
   const m = s.i32;
-  const base = c * CHUNK_PAGES;
+  const base = c * L.CHUNK_PAGES;
   const first = firstDataPage(s, c);
   const where = (p: number): string => `chunk ${c} page ${p}`;
   const head = m[mapIdx(s, base)];
-  if ((head & PI_STATE_MASK) !== PS_META || (head & PI_HEAD) === 0 || size(head) !== first) {
+  if ((head & L.PI_STATE_MASK) !== L.PS_META || (head & L.PI_HEAD) === 0 || size(head) !== first) {
     throw corruption(`${where(0)}: the chunk header run is damaged (info ${head})`);
   }
   let prevFree = false;
-  for (let p = first; p < CHUNK_PAGES;) {
+  for (let p = first; p < L.CHUNK_PAGES;) {
     const g = base + p;
     const info = m[mapIdx(s, g)];
-    const state = info & PI_STATE_MASK;
-    if ((info & PI_HEAD) === 0) throw corruption(`${where(p)}: a run starts here but the page is no run head (info ${info})`);
+    const state = info & L.PI_STATE_MASK;
+    if ((info & L.PI_HEAD) === 0) throw corruption(`${where(p)}: a run starts here but the page is no run head (info ${info})`);
     let len: number;
-    if (state === PS_SMALL) {
-      const bin = (info >>> PI_BIN_SHIFT) & PI_BIN_MASK;
+    if (state === L.PS_SMALL) {
+      const bin = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
       if (bin >= NBINS) throw corruption(`${where(p)}: small run of class ${bin}, there are ${NBINS}`);
       if (size(info) !== 0) throw corruption(`${where(p)}: first page of a small run has index ${size(info)}`);
       len = BIN_RUN_PAGES[bin];
-      if (p + len > CHUNK_PAGES) throw corruption(`${where(p)}: small run overruns its chunk`);
+      if (p + len > L.CHUNK_PAGES) throw corruption(`${where(p)}: small run overruns its chunk`);
       for (let i = 1; i < len; i++) {
         const pi = m[mapIdx(s, g + i)];
-        if ((pi & (PI_STATE_MASK | PI_HEAD)) !== PS_SMALL || ((pi >>> PI_BIN_SHIFT) & PI_BIN_MASK) !== bin || size(pi) !== i) {
+        if ((pi & (L.PI_STATE_MASK | L.PI_HEAD)) !== L.PS_SMALL || ((pi >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== bin || size(pi) !== i) {
           throw corruption(`${where(p + i)}: expected page ${i} of the class ${BIN_SIZE[bin]} run at page ${p} (info ${pi})`);
         }
       }
       checkSmallRun(s, g, bin, t, where(p));
     } else {
       len = size(info);
-      if (len < 1 || p + len > CHUNK_PAGES) throw corruption(`${where(p)}: ${STATE_NAMES[state]} run of ${len} pages does not fit its chunk`);
+      if (len < 1 || p + len > L.CHUNK_PAGES) throw corruption(`${where(p)}: ${STATE_NAMES[state]} run of ${len} pages does not fit its chunk`);
       const last = m[mapIdx(s, g + len - 1)];
-      if ((last & PI_STATE_MASK) !== state || size(last) !== len) {
+      if ((last & L.PI_STATE_MASK) !== state || size(last) !== len) {
         throw corruption(`${where(p + len - 1)}: last page of the ${len}-page ${STATE_NAMES[state]} run at page ${p} says ${last}`);
       }
       for (let i = 1; i < len - 1; i++) {
         const pi = m[mapIdx(s, g + i)];
-        if ((pi & (PI_STATE_MASK | PI_HEAD)) !== state || size(pi) !== 0) {
+        if ((pi & (L.PI_STATE_MASK | L.PI_HEAD)) !== state || size(pi) !== 0) {
           throw corruption(`${where(p + i)}: expected the inside of the ${STATE_NAMES[state]} run at page ${p} (info ${pi})`);
         }
       }
-      if (state === PS_FREE) {
+      if (state === L.PS_FREE) {
         if (prevFree) throw corruption(`${where(p)}: two free runs side by side were not merged`);
         t.freeHeads.add(g);
-      } else if (state === PS_LARGE) {
+      } else if (state === L.PS_LARGE) {
         t.activePages += len;
-        t.largeBytes += len * PAGE_SIZE;
+        t.largeBytes += len * L.PAGE_SIZE;
       } else {
         t.metaPages += len;
         t.metaRuns.push(g);
       }
     }
-    prevFree = state === PS_FREE;
+    prevFree = state === L.PS_FREE;
     p += len;
   }
 }
 
 function size(info: number): number {
-  return (info >>> PI_SIZE_SHIFT) & PI_SIZE_MASK;
+  return (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
 }
 
 function checkSmallRun(s: Space, run: number, bin: number, t: ArenaTally, where: string): void {
   const m = s.i32;
   const nregs = BIN_NREGS[bin];
-  const nfree = m[mapIdx(s, run) + MAP_NFREE];
+  const nfree = m[mapIdx(s, run) + L.MAP_NFREE];
   const bm = auxIdx(s, run);
   const words = BIN_BITMAP_WORDS[bin];
   const counted = bitmapCount(m, bm, words);
@@ -215,7 +208,7 @@ function checkArena(s: Space, a: number, t: ArenaTally, maxNode: number): void {
   const m = s.i32;
   const aw = arenaWord(s, a);
   const seen = new Set<number>();
-  const walked = treeWalk(s, m[aw + A_RUNS], t.freeHeads.size, maxNode, (node) => {
+  const walked = treeWalk(s, m[aw + L.A_RUNS], t.freeHeads.size, maxNode, (node) => {
     if (!t.freeHeads.has(node)) throw corruption(`arena ${a}: free-run tree holds page ${node}, which heads no free run of this arena`);
     seen.add(node);
   });
@@ -224,58 +217,58 @@ function checkArena(s: Space, a: number, t: ArenaTally, maxNode: number): void {
   }
   for (let b = 0; b < NBINS; b++) {
     const bw = binWord(s, a, b);
-    const cur = m[bw + B_RUNCUR];
+    const cur = m[bw + L.B_RUNCUR];
     const expect = new Set(t.nonFull[b]);
     if (cur !== 0) {
       const info = cur > 0 && cur < maxNode ? m[mapIdx(s, cur)] : -1;
-      if ((info & (PI_STATE_MASK | PI_HEAD)) !== (PS_SMALL | PI_HEAD) || ((info >>> PI_BIN_SHIFT) & PI_BIN_MASK) !== b ||
-          chunkArg(chunkEntry(s, cur >>> 8)) !== a || chunkKind(chunkEntry(s, cur >>> 8)) !== CK_ARENA) {
+      if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_SMALL | L.PI_HEAD) || ((info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== b ||
+          chunkArg(chunkEntry(s, cur >>> 8)) !== a || chunkKind(chunkEntry(s, cur >>> 8)) !== L.CK_ARENA) {
         throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: runcur ${cur} is no run of this bin`);
       }
       expect.delete(cur);
     }
     const inTree = new Set<number>();
-    const n = treeWalk(s, m[bw + B_RUNS], expect.size, maxNode, (node) => {
+    const n = treeWalk(s, m[bw + L.B_RUNS], expect.size, maxNode, (node) => {
       if (!expect.has(node)) throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: run tree holds page ${node}, not a non-full run of this bin`);
       inTree.add(node);
     });
     if (n < 0 || inTree.size !== expect.size) {
       throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: run tree is damaged or misses non-full runs (${inTree.size} of ${expect.size})`);
     }
-    if (m[bw + B_CURREGS] !== t.curregs[b]) throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: curregs ${m[bw + B_CURREGS]}, runs hold ${t.curregs[b]}`);
-    if (m[bw + B_CURRUNS] !== t.curruns[b]) throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: curruns ${m[bw + B_CURRUNS]}, found ${t.curruns[b]}`);
+    if (m[bw + L.B_CURREGS] !== t.curregs[b]) throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: curregs ${m[bw + L.B_CURREGS]}, runs hold ${t.curregs[b]}`);
+    if (m[bw + L.B_CURRUNS] !== t.curruns[b]) throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: curruns ${m[bw + L.B_CURRUNS]}, found ${t.curruns[b]}`);
   }
   let small = 0;
   for (let b = 0; b < NBINS; b++) small += t.curregs[b] * BIN_SIZE[b];
   const expectCounter = (name: string, have: number, want: number): void => {
     if (have !== want) throw corruption(`arena ${a}: ${name} is ${have}, the walk found ${want}`);
   };
-  expectCounter("small.allocated", s.f64[(aw + A_SMALL_ALLOCATED) >>> 1], small);
-  expectCounter("large.allocated", s.f64[(aw + A_LARGE_ALLOCATED) >>> 1], t.largeBytes);
-  expectCounter("active pages", m[aw + A_ACTIVE_PAGES], t.activePages);
-  expectCounter("chunk count", m[aw + A_NCHUNKS], t.chunks);
-  expectCounter("cache block pages", m[aw + A_META_PAGES], t.metaPages); // header runs not walked
+  expectCounter("small.allocated", s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1], small);
+  expectCounter("large.allocated", s.f64[(aw + L.A_LARGE_ALLOCATED) >>> 1], t.largeBytes);
+  expectCounter("active pages", m[aw + L.A_ACTIVE_PAGES], t.activePages);
+  expectCounter("chunk count", m[aw + L.A_NCHUNKS], t.chunks);
+  expectCounter("cache block pages", m[aw + L.A_META_PAGES], t.metaPages); // header runs not walked
 
-  const spare = m[aw + A_SPARE] - 1;
-  if (spare >= 0 && (chunkKind(chunkEntry(s, spare)) !== CK_ARENA || chunkArg(chunkEntry(s, spare)) !== a)) {
+  const spare = m[aw + L.A_SPARE] - 1;
+  if (spare >= 0 && (chunkKind(chunkEntry(s, spare)) !== L.CK_ARENA || chunkArg(chunkEntry(s, spare)) !== a)) {
     throw corruption(`arena ${a}: spare chunk ${spare} is not its own`);
   }
 }
 
 function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
   const m = s.i32;
-  const nslots = m[s.hdr + H_NSLOTS];
+  const nslots = m[s.hdr + L.H_NSLOTS];
   const caches = new Set<number>();
   for (let k = 0; k < nslots; k++) {
-    const sw = s.sl + k * SLOT_WORDS;
-    const state = m[sw + S_STATE];
-    if (state !== SS_FREE && state !== SS_LIVE) throw corruption(`thread slot ${k}: state ${state}`);
-    if (state !== SS_LIVE) continue;
-    if (m[sw + S_ARENA] < 0 || m[sw + S_ARENA] >= tallies.length) throw corruption(`thread slot ${k}: arena ${m[sw + S_ARENA]}`);
-    const tcb = m[sw + S_TCACHE] >>> 0;
+    const sw = s.sl + k * L.SLOT_WORDS;
+    const state = m[sw + L.S_STATE];
+    if (state !== L.SS_FREE && state !== L.SS_LIVE) throw corruption(`thread slot ${k}: state ${state}`);
+    if (state !== L.SS_LIVE) continue;
+    if (m[sw + L.S_ARENA] < 0 || m[sw + L.S_ARENA] >= tallies.length) throw corruption(`thread slot ${k}: arena ${m[sw + L.S_ARENA]}`);
+    const tcb = m[sw + L.S_TCACHE] >>> 0;
     if (tcb === 0) continue;
-    if ((tcb - s.hb) % PAGE_SIZE !== 0 || tcb + TC_PAGES * PAGE_SIZE > s.bytes) throw corruption(`thread slot ${k}: cache block at ${tcb} is out of place`);
-    caches.add((tcb - s.hb) / PAGE_SIZE);
+    if ((tcb - s.hb) % L.PAGE_SIZE !== 0 || tcb + TC_PAGES * L.PAGE_SIZE > s.bytes) throw corruption(`thread slot ${k}: cache block at ${tcb} is out of place`);
+    caches.add((tcb - s.hb) / L.PAGE_SIZE);
     const tw = tcb >>> 2;
     for (let b = 0; b < NBINS; b++) {
       const n = m[tw + TC_COUNT + b];
@@ -305,16 +298,16 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
       if (seen.has(p)) throw corruption(`${where} is in the cache twice`);
       seen.add(p);
       const c = (p - s.hb) >>> 20;
-      if (p < s.hb || c >= s.nchunks || chunkKind(chunkEntry(s, c)) !== CK_ARENA) throw corruption(`${where} is not in an arena chunk`);
+      if (p < s.hb || c >= s.nchunks || chunkKind(chunkEntry(s, c)) !== L.CK_ARENA) throw corruption(`${where} is not in an arena chunk`);
       const g = (p - s.hb) >>> 12;
       const info = m[mapIdx(s, g)];
-      if ((info & PI_STATE_MASK) !== PS_SMALL || ((info >>> PI_BIN_SHIFT) & PI_BIN_MASK) !== b) throw corruption(`${where} is not in a run of its class`);
+      if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || ((info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== b) throw corruption(`${where} is not in a run of its class`);
       const run = g - size(info);
       const off = p - pageAddr(s, run);
       const idx = regionIndex(b, off);
       if (idx * BIN_SIZE[b] !== off) throw corruption(`${where} is not a region boundary`);
       if (bitmapGet(m, auxIdx(s, run), idx)) throw corruption(`${where} is also free in its run`);
-      if (m[p >>> 2] !== (FREE_MARK ^ p)) throw corruption(`${where} lost its free mark: written after free?`);
+      if (m[p >>> 2] !== (L.FREE_MARK ^ p)) throw corruption(`${where} lost its free mark: written after free?`);
     }
   }
 }

@@ -13,11 +13,7 @@
 //   +---------+-----------+--------------------------------------------+
 //   |<-- META run -------->|
 
-import {
-  CHUNK_HEADER_PAGES, CHUNK_PAGES, CHUNK_SIZE, CK_ARENA, CK_ARG_SHIFT, CK_FREE, CK_HUGE,
-  CK_HUGE_BODY, CK_MASK, CK_ZERO, H_HEADER_PAGES, H_MAX_CHUNKS, H_NCHUNKS, H_POOL_CHUNKS,
-  MAP_ENTRY_WORDS, MAP_INFO, PAGE_SIZE, PI_HEAD, PI_SIZE_SHIFT, PI_ZERO, PS_FREE, PS_META,
-} from "./layout.js";
+import { L } from "./layout.js";
 import { chunkWord, Space } from "./space.js";
 
 const WASM_PAGE = 65536;
@@ -31,26 +27,26 @@ export function setChunkEntry(s: Space, c: number, v: number): void {
 }
 
 export function chunkKind(entry: number): number {
-  return entry & CK_MASK;
+  return entry & L.CK_MASK;
 }
 
 export function chunkArg(entry: number): number {
-  return entry >>> CK_ARG_SHIFT;
+  return entry >>> L.CK_ARG_SHIFT;
 }
 
 /** First page of chunk `c` that is not header: chunk 0 also carries the heap header. */
 export function firstDataPage(s: Space, c: number): number {
-  return c === 0 ? CHUNK_HEADER_PAGES + s.i32[s.hdr + H_HEADER_PAGES] : CHUNK_HEADER_PAGES;
+  return c === 0 ? L.CHUNK_HEADER_PAGES + s.i32[s.hdr + L.H_HEADER_PAGES] : L.CHUNK_HEADER_PAGES;
 }
 
 // ---- Growth ---------------------------------------------------------------------------------------
 
 /** Grows the buffer to hold `n` chunks. Global lock held. False when the heap may not grow so far. */
 function growTo(s: Space, n: number): boolean {
-  const cur = s.i32[s.hdr + H_NCHUNKS];
+  const cur = s.i32[s.hdr + L.H_NCHUNKS];
   if (n <= cur) return true;
-  if (n > s.i32[s.hdr + H_MAX_CHUNKS]) return false;
-  const need = s.hb + n * CHUNK_SIZE;
+  if (n > s.i32[s.hdr + L.H_MAX_CHUNKS]) return false;
+  const need = s.hb + n * L.CHUNK_SIZE;
   const b = s.backing;
   try {
     if (b instanceof SharedArrayBuffer) {
@@ -63,17 +59,17 @@ function growTo(s: Space, n: number): boolean {
     return false; // the engine refused (its own limit, or out of address space)
   }
   s.remap();
-  for (let c = cur; c < n; c++) setChunkEntry(s, c, CK_FREE | CK_ZERO);
-  s.i32[s.hdr + H_POOL_CHUNKS] += n - cur;
-  Atomics.store(s.i32, s.hdr + H_NCHUNKS, n);
+  for (let c = cur; c < n; c++) setChunkEntry(s, c, L.CK_FREE | L.CK_ZERO);
+  s.i32[s.hdr + L.H_POOL_CHUNKS] += n - cur;
+  Atomics.store(s.i32, s.hdr + L.H_NCHUNKS, n);
   s.nchunks = n;
   return true;
 }
 
 /** Grows to `n` chunks, a little more when allowed (fewer grows, fewer view refreshes). */
 function growFor(s: Space, n: number): boolean {
-  const cur = s.i32[s.hdr + H_NCHUNKS];
-  const generous = Math.min(n + (cur >>> 3), s.i32[s.hdr + H_MAX_CHUNKS]);
+  const cur = s.i32[s.hdr + L.H_NCHUNKS];
+  const generous = Math.min(n + (cur >>> 3), s.i32[s.hdr + L.H_MAX_CHUNKS]);
   return (generous > n && growTo(s, generous)) || growTo(s, n);
 }
 
@@ -89,7 +85,7 @@ export function poolTake(s: Space, n: number): number {
   let runStart = 0;
   let runLen = 0;
   for (let c = 0; c < total; c++) {
-    if (chunkKind(chunkEntry(s, c)) === CK_FREE) {
+    if (chunkKind(chunkEntry(s, c)) === L.CK_FREE) {
       if (runLen === 0) runStart = c;
       if (++runLen === n) return take(s, runStart, n);
     } else {
@@ -107,18 +103,18 @@ export let poolTakeZero = false;
 function take(s: Space, first: number, n: number): number {
   let zero = true;
   for (let c = first; c < first + n; c++) {
-    if ((chunkEntry(s, c) & CK_ZERO) === 0) zero = false;
-    setChunkEntry(s, c, CK_HUGE_BODY); // placeholder, the caller sets the real entry
+    if ((chunkEntry(s, c) & L.CK_ZERO) === 0) zero = false;
+    setChunkEntry(s, c, L.CK_HUGE_BODY); // placeholder, the caller sets the real entry
   }
-  s.i32[s.hdr + H_POOL_CHUNKS] -= n;
+  s.i32[s.hdr + L.H_POOL_CHUNKS] -= n;
   poolTakeZero = zero;
   return first;
 }
 
 /** Returns chunks [first, first + n) to the pool. Global lock held. */
 export function poolGive(s: Space, first: number, n: number): void {
-  for (let c = first; c < first + n; c++) setChunkEntry(s, c, CK_FREE);
-  s.i32[s.hdr + H_POOL_CHUNKS] += n;
+  for (let c = first; c < first + n; c++) setChunkEntry(s, c, L.CK_FREE);
+  s.i32[s.hdr + L.H_POOL_CHUNKS] += n;
 }
 
 // ---- Arena chunks -------------------------------------------------------------------------------------
@@ -129,14 +125,14 @@ export function poolGive(s: Space, first: number, n: number): void {
  * the caller inserts it into the arena's tree.
  */
 export function initArenaChunk(s: Space, c: number, arena: number, zero: boolean): number {
-  setChunkEntry(s, c, CK_ARENA | (arena << CK_ARG_SHIFT));
+  setChunkEntry(s, c, L.CK_ARENA | (arena << L.CK_ARG_SHIFT));
   const m = s.i32;
   const map = chunkWord(s, c);
   const first = firstDataPage(s, c);
-  m.fill(0, map, map + CHUNK_PAGES * MAP_ENTRY_WORDS);
-  setRunInfo(s, map, 0, first, PS_META | PI_HEAD, 0);
-  setRunInfo(s, map, first, CHUNK_PAGES - first, PS_FREE | PI_HEAD, zero ? PI_ZERO : 0);
-  return c * CHUNK_PAGES + first;
+  m.fill(0, map, map + L.CHUNK_PAGES * L.MAP_ENTRY_WORDS);
+  setRunInfo(s, map, 0, first, L.PS_META | L.PI_HEAD, 0);
+  setRunInfo(s, map, first, L.CHUNK_PAGES - first, L.PS_FREE | L.PI_HEAD, zero ? L.PI_ZERO : 0);
+  return c * L.CHUNK_PAGES + first;
 }
 
 /**
@@ -147,24 +143,24 @@ export function initArenaChunk(s: Space, c: number, arena: number, zero: boolean
 function setRunInfo(s: Space, map: number, page: number, npages: number, headBits: number, flags: number): void {
   const m = s.i32;
   const state = headBits & 3;
-  for (let p = page; p < page + npages; p++) m[map + p * MAP_ENTRY_WORDS + MAP_INFO] = state | flags;
-  const sized = npages << PI_SIZE_SHIFT;
-  m[map + page * MAP_ENTRY_WORDS + MAP_INFO] = headBits | flags | sized;
-  m[map + (page + npages - 1) * MAP_ENTRY_WORDS + MAP_INFO] |= sized;
+  for (let p = page; p < page + npages; p++) m[map + p * L.MAP_ENTRY_WORDS + L.MAP_INFO] = state | flags;
+  const sized = npages << L.PI_SIZE_SHIFT;
+  m[map + page * L.MAP_ENTRY_WORDS + L.MAP_INFO] = headBits | flags | sized;
+  m[map + (page + npages - 1) * L.MAP_ENTRY_WORDS + L.MAP_INFO] |= sized;
 }
 
 // ---- Huge allocations ------------------------------------------------------------------------------------
 
 /** Chunks a huge allocation of `npages` pages spans. */
 export function hugeChunks(npages: number): number {
-  return Math.ceil((npages * PAGE_SIZE) / CHUNK_SIZE);
+  return Math.ceil((npages * L.PAGE_SIZE) / L.CHUNK_SIZE);
 }
 
 /** Marks chunks [first, first + n) as one huge allocation of `npages` pages. Global lock held. */
 export function setHuge(s: Space, first: number, n: number, npages: number): void {
-  setChunkEntry(s, first, CK_HUGE | (npages << CK_ARG_SHIFT));
+  setChunkEntry(s, first, L.CK_HUGE | (npages << L.CK_ARG_SHIFT));
   for (let c = first + 1; c < first + n; c++) {
-    setChunkEntry(s, c, CK_HUGE_BODY | ((c - first) << CK_ARG_SHIFT));
+    setChunkEntry(s, c, L.CK_HUGE_BODY | ((c - first) << L.CK_ARG_SHIFT));
   }
 }
 
@@ -175,11 +171,11 @@ export function setHuge(s: Space, first: number, n: number, npages: number): voi
  */
 export function poolTakeAligned(s: Space, n: number, align: number): number {
   s.refresh();
-  const max = s.i32[s.hdr + H_MAX_CHUNKS];
+  const max = s.i32[s.hdr + L.H_MAX_CHUNKS];
   for (let c = 1; c + n <= max; c++) {
-    if ((s.hb + c * CHUNK_SIZE) % align !== 0) continue;
+    if ((s.hb + c * L.CHUNK_SIZE) % align !== 0) continue;
     let fits = true;
-    for (let k = c; k < c + n && k < s.nchunks && fits; k++) fits = chunkKind(chunkEntry(s, k)) === CK_FREE;
+    for (let k = c; k < c + n && k < s.nchunks && fits; k++) fits = chunkKind(chunkEntry(s, k)) === L.CK_FREE;
     if (!fits) continue;
     if (c + n > s.nchunks && !growFor(s, c + n)) return -1;
     return take(s, c, n);
@@ -199,7 +195,7 @@ export function hugeResize(s: Space, c: number, have: number, want: number): boo
   }
   s.refresh();
   for (let k = c + have; k < c + want && k < s.nchunks; k++) {
-    if (chunkKind(chunkEntry(s, k)) !== CK_FREE) return false;
+    if (chunkKind(chunkEntry(s, k)) !== L.CK_FREE) return false;
   }
   if (c + want > s.nchunks && !growFor(s, c + want)) return false;
   take(s, c + have, want - have);

@@ -1,7 +1,7 @@
 // lock: a mutex in two words of the shared buffer, built on Atomics.
 //
 //   +-----------+-----------+
-//   | state     | owner     |   state: LOCK_FREE, LOCK_HELD, or LOCK_CONTENDED (held, and a
+//   | state     | owner     |   state: L.LOCK_FREE, L.LOCK_HELD, or L.LOCK_CONTENDED (held, and a
 //   +-----------+-----------+   thread may be asleep in Atomics.wait); owner: slot + 1 of the holder
 //
 // Acquire is one compareExchange when the lock is free (the common case: locks are taken once per
@@ -13,7 +13,7 @@
 //
 // The owner word lets reclaim() release a lock whose holder was terminated while holding it.
 
-import { LOCK_CONTENDED, LOCK_FREE, LOCK_HELD } from "./layout.js";
+import { L } from "./layout.js";
 
 const SPINS_BEFORE_SLEEP = 64;
 const MAX_BACKOFF = 1024;
@@ -31,7 +31,7 @@ export function threadCanBlock(m: Int32Array): boolean {
 }
 
 export function lockAcquire(m: Int32Array, at: number, owner: number, canBlock: boolean): void {
-  if (Atomics.compareExchange(m, at, LOCK_FREE, LOCK_HELD) !== LOCK_FREE) {
+  if (Atomics.compareExchange(m, at, L.LOCK_FREE, L.LOCK_HELD) !== L.LOCK_FREE) {
     lockContended(m, at, canBlock);
   }
   m[at + 1] = owner;
@@ -42,14 +42,14 @@ function lockContended(m: Int32Array, at: number, canBlock: boolean): void {
   for (let spin = 0; spin < SPINS_BEFORE_SLEEP || !canBlock; spin++) {
     for (let i = 0; i < backoff; i++) spinPause(m, at);
     if (backoff < MAX_BACKOFF) backoff <<= 1;
-    if (Atomics.load(m, at) === LOCK_FREE &&
-        Atomics.compareExchange(m, at, LOCK_FREE, LOCK_HELD) === LOCK_FREE) return;
+    if (Atomics.load(m, at) === L.LOCK_FREE &&
+        Atomics.compareExchange(m, at, L.LOCK_FREE, L.LOCK_HELD) === L.LOCK_FREE) return;
   }
   // Sleep: mark the lock contended so that its holder notifies on release.
-  let c = Atomics.exchange(m, at, LOCK_CONTENDED);
-  while (c !== LOCK_FREE) {
-    Atomics.wait(m, at, LOCK_CONTENDED);
-    c = Atomics.exchange(m, at, LOCK_CONTENDED);
+  let c = Atomics.exchange(m, at, L.LOCK_CONTENDED);
+  while (c !== L.LOCK_FREE) {
+    Atomics.wait(m, at, L.LOCK_CONTENDED);
+    c = Atomics.exchange(m, at, L.LOCK_CONTENDED);
   }
 }
 
@@ -60,19 +60,19 @@ function spinPause(m: Int32Array, at: number): void {
 
 export function lockRelease(m: Int32Array, at: number): void {
   m[at + 1] = 0;
-  if (Atomics.exchange(m, at, LOCK_FREE) === LOCK_CONTENDED) Atomics.notify(m, at, 1);
+  if (Atomics.exchange(m, at, L.LOCK_FREE) === L.LOCK_CONTENDED) Atomics.notify(m, at, 1);
 }
 
 /** Releases a lock held by a thread that is gone (reclaim). True when it was held by `owner`. */
 export function lockBreak(m: Int32Array, at: number, owner: number): boolean {
-  if (Atomics.load(m, at + 1) !== owner || Atomics.load(m, at) === LOCK_FREE) return false;
+  if (Atomics.load(m, at + 1) !== owner || Atomics.load(m, at) === L.LOCK_FREE) return false;
   lockRelease(m, at);
   return true;
 }
 
 /** A lock word can only hold one of three values; anything else is corruption. */
 export function lockWordValid(v: number): boolean {
-  return v === LOCK_FREE || v === LOCK_HELD || v === LOCK_CONTENDED;
+  return v === L.LOCK_FREE || v === L.LOCK_HELD || v === L.LOCK_CONTENDED;
 }
 
 /**
@@ -82,12 +82,12 @@ export function lockWordValid(v: number): boolean {
 export function lockAcquireWithin(m: Int32Array, at: number, owner: number, canBlock: boolean, ms: number): boolean {
   const deadline = Date.now() + ms;
   let backoff = 1;
-  while (Atomics.compareExchange(m, at, LOCK_FREE, LOCK_HELD) !== LOCK_FREE) {
+  while (Atomics.compareExchange(m, at, L.LOCK_FREE, L.LOCK_HELD) !== L.LOCK_FREE) {
     const left = deadline - Date.now();
     if (left <= 0) return false;
     if (canBlock) {
       const v = Atomics.load(m, at);
-      if (v !== LOCK_FREE) Atomics.wait(m, at, v, Math.min(left, 1)); // a short nap, then look again
+      if (v !== L.LOCK_FREE) Atomics.wait(m, at, v, Math.min(left, 1)); // a short nap, then look again
     } else {
       for (let i = 0; i < backoff; i++) spinPause(m, at);
       if (backoff < MAX_BACKOFF) backoff <<= 1;

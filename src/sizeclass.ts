@@ -7,7 +7,7 @@
 // least 4 regions, so a run needs no header inside it: region_size * nregs == pages * 4096.
 // This reproduces the seed's table (tested against it line by line).
 
-import { PAGE_SIZE } from "./layout.js";
+import { L } from "./layout.js";
 
 export const SMALL_MAX = 14336;
 const MIN_REGIONS = 4;
@@ -30,9 +30,9 @@ function generateSizes(): number[] {
 }
 
 function runPagesFor(size: number): number {
-  const lcmPages = size / gcd(size, PAGE_SIZE); // pages after which regions end on a page boundary
+  const lcmPages = size / gcd(size, L.PAGE_SIZE); // pages after which regions end on a page boundary
   let pages = lcmPages;
-  while ((pages * PAGE_SIZE) / size < MIN_REGIONS) pages += lcmPages;
+  while ((pages * L.PAGE_SIZE) / size < MIN_REGIONS) pages += lcmPages;
   return pages;
 }
 
@@ -45,7 +45,7 @@ export const BIN_SIZE = Int32Array.from(sizes);
 /** Pages in one run of each class. */
 export const BIN_RUN_PAGES = Int32Array.from(sizes, runPagesFor);
 /** Regions in one run of each class (at most 512). */
-export const BIN_NREGS = Int32Array.from(sizes, (s, i) => (BIN_RUN_PAGES[i] * PAGE_SIZE) / s);
+export const BIN_NREGS = Int32Array.from(sizes, (s, i) => (BIN_RUN_PAGES[i] * L.PAGE_SIZE) / s);
 /** Words of region bitmap a run of each class needs. */
 export const BIN_BITMAP_WORDS = Int32Array.from(BIN_NREGS, (n) => (n + 31) >>> 5);
 /**

@@ -6,13 +6,10 @@
 // WebAssembly.Memory hands each thread a new, longer buffer object after every grow.
 // Invariant: chunks [0, nchunks) are entirely inside the views.
 //
-// Pages are named by a global page number, gpage = (addr - base) >>> PAGE_SHIFT: chunk gpage >>> 8,
+// Pages are named by a global page number, gpage = (addr - base) >>> L.PAGE_SHIFT: chunk gpage >>> 8,
 // page gpage & 255. Global page 0 is a chunk header page, never a run, so 0 serves as "none".
 
-import {
-  AUX_OFFSET_WORDS, AUX_SLOT_WORDS, CHUNK_PAGES, CHUNK_SHIFT, CHUNK_SIZE, H_NCHUNKS, HEADER_WORD,
-  MAP_ENTRY_WORDS, PAGE_SHIFT, PAGE_SIZE,
-} from "./layout.js";
+import { L } from "./layout.js";
 
 export type Backing = SharedArrayBuffer | WebAssembly.Memory;
 
@@ -41,7 +38,7 @@ export class Space {
   constructor(readonly backing: Backing, base: number) {
     this.hb = base;
     this.hw = base / 4;
-    this.hdr = this.hw + HEADER_WORD;
+    this.hdr = this.hw + L.HEADER_WORD;
     this.i32 = this.u32 = this.u8 = this.f64 = undefined as never;
     this.remap();
   }
@@ -65,9 +62,9 @@ export class Space {
 
   /** Catches up with growth made by any thread. Call on every slow path before using metadata. */
   refresh(): void {
-    const n = Atomics.load(this.i32, this.hdr + H_NCHUNKS);
+    const n = Atomics.load(this.i32, this.hdr + L.H_NCHUNKS);
     if (n === this.nchunks) return;
-    if (this.hb + n * CHUNK_SIZE > this.bytes) this.remap();
+    if (this.hb + n * L.CHUNK_SIZE > this.bytes) this.remap();
     this.nchunks = n;
   }
 }
@@ -76,31 +73,31 @@ export class Space {
 
 /** Byte address of global page `gpage`. */
 export function pageAddr(s: Space, gpage: number): number {
-  return s.hb + gpage * PAGE_SIZE;
+  return s.hb + gpage * L.PAGE_SIZE;
 }
 
 /** Global page of byte address `addr` (addr >= base). */
 export function addrPage(s: Space, addr: number): number {
-  return (addr - s.hb) >>> PAGE_SHIFT;
+  return (addr - s.hb) >>> L.PAGE_SHIFT;
 }
 
 /** Chunk of byte address `addr`; >= s.nchunks when addr is below the base or past the end. */
 export function addrChunk(s: Space, addr: number): number {
-  return (addr - s.hb) >>> CHUNK_SHIFT;
+  return (addr - s.hb) >>> L.CHUNK_SHIFT;
 }
 
 /** Word index of the page map entry of global page `gpage`. */
 export function mapIdx(s: Space, gpage: number): number {
-  return s.hw + (gpage >>> 8) * (CHUNK_SIZE / 4) + (gpage & (CHUNK_PAGES - 1)) * MAP_ENTRY_WORDS;
+  return s.hw + (gpage >>> 8) * (L.CHUNK_SIZE / 4) + (gpage & (L.CHUNK_PAGES - 1)) * L.MAP_ENTRY_WORDS;
 }
 
 /** Word index of the aux slot (region bitmap) of global page `gpage`. */
 export function auxIdx(s: Space, gpage: number): number {
-  return s.hw + (gpage >>> 8) * (CHUNK_SIZE / 4) + AUX_OFFSET_WORDS +
-    (gpage & (CHUNK_PAGES - 1)) * AUX_SLOT_WORDS;
+  return s.hw + (gpage >>> 8) * (L.CHUNK_SIZE / 4) + L.AUX_OFFSET_WORDS +
+    (gpage & (L.CHUNK_PAGES - 1)) * L.AUX_SLOT_WORDS;
 }
 
 /** Word index of the chunk header of chunk `c`. */
 export function chunkWord(s: Space, c: number): number {
-  return s.hw + c * (CHUNK_SIZE / 4);
+  return s.hw + c * (L.CHUNK_SIZE / 4);
 }

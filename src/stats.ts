@@ -4,13 +4,7 @@
 // heap that other threads are changing are a snapshot taken arena by arena.
 
 import { arenaLock, arenaUnlock, arenaWord, binWord } from "./arena.js";
-import {
-  A_ACTIVE_PAGES, A_LARGE_ALLOCATED, A_LARGE_NFREE, A_LARGE_NMALLOC, A_META_PAGES, A_NCHUNKS,
-  A_NTHREADS, A_SMALL_ALLOCATED, A_SMALL_NFREE, A_SMALL_NMALLOC, B_CURREGS, B_CURRUNS, B_NFILLS,
-  B_NFLUSHES, B_NFREE, B_NMALLOC, CHUNK_HEADER_PAGES, CHUNK_SIZE, H_DOUBLE_FREES, H_HEADER_PAGES,
-  H_HUGE_ALLOCATED, H_HUGE_NFREE, H_HUGE_NMALLOC, H_NARENAS, H_NCHUNKS, H_NSLOTS, H_POOL_CHUNKS,
-  PAGE_SIZE, S_STATE, SLOT_WORDS, SS_LIVE,
-} from "./layout.js";
+import { L } from "./layout.js";
 import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
 import { Space } from "./space.js";
 
@@ -78,11 +72,11 @@ export interface HeapStats {
 export function gatherStats(s: Space): HeapStats {
   const m = s.i32;
   const f = s.f64;
-  const narenas = m[s.hdr + H_NARENAS];
+  const narenas = m[s.hdr + L.H_NARENAS];
   const arenas: ArenaStats[] = [];
   let allocated = 0;
   let active = 0;
-  let metaPages = CHUNK_HEADER_PAGES + m[s.hdr + H_HEADER_PAGES]; // chunk 0's headers
+  let metaPages = L.CHUNK_HEADER_PAGES + m[s.hdr + L.H_HEADER_PAGES]; // chunk 0's headers
   for (let a = 0; a < narenas; a++) {
     const aw = arenaWord(s, a);
     arenaLock(s, a);
@@ -91,43 +85,43 @@ export function gatherStats(s: Space): HeapStats {
       const bw = binWord(s, a, b);
       bins.push({
         size: BIN_SIZE[b], nregs: BIN_NREGS[b], runPages: BIN_RUN_PAGES[b],
-        curregs: m[bw + B_CURREGS], curruns: m[bw + B_CURRUNS],
-        nmalloc: f[(bw + B_NMALLOC) >>> 1], nfree: f[(bw + B_NFREE) >>> 1],
-        nfills: f[(bw + B_NFILLS) >>> 1], nflushes: f[(bw + B_NFLUSHES) >>> 1],
+        curregs: m[bw + L.B_CURREGS], curruns: m[bw + L.B_CURRUNS],
+        nmalloc: f[(bw + L.B_NMALLOC) >>> 1], nfree: f[(bw + L.B_NFREE) >>> 1],
+        nfills: f[(bw + L.B_NFILLS) >>> 1], nflushes: f[(bw + L.B_NFLUSHES) >>> 1],
       });
     }
     const st: ArenaStats = {
-      threads: Atomics.load(m, aw + A_NTHREADS),
-      small: counts(f, aw + A_SMALL_ALLOCATED, aw + A_SMALL_NMALLOC, aw + A_SMALL_NFREE),
-      large: counts(f, aw + A_LARGE_ALLOCATED, aw + A_LARGE_NMALLOC, aw + A_LARGE_NFREE),
+      threads: Atomics.load(m, aw + L.A_NTHREADS),
+      small: counts(f, aw + L.A_SMALL_ALLOCATED, aw + L.A_SMALL_NMALLOC, aw + L.A_SMALL_NFREE),
+      large: counts(f, aw + L.A_LARGE_ALLOCATED, aw + L.A_LARGE_NMALLOC, aw + L.A_LARGE_NFREE),
       bins,
-      chunks: m[aw + A_NCHUNKS],
-      active: m[aw + A_ACTIVE_PAGES] * PAGE_SIZE,
+      chunks: m[aw + L.A_NCHUNKS],
+      active: m[aw + L.A_ACTIVE_PAGES] * L.PAGE_SIZE,
     };
-    metaPages += m[aw + A_META_PAGES] + (a === 0 ? st.chunks - 1 : st.chunks) * CHUNK_HEADER_PAGES;
+    metaPages += m[aw + L.A_META_PAGES] + (a === 0 ? st.chunks - 1 : st.chunks) * L.CHUNK_HEADER_PAGES;
     arenaUnlock(s, a);
     arenas.push(st);
     allocated += st.small.allocated + st.large.allocated;
     active += st.active;
   }
-  const huge = counts(f, s.hdr + H_HUGE_ALLOCATED, s.hdr + H_HUGE_NMALLOC, s.hdr + H_HUGE_NFREE);
-  const nchunks = Atomics.load(m, s.hdr + H_NCHUNKS);
-  const pool = m[s.hdr + H_POOL_CHUNKS];
+  const huge = counts(f, s.hdr + L.H_HUGE_ALLOCATED, s.hdr + L.H_HUGE_NMALLOC, s.hdr + L.H_HUGE_NFREE);
+  const nchunks = Atomics.load(m, s.hdr + L.H_NCHUNKS);
+  const pool = m[s.hdr + L.H_POOL_CHUNKS];
   let threads = 0;
-  const nslots = m[s.hdr + H_NSLOTS];
-  for (let k = 0; k < nslots; k++) if (Atomics.load(m, s.sl + k * SLOT_WORDS + S_STATE) === SS_LIVE) threads++;
+  const nslots = m[s.hdr + L.H_NSLOTS];
+  for (let k = 0; k < nslots; k++) if (Atomics.load(m, s.sl + k * L.SLOT_WORDS + L.S_STATE) === L.SS_LIVE) threads++;
   return {
     allocated: allocated + huge.allocated,
     active: active + huge.allocated,
-    metadata: metaPages * PAGE_SIZE,
-    mapped: (nchunks - pool) * CHUNK_SIZE,
+    metadata: metaPages * L.PAGE_SIZE,
+    mapped: (nchunks - pool) * L.CHUNK_SIZE,
     capacity: s.buffer().byteLength - s.hb,
     threads,
     arenas,
     huge,
     chunks: nchunks,
     poolChunks: pool,
-    lateDoubleFrees: Atomics.load(m, s.hdr + H_DOUBLE_FREES),
+    lateDoubleFrees: Atomics.load(m, s.hdr + L.H_DOUBLE_FREES),
   };
 }
 

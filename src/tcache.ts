@@ -24,10 +24,7 @@
 import { arenaLock, arenaUnlock, pageInfo } from "./arena.js";
 import { binGive, binTake } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
-import {
-  B_NFILLS, B_NFLUSHES, CHUNK_SHIFT, FREE_MARK, H_DOUBLE_FREES, PAGE_SIZE, PI_BIN_MASK, PI_BIN_SHIFT,
-  PI_SIZE_MASK, PI_SIZE_SHIFT,
-} from "./layout.js";
+import { L } from "./layout.js";
 import { BIN_NREGS, NBINS, regionIndex } from "./sizeclass.js";
 import { binWord } from "./arena.js";
 import { addrPage, pageAddr, Space } from "./space.js";
@@ -49,7 +46,7 @@ export const TC_STACK = new Int32Array(NBINS);
 }
 const TC_WORDS = TC_STACK[NBINS - 1] + TC_CAP[NBINS - 1];
 /** Pages of one cache block. */
-export const TC_PAGES = Math.ceil((TC_WORDS * 4) / PAGE_SIZE);
+export const TC_PAGES = Math.ceil((TC_WORDS * 4) / L.PAGE_SIZE);
 /** Events between two GC visits (jemalloc: 8192 events to sweep every bin). */
 export const GC_INTERVAL = Math.ceil(8192 / NBINS);
 const INITIAL_FILL_SHIFT = 1;
@@ -70,7 +67,7 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
   const stack = tw + TC_STACK[bin];
   arenaLock(s, a);
   const got = binTake(s, a, bin, stack, want);
-  s.f64[(binWord(s, a, bin) + B_NFILLS) >>> 1]++;
+  s.f64[(binWord(s, a, bin) + L.B_NFILLS) >>> 1]++;
   arenaUnlock(s, a);
   const m = s.i32; // read after the fill: it may have grown the heap and remade the views
   // binTake wrote ascending addresses; reverse so that the lowest address is on top.
@@ -83,7 +80,7 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
   // that was never handed out is caught like a double free.
   for (let i = 0; i < got; i++) {
     const p = m[stack + i];
-    m[p >>> 2] = FREE_MARK ^ p;
+    m[p >>> 2] = L.FREE_MARK ^ p;
   }
   m[tw + TC_COUNT + bin] = got;
   m[tw + TC_LOW + bin] = -1; // ran dry since the last GC visit
@@ -117,26 +114,26 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
         m[stack + kept++] = p;
       }
     }
-    s.f64[(binWord(s, a, bin) + B_NFLUSHES) >>> 1]++;
+    s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
     arenaUnlock(s, a);
     end = kept;
   }
   m.copyWithin(stack, stack + nflush, stack + n);
   m[tw + TC_COUNT + bin] = keep;
   if (m[tw + TC_LOW + bin] > keep) m[tw + TC_LOW + bin] = keep;
-  if (bad > 0) Atomics.add(m, s.hdr + H_DOUBLE_FREES, bad);
+  if (bad > 0) Atomics.add(m, s.hdr + L.H_DOUBLE_FREES, bad);
   return bad;
 }
 
 /** Arena owning the chunk of region `p`. */
 export function regionArena(s: Space, p: number): number {
-  return chunkArg(chunkEntry(s, (p - s.hb) >>> CHUNK_SHIFT));
+  return chunkArg(chunkEntry(s, (p - s.hb) >>> L.CHUNK_SHIFT));
 }
 
 /** Returns small region `p` of class `bin` to arena `a` (lock held). False when already free. */
 export function giveRegion(s: Space, a: number, bin: number, p: number): boolean {
   const gpage = addrPage(s, p);
-  const run = gpage - ((pageInfo(s, gpage) >>> PI_SIZE_SHIFT) & PI_SIZE_MASK);
+  const run = gpage - ((pageInfo(s, gpage) >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
   return binGive(s, a, bin, run, regionIndex(bin, p - pageAddr(s, run)));
 }
 
@@ -177,6 +174,6 @@ export function cacheHolds(s: Space, tw: number, bin: number, p: number): boolea
 
 /** The size class stored in a small page's info. */
 export function infoBin(info: number): number {
-  return (info >>> PI_BIN_SHIFT) & PI_BIN_MASK;
+  return (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
 }
 

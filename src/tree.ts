@@ -18,13 +18,13 @@
 // Recursion depth is O(log n); split() returns its two halves through module variables, so no
 // operation allocates.
 
-import { MAP_INFO, MAP_LEFT, MAP_RIGHT, PI_SIZE_MASK, PI_SIZE_SHIFT } from "./layout.js";
+import { L } from "./layout.js";
 import { mapIdx, Space } from "./space.js";
 
 const KEY_SIZE_UNIT = 2 ** 20; // > any global page number (4 GiB / 4 KiB)
 
 export function treeKey(s: Space, node: number): number {
-  const size = (s.i32[mapIdx(s, node) + MAP_INFO] >>> PI_SIZE_SHIFT) & PI_SIZE_MASK;
+  const size = (s.i32[mapIdx(s, node) + L.MAP_INFO] >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
   return size * KEY_SIZE_UNIT + node;
 }
 
@@ -37,10 +37,10 @@ function priority(node: number): number {
   return Math.imul(node ^ (node >>> 7), 0x9e3779b1) >>> 0;
 }
 
-function left(s: Space, n: number): number { return s.i32[mapIdx(s, n) + MAP_LEFT]; }
-function right(s: Space, n: number): number { return s.i32[mapIdx(s, n) + MAP_RIGHT]; }
-function setLeft(s: Space, n: number, v: number): void { s.i32[mapIdx(s, n) + MAP_LEFT] = v; }
-function setRight(s: Space, n: number, v: number): void { s.i32[mapIdx(s, n) + MAP_RIGHT] = v; }
+function left(s: Space, n: number): number { return s.i32[mapIdx(s, n) + L.MAP_LEFT]; }
+function right(s: Space, n: number): number { return s.i32[mapIdx(s, n) + L.MAP_RIGHT]; }
+function setLeft(s: Space, n: number, v: number): void { s.i32[mapIdx(s, n) + L.MAP_LEFT] = v; }
+function setRight(s: Space, n: number, v: number): void { s.i32[mapIdx(s, n) + L.MAP_RIGHT] = v; }
 
 let splitLeft = 0;
 let splitRight = 0;

@@ -134,7 +134,7 @@ export async function runSingleThread(workloads, adapters, cfg, log) {
           const res = e.fn(e.inst, wp, t, performance.now() + cfg.limitMs);
           if (res.timedOut) {
             e.status = "timeout";
-            e.partial = { ops: res.ops, ms: res.ms, of: null, warmup: true };
+            e.partial = { ops: res.ops, ms: res.ms, nsPerOp: res.ops > 0 ? (res.ms * 1e6) / res.ops : NaN, warmup: true };
             e.note = `timed out in warm-up (${(cfg.limitMs / 1000).toFixed(1)} s)`;
           }
           after(e, res);

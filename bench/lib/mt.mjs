@@ -126,6 +126,7 @@ export async function runMultiThread(workloads, cfg, log) {
     log.mtWorkloadStart(wl, wi, workloads.length, p);
     const t0 = performance.now();
     const res = { id: wl.id, title: wl.title, unit: wl.unit, params: p, rows: [], seconds: 0 };
+    const hangs = new Map(); // config -> repetitions that hung in this workload
     for (const w of cfg.workerCounts) {
       const entries = cfg.configs.map((config) => ({
         config, heap: null, status: "ok", note: "",
@@ -142,6 +143,11 @@ export async function runMultiThread(workloads, cfg, log) {
         const order = entries.map((_, i) => entries[(i + r) % entries.length]);
         for (const e of order) {
           if (e.status !== "ok") continue;
+          if ((hangs.get(e.config) ?? 0) >= 2) {
+            e.status = "hung";
+            e.note = "skipped: hung twice already in this workload";
+            continue;
+          }
           log.mtRep(wl, w, e.config, r, cfg.reps);
           maybeGc();
           try {
@@ -153,6 +159,7 @@ export async function runMultiThread(workloads, cfg, log) {
             if (rep.leaked !== 0 && !e.note) e.note = `stats().allocated = ${rep.leaked} after everything was freed`;
           } catch (err) {
             e.status = /hung/.test(err.message) ? "hung" : "error";
+            if (e.status === "hung") hangs.set(e.config, (hangs.get(e.config) ?? 0) + 1);
             e.note = String(err.message).split("\n").slice(0, 3).join(" | ");
             log.mtFail(wl, w, e.config, e.note);
           }

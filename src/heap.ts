@@ -194,14 +194,14 @@ export class Heap {
   /** A block of at least `size` bytes, 8-aligned (16 when >= 16 bytes); 0 when the heap is full. */
   malloc(size: number): number {
     const tc = this.tc;
-    if (tc !== 0 && size <= SMALL_MAX && (size >>> 0) === size) {
+    if (tc !== 0 && size <= L.SMALL_MAX && (size >>> 0) === size) {
       const bin = this.sizeToBin[(size + 7) >>> 3];
       const m = this.s.i32;
       const n = m[tc + bin];
       if (n !== 0) {
         const p = m[this.stack[bin] + n - 1] >>> 0;
         m[tc + bin] = n - 1;
-        const low = tc + NBINS + bin; // TC_LOW: the low-water mark
+        const low = tc + L.NBINS + bin; // TC_LOW: the low-water mark
         if (n <= m[low]) m[low] = n - 1;
         m[p >>> 2] = 0; // clear the free mark
         return p;
@@ -338,14 +338,14 @@ export class Heap {
     if (tc !== 0 && (ptr >>> 0) === ptr && c < s.nchunks) {
       const m = s.i32;
       if ((m[s.ct + c] & L.CK_MASK) === L.CK_ARENA) {
-        const chunkWords = s.hw + c * (L.CHUNK_SIZE / 4);
+        const chunkWords = s.hw + (c << (L.CHUNK_SHIFT - 2));
         const page = (off >>> L.PAGE_SHIFT) & (L.CHUNK_PAGES - 1);
         const info = m[chunkWords + page * L.MAP_ENTRY_WORDS];
         if ((info & L.PI_STATE_MASK) === L.PS_SMALL) {
           const bin = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
           const pageInRun = (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
           const runOff = (off & (L.PAGE_SIZE - 1)) + pageInRun * L.PAGE_SIZE;
-          const idx = (runOff * this.binMagic[bin] * TWO_POW_M32) | 0;
+          const idx = (runOff * this.binMagic[bin] * 2 ** -32) | 0;
           const bm = chunkWords + L.AUX_OFFSET_WORDS + (page - pageInRun) * L.AUX_SLOT_WORDS;
           // A region boundary, in use (bitmap bit 0), not marked freed already:
           if (idx * this.binSize[bin] === runOff && (m[bm + (idx >>> 5)] & (1 << (idx & 31))) === 0 &&

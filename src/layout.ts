@@ -23,6 +23,11 @@
 // the hot paths use dozens of them.
 
 export const enum L {
+  // ---- Size classes (sizeclass.ts generates the table and checks these against it) ------------
+
+  SMALL_MAX = 14336, // the largest small size class
+  NBINS = 36, // small size classes
+
   // ---- Pages and chunks ----------------------------------------------------------------------
 
   PAGE_SHIFT = 12,

@@ -9,7 +9,7 @@
 
 import { L } from "./layout.js";
 
-export const SMALL_MAX = 14336;
+export const SMALL_MAX: number = L.SMALL_MAX;
 const MIN_REGIONS = 4;
 
 function gcd(a: number, b: number): number {
@@ -39,7 +39,8 @@ function runPagesFor(size: number): number {
 const sizes = generateSizes();
 
 /** Number of small size classes (36). */
-export const NBINS = sizes.length;
+export const NBINS: number = L.NBINS;
+if (sizes.length !== L.NBINS) throw new Error(`sabmalloc: ${sizes.length} size classes, layout says ${L.NBINS}`);
 /** Region size of each class. */
 export const BIN_SIZE = Int32Array.from(sizes);
 /** Pages in one run of each class. */

@@ -690,15 +690,18 @@ export class Heap {
     const s = this.s;
     arenaLock(s, this.arena);
     const run = runAlloc(s, this.arena, TC_PAGES, L.PS_META, 0);
+    const tcb = run === 0 ? 0 : pageAddr(s, run);
+    if (tcb !== 0) {
+      cacheInit(s, tcb / 4);
+      // Under the arena lock, so that check() never sees a cache block without its slot.
+      s.i32[s.sl + this.slot * L.SLOT_WORDS + L.S_TCACHE] = tcb;
+    }
     arenaUnlock(s, this.arena);
-    if (run === 0) {
+    if (tcb === 0) {
       this.releaseSlot(this.slot);
       throw new RangeError("sabmalloc: the heap is full: no room for this thread's cache");
     }
-    const tcb = pageAddr(s, run);
     const tw = tcb / 4;
-    cacheInit(s, tw);
-    s.i32[s.sl + this.slot * L.SLOT_WORDS + L.S_TCACHE] = tcb;
     this.cache = tw;
     for (let b = 0; b < NBINS; b++) this.stack[b] = tw + TC_STACK[b];
     if (!this.debug) this.tc = tw + TC_COUNT;
@@ -716,8 +719,8 @@ export class Heap {
       const owner = regionArena(s, tcb);
       arenaLock(s, owner);
       runFree(s, owner, run, TC_PAGES);
+      s.i32[sw + L.S_TCACHE] = 0; // under the lock: check() sees block and slot go together
       arenaUnlock(s, owner);
-      m[sw + L.S_TCACHE] = 0;
     }
     Atomics.sub(m, arenaWord(s, a) + L.A_NTHREADS, 1);
     Atomics.store(m, sw + L.S_STATE, L.SS_FREE);

@@ -96,7 +96,7 @@ function checkLocked(s: Space, nchunks: number, ownCache: number): void {
       const a = chunkArg(e);
       if (a >= narenas) throw corruption(`chunk ${c}: arena ${a} does not exist`);
       tallies[a].chunks++;
-      checkArenaChunk(s, c, a, tallies[a]);
+      checkArenaChunk(s, c, tallies[a]);
     } else if (kind === L.CK_HUGE) {
       const npages = chunkArg(e);
       const n = hugeChunks(npages);
@@ -124,7 +124,7 @@ function checkLocked(s: Space, nchunks: number, ownCache: number): void {
 }
 
 /** Walks the page map of arena chunk `c`, run by run. */
-function checkArenaChunk(s: Space, c: number, a: number, t: ArenaTally): void {
+function checkArenaChunk(s: Space, c: number, t: ArenaTally): void {
   const m = s.i32;
   const base = c * L.CHUNK_PAGES;
   const first = firstDataPage(s, c);

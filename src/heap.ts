@@ -19,7 +19,7 @@ import {
   runShrink, runTrimHead, runZero,
 } from "./arena.js";
 import { binTake, smallRunOf } from "./bin.js";
-import { bitmapGet } from "./bitmap.js";
+import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { checkHeap } from "./check.js";
 import {
   chunkArg, chunkEntry, chunkKind, hugeChunks, hugeResize, initArenaChunk, poolGive, poolTake,
@@ -29,7 +29,7 @@ import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockBreak, lockRelease, threadCanBlock } from "./lock.js";
 import {
-  BIN_MAGIC, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX, TWO_POW_M32,
+  BIN_BITMAP_WORDS, BIN_MAGIC, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
@@ -303,7 +303,7 @@ export class Heap {
   alignedAlloc(alignment: number, size: number): number {
     this.live();
     checkSize("alignment", alignment);
-    if (alignment === 0 || (alignment & (alignment - 1)) !== 0 && alignment !== MAX_ALIGNMENT || alignment > MAX_ALIGNMENT) {
+    if (alignment === 0 || alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0) {
       throw new RangeError(`sabmalloc: alignment ${alignment} is not a power of two up to 2^31`);
     }
     checkSize("size", size);
@@ -732,18 +732,26 @@ export class Heap {
 
   // ---- Debug ----------------------------------------------------------------------------------------
 
-  /** Cheap checks of the run around small region `ptr` (debug mode, on every free). */
+  /**
+   * Cheap checks of the run around small region `ptr` (debug mode, on every free, after locate()):
+   * its first page heads a run of its class, its free count is in range and matches its bitmap, and
+   * the region lies inside the run.
+   */
   private checkRunCheap(ptr: number): void {
     const s = this.s;
     const run = locRun;
-    const nfree = s.i32[mapIdx(s, run) + L.MAP_NFREE];
-    if (nfree < 0 || nfree > BIN_NREGS[locBin]) {
-      throw corruption(`run at ${pageAddr(s, run)} (class ${BIN_SIZE[locBin]}): free count ${nfree} out of range`);
-    }
+    const bin = locBin;
+    const where = `region ${ptr}: run at ${pageAddr(s, run)} (class ${BIN_SIZE[bin]})`;
     const head = pageInfo(s, run);
-    if ((head & L.PI_HEAD) === 0 || ((head >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== locBin) {
-      throw corruption(`run at ${pageAddr(s, run)}: first page info ${head} does not head a class ${BIN_SIZE[locBin]} run`);
+    if ((head & L.PI_HEAD) === 0 || ((head >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== bin) {
+      throw corruption(`${where}: first page info ${head} does not head a run of this class`);
     }
+    const nfree = s.i32[mapIdx(s, run) + L.MAP_NFREE];
+    const counted = bitmapCount(s.i32, auxIdx(s, run), BIN_BITMAP_WORDS[bin]);
+    if (nfree < 0 || nfree >= BIN_NREGS[bin] || nfree !== counted) {
+      throw corruption(`${where}: free count ${nfree}, bitmap holds ${counted} free of ${BIN_NREGS[bin]}`);
+    }
+    if (locIdx >= BIN_NREGS[bin]) throw corruption(`${where}: region index ${locIdx} past the run's end`);
   }
 
   // ---- Inspection -----------------------------------------------------------------------------------

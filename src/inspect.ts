@@ -1,0 +1,168 @@
+// inspect: a snapshot of what every page of a heap is doing, for pictures (heapmap.ts) and tools.
+//
+// Internal: exported from the package for tools, but not part of the contract; its shape may change.
+//
+// It reads the same metadata that the allocator uses (layout.ts): the chunk table in the heap
+// header, and the page map at the start of each arena chunk.
+//
+//   chunk table (1 word a chunk)         arena chunk's page map (16 bytes a page)
+//   +-------+-------+-------+-----+      +------+------+-------+-------+
+//   | ARENA | HUGE  | BODY  | FREE|      | info | left | right | nfree |  page 0, 1, ... 255
+//   +-------+-------+-------+-----+      +------+------+-------+-------+
+//
+// and turns them into runs: [first page, length, what]. Everything is read with all the locks taken
+// (every arena in index order, then the global lock, as check() does), so the snapshot is
+// consistent; walks are bounded, so a corrupted page map gives "corrupt" pages, never a hang.
+
+import { arenaWord } from "./arena.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage } from "./chunk.js";
+import { HeapError } from "./errors.js";
+import type { Heap } from "./heap.js";
+import { L } from "./layout.js";
+import { lockAcquireWithin, lockRelease } from "./lock.js";
+import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
+import { chunkWord, Space } from "./space.js";
+
+/** What a run of pages is used for. */
+export type RunKind =
+  | "header" // the chunk header (page map, bitmaps) and, in chunk 0, the heap header
+  | "tcache" // a thread's cache block (allocator metadata)
+  | "free" // free pages of an arena chunk
+  | "small" // a run (slab) of small regions of one size class
+  | "large" // one large allocation
+  | "huge" // pages of a huge allocation
+  | "slack" // the rest of a huge allocation's last chunk (unused, not allocatable)
+  | "unused" // a chunk in the global pool
+  | "corrupt"; // metadata that makes no sense (check() says what)
+
+export interface RunView {
+  /** First page of the run inside its chunk (0 .. 255). */
+  page: number;
+  /** Pages in the run (within this chunk). */
+  pages: number;
+  kind: RunKind;
+  /** small: size class index, region size, regions in the run, regions free now. */
+  bin?: number;
+  size?: number;
+  nregs?: number;
+  nfree?: number;
+}
+
+export interface ChunkView {
+  /** Chunk index: the chunk starts at base + index * CHUNK_SIZE. */
+  index: number;
+  kind: "arena" | "huge" | "unused";
+  /** arena: its owner. */
+  arena?: number;
+  /** huge: the chunk where the allocation starts (== index on its first chunk). */
+  hugeStart?: number;
+  /** The chunk's pages, as runs in address order, covering all 256 pages. */
+  runs: RunView[];
+}
+
+export interface HeapSnapshot {
+  /** Byte offset of the heap in its buffer. */
+  base: number;
+  chunks: ChunkView[];
+}
+
+const LOCK_WAIT_MS = 5000;
+
+/** The Space behind a Heap (its private field `s`): inspect is a friend of Heap. */
+export function spaceOf(heap: Heap): Space {
+  const h = heap as unknown as { s: Space; detached: boolean };
+  if (h.detached) throw new HeapError("DETACHED", "this Heap was detached from its heap");
+  return h.s;
+}
+
+/** A consistent picture of every page of the heap, taken under all of its locks. */
+export function pageStates(heap: Heap): HeapSnapshot {
+  const s = spaceOf(heap);
+  const m = s.i32;
+  const narenas = m[s.hdr + L.H_NARENAS];
+  const locks: number[] = [];
+  for (let a = 0; a < narenas; a++) locks.push(arenaWord(s, a) + L.A_LOCK);
+  locks.push(s.hdr + L.H_LOCK);
+  const taken: number[] = [];
+  try {
+    for (const at of locks) {
+      if (!lockAcquireWithin(m, at, s.owner, s.canBlock, LOCK_WAIT_MS)) {
+        throw new HeapError("CORRUPTION", `lock at byte ${at * 4} stayed held for ${LOCK_WAIT_MS} ms`);
+      }
+      taken.push(at);
+    }
+    s.refresh();
+    return snapshotLocked(s);
+  } finally {
+    for (const at of taken.reverse()) lockRelease(m, at);
+  }
+}
+
+function snapshotLocked(s: Space): HeapSnapshot {
+  const n = Math.min(s.nchunks, Math.floor((s.bytes - s.hb) / L.CHUNK_SIZE));
+  const chunks: ChunkView[] = [];
+  for (let c = 0; c < n; c++) {
+    const e = chunkEntry(s, c);
+    switch (chunkKind(e)) {
+      case L.CK_FREE:
+        chunks.push({ index: c, kind: "unused", runs: [{ page: 0, pages: L.CHUNK_PAGES, kind: "unused" }] });
+        break;
+      case L.CK_ARENA:
+        chunks.push({ index: c, kind: "arena", arena: chunkArg(e), runs: arenaChunkRuns(s, c) });
+        break;
+      case L.CK_HUGE:
+        chunks.push(hugeChunk(c, c, chunkArg(e)));
+        break;
+      default: {
+        // A later chunk of a huge block: its length is on the block's first chunk.
+        const first = c - chunkArg(e);
+        const head = first >= 0 ? chunkEntry(s, first) : 0;
+        if (first < 0 || chunkKind(head) !== L.CK_HUGE) {
+          chunks.push({ index: c, kind: "huge", runs: [{ page: 0, pages: L.CHUNK_PAGES, kind: "corrupt" }] });
+        } else {
+          chunks.push(hugeChunk(c, first, chunkArg(head)));
+        }
+      }
+    }
+  }
+  return { base: s.hb, chunks };
+}
+
+/** Chunk `c` of a huge block starting at chunk `first`, `npages` pages long. */
+function hugeChunk(c: number, first: number, npages: number): ChunkView {
+  const used = Math.max(0, Math.min(L.CHUNK_PAGES, npages - (c - first) * L.CHUNK_PAGES));
+  const runs: RunView[] = [];
+  if (used > 0) runs.push({ page: 0, pages: used, kind: "huge" });
+  if (used < L.CHUNK_PAGES) runs.push({ page: used, pages: L.CHUNK_PAGES - used, kind: "slack" });
+  return { index: c, kind: "huge", hugeStart: first, runs };
+}
+
+/** The runs of arena chunk `c`, read from its page map. */
+function arenaChunkRuns(s: Space, c: number): RunView[] {
+  const m = s.i32;
+  const map = chunkWord(s, c);
+  const runs: RunView[] = [];
+  const first = firstDataPage(s, c);
+  runs.push({ page: 0, pages: first, kind: "header" });
+  let p = first;
+  while (p < L.CHUNK_PAGES) {
+    const at = map + p * L.MAP_ENTRY_WORDS;
+    const info = m[at + L.MAP_INFO];
+    const state = info & L.PI_STATE_MASK;
+    let len = (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
+    const bin = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
+    if (state === L.PS_SMALL) len = bin < NBINS ? BIN_RUN_PAGES[bin] : 0;
+    if ((info & L.PI_HEAD) === 0 || len < 1 || p + len > L.CHUNK_PAGES) {
+      runs.push({ page: p, pages: 1, kind: "corrupt" });
+      p++;
+      continue;
+    }
+    if (state === L.PS_SMALL) {
+      runs.push({ page: p, pages: len, kind: "small", bin, size: BIN_SIZE[bin], nregs: BIN_NREGS[bin], nfree: m[at + L.MAP_NFREE] });
+    } else {
+      runs.push({ page: p, pages: len, kind: state === L.PS_FREE ? "free" : state === L.PS_LARGE ? "large" : "tcache" });
+    }
+    p += len;
+  }
+  return runs;
+}

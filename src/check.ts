@@ -2,7 +2,8 @@
 // proves them consistent with each other, or throws HeapError CORRUPTION saying where.
 //
 // What it proves:
-//   - the header is a heap's header; every lock word holds one of its three values;
+//   - the header is a heap's header, its sizes match its layout; every lock word holds one of its
+//     three values;
 //   - the chunk table: kinds and arguments in range, huge blocks whole, the pool count right;
 //   - each arena chunk's page map tiles the chunk with runs: lengths on first and last pages, small
 //     runs of the right length with page indexes 0..n-1, free runs maximal (no two adjacent);
@@ -16,7 +17,7 @@
 // time limit: a lock that stays held (its holder died) is reported, not waited on forever. Every
 // walk is bounded, so garbage metadata makes it throw, never hang or read past the buffer.
 
-import { arenaWord, binWord } from "./arena.js";
+import { ARENA_WORDS, arenaWord, binWord } from "./arena.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks } from "./chunk.js";
 import { corruption } from "./errors.js";
@@ -46,6 +47,7 @@ interface ArenaTally {
 export function checkHeap(s: Space, ownCache: number): void {
   const m = s.i32;
   if (m[s.hdr + L.H_MAGIC] !== L.HEAP_MAGIC) throw corruption("heap header: magic number is gone");
+  checkHeaderLayout(s);
   const narenas = m[s.hdr + L.H_NARENAS];
   const locks = [s.hdr + L.H_LOCK];
   for (let a = 0; a < narenas; a++) locks.push(arenaWord(s, a) + L.A_LOCK);
@@ -69,6 +71,32 @@ export function checkHeap(s: Space, ownCache: number): void {
     checkLocked(s, nchunks, ownCache);
   } finally {
     for (const at of taken.reverse()) lockRelease(m, at);
+  }
+}
+
+/**
+ * The header's sizes against the offsets laid out from them when the heap was made (and read by
+ * this thread when it attached): arenas and slots are counted before their lock words are trusted.
+ */
+function checkHeaderLayout(s: Space): void {
+  const m = s.i32;
+  const h = s.hdr;
+  if (s.hw + m[h + L.H_CHUNKTAB] !== s.ct || s.hw + m[h + L.H_ARENAS] !== s.ar || s.hw + m[h + L.H_SLOTS] !== s.sl) {
+    throw corruption(`heap header: table offsets ${m[h + L.H_CHUNKTAB]}, ${m[h + L.H_ARENAS]}, ${m[h + L.H_SLOTS]} have changed`);
+  }
+  const maxChunks = m[h + L.H_MAX_CHUNKS];
+  const pad = s.ar - s.ct - maxChunks; // the arena records start at an even word
+  if (maxChunks < 1 || maxChunks > L.MAX_CHUNKS || (pad !== 0 && pad !== 1)) {
+    throw corruption(`heap header: ${maxChunks} chunks at most does not match its chunk table`);
+  }
+  const narenas = m[h + L.H_NARENAS];
+  if (narenas < 1 || s.ar + narenas * ARENA_WORDS !== s.sl) {
+    throw corruption(`heap header: ${narenas} arenas do not match the arena records`);
+  }
+  const nslots = m[h + L.H_NSLOTS];
+  const headerPages = m[h + L.H_HEADER_PAGES];
+  if (nslots < 1 || headerPages !== Math.ceil(((s.sl + nslots * L.SLOT_WORDS - s.hdr) * 4) / L.PAGE_SIZE)) {
+    throw corruption(`heap header: ${nslots} thread slots do not match its ${headerPages} pages`);
   }
 }
 
@@ -262,8 +290,8 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
   for (let k = 0; k < nslots; k++) {
     const sw = s.sl + k * L.SLOT_WORDS;
     const state = m[sw + L.S_STATE];
-    if (state !== L.SS_FREE && state !== L.SS_LIVE) throw corruption(`thread slot ${k}: state ${state}`);
-    if (state !== L.SS_LIVE) continue;
+    if (state !== L.SS_FREE && state !== L.SS_LIVE && state !== L.SS_RECLAIM) throw corruption(`thread slot ${k}: state ${state}`);
+    if (state === L.SS_FREE) continue; // a slot being reclaimed still owns its cache block
     if (m[sw + L.S_ARENA] < 0 || m[sw + L.S_ARENA] >= tallies.length) throw corruption(`thread slot ${k}: arena ${m[sw + L.S_ARENA]}`);
     const tcb = m[sw + L.S_TCACHE] >>> 0;
     if (tcb === 0) continue;

@@ -48,6 +48,7 @@ function growTo(s: Space, n: number): boolean {
   if (n > s.i32[s.hdr + L.H_MAX_CHUNKS]) return false;
   const need = s.hb + n * L.CHUNK_SIZE;
   const b = s.backing;
+  const had = s.buffer().byteLength; // bytes below this may hold anything (fromMemory), the rest is new
   try {
     if (b instanceof SharedArrayBuffer) {
       if (b.byteLength < need) b.grow(need);
@@ -59,7 +60,7 @@ function growTo(s: Space, n: number): boolean {
     return false; // the engine refused (its own limit, or out of address space)
   }
   s.remap();
-  for (let c = cur; c < n; c++) setChunkEntry(s, c, L.CK_FREE | L.CK_ZERO);
+  for (let c = cur; c < n; c++) setChunkEntry(s, c, L.CK_FREE | (s.hb + c * L.CHUNK_SIZE >= had ? L.CK_ZERO : 0));
   s.i32[s.hdr + L.H_POOL_CHUNKS] += n - cur;
   Atomics.store(s.i32, s.hdr + L.H_NCHUNKS, n);
   s.nchunks = n;

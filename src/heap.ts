@@ -35,7 +35,7 @@ import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_INTERVAL, giveRegion,
-  regionArena, TC_CAP, TC_COUNT, TC_PAGES, TC_STACK,
+  regionArena, TC_CAP, TC_COUNT, TC_LOW, TC_PAGES, TC_STACK,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
 
@@ -146,7 +146,7 @@ export class Heap {
   static create(options: HeapOptions = {}): Heap {
     const o = readOptions(options, 0);
     const buf = new SharedArrayBuffer(o.initialChunks * L.CHUNK_SIZE, { maxByteLength: o.maxChunks * L.CHUNK_SIZE });
-    writeHeader(buf, 0, o);
+    writeHeader(buf, 0, o, 0);
     return new Heap(buf, 0);
   }
 
@@ -171,7 +171,7 @@ export class Heap {
         throw new RangeError(`sabmalloc: the memory cannot grow to ${need} bytes (its maximum is lower)`);
       }
     }
-    writeHeader(memory.buffer as unknown as SharedArrayBuffer, base, o);
+    writeHeader(memory.buffer as unknown as SharedArrayBuffer, base, o, have);
     return new Heap(memory, base);
   }
 
@@ -228,7 +228,12 @@ export class Heap {
     if (this.cache !== 0) {
       const cnt = this.cache + TC_COUNT + bin;
       if (s.i32[cnt] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
-      p = s.i32[this.stack[bin] + --s.i32[cnt]] >>> 0;
+      const n = --s.i32[cnt];
+      p = s.i32[this.stack[bin] + n] >>> 0;
+      // The low-water mark, as on the fast path: the GC flushes what stayed below it, and a mark
+      // above the count would make it flush past the bottom of the stack.
+      const low = this.cache + TC_LOW + bin;
+      if (n < s.i32[low]) s.i32[low] = n;
     } else {
       const m = s.i32;
       const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
@@ -368,11 +373,11 @@ export class Heap {
   private freeSlow(ptr: number): void {
     this.live();
     if (ptr === 0) return;
-    this.tick();
-    const kind = this.locate(ptr);
+    const kind = this.locate(ptr, true);
     if (kind === K_SMALL) this.freeSmall(ptr);
     else if (kind === K_LARGE) this.freeLarge();
     else this.freeHuge(ptr);
+    this.tick(); // only after a free that happened: a rejected pointer leaves the cache as it was
   }
 
   private freeSmall(ptr: number): void {
@@ -444,7 +449,7 @@ export class Heap {
     this.live();
     checkSize("size", size);
     if (ptr === 0) return this.malloc(size);
-    const kind = this.locate(ptr);
+    const kind = this.locate(ptr, true);
     if (kind === K_SMALL) this.assertNotFreed(ptr, locBin);
     if (size === 0) {
       this.free(ptr);
@@ -497,7 +502,7 @@ export class Heap {
   usableSize(ptr: number): number {
     this.live();
     if (ptr === 0) return 0;
-    const kind = this.locate(ptr);
+    const kind = this.locate(ptr, false);
     if (kind === K_SMALL && this.isFreed(ptr, locBin)) throw invalidPointer(ptr, "was freed");
     return this.sizeOfLocated(kind);
   }
@@ -510,10 +515,11 @@ export class Heap {
 
   /**
    * Classifies `ptr` as the start of a live small region, large run or huge block (setting the loc*
-   * scratch variables), or throws INVALID_POINTER saying why not. Reads metadata without a lock:
-   * for a block that is live, what it reads does not change until the block is freed.
+   * scratch variables), or throws INVALID_POINTER saying why not - DOUBLE_FREE for a freed small
+   * region when `freeing` (free, realloc). Reads metadata without a lock: for a block that is live,
+   * what it reads does not change until the block is freed.
    */
-  private locate(ptr: number): number {
+  private locate(ptr: number, freeing: boolean): number {
     const s = this.s;
     if (typeof ptr !== "number") throw new TypeError(`sabmalloc: a pointer is a number, not ${typeof ptr}`);
     if ((ptr >>> 0) !== ptr) throw invalidPointer(ptr, "is not an unsigned 32-bit integer");
@@ -550,7 +556,9 @@ export class Heap {
     const idx = regionIndex(bin, off);
     if (idx * BIN_SIZE[bin] !== off) throw invalidPointer(ptr, `lies inside a ${BIN_SIZE[bin]}-byte region`);
     if (bitmapGet(s.i32, auxIdx(s, run), idx)) {
-      if (s.i32[ptr >>> 2] === (L.FREE_MARK ^ ptr)) throw doubleFree(ptr, "was freed already");
+      if (s.i32[ptr >>> 2] === (L.FREE_MARK ^ ptr)) {
+        throw freeing ? doubleFree(ptr, "was freed already") : invalidPointer(ptr, "was freed");
+      }
       throw invalidPointer(ptr, "is a region that was never allocated");
     }
     locBin = bin;
@@ -639,7 +647,9 @@ export class Heap {
     if (slot >= s.i32[s.hdr + L.H_NSLOTS]) throw new RangeError(`sabmalloc: no thread slot ${slot}`);
     if (slot === this.slot) throw new RangeError("sabmalloc: reclaim() of this thread's own slot; use detach()");
     const sw = s.sl + slot * L.SLOT_WORDS;
-    if (Atomics.load(s.i32, sw + L.S_STATE) !== L.SS_LIVE) return;
+    // Only the thread that moves the slot from live to reclaim returns the cache: two reclaim()s of
+    // one slot at once would give every region back twice, and free the cache block twice.
+    if (Atomics.compareExchange(s.i32, sw + L.S_STATE, L.SS_LIVE, L.SS_RECLAIM) !== L.SS_LIVE) return;
     s.refresh();
     // A thread terminated inside a critical section leaves its lock held: release it.
     const owner = slot + 1;
@@ -813,8 +823,11 @@ function readOptions(o: HeapOptions, base: number): ResolvedOptions {
   return { initialChunks, maxChunks, arenas, slots, flags };
 }
 
-/** Lays out a new heap: its header, the chunk table, arena records, slots, and chunk 0. */
-function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions): void {
+/**
+ * Lays out a new heap: its header, the chunk table, arena records, slots, and chunk 0. Bytes from
+ * `fresh` up are known to be zero (new from growth); below it, a memory may hold anything.
+ */
+function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, fresh: number): void {
   const chunktab = L.HEADER_WORD + L.H_FIXED_WORDS;
   const arenas = chunktab + o.maxChunks + ((chunktab + o.maxChunks) & 1); // even: f64 counters
   const slots = arenas + o.arenas * ARENA_WORDS;
@@ -839,11 +852,12 @@ function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions): 
   s.ct = s.hw + chunktab;
   s.ar = s.hw + arenas;
   s.sl = s.hw + slots;
-  for (let c = 0; c < o.initialChunks; c++) setChunkEntry(s, c, L.CK_FREE | L.CK_ZERO);
+  const zero = (c: number): boolean => base + c * L.CHUNK_SIZE >= fresh;
+  for (let c = 0; c < o.initialChunks; c++) setChunkEntry(s, c, L.CK_FREE | (zero(c) ? L.CK_ZERO : 0));
   m[hdr + L.H_POOL_CHUNKS] = o.initialChunks - 1; // all but chunk 0
   m[hdr + L.H_NCHUNKS] = o.initialChunks;
   // Chunk 0 belongs to arena 0 and carries this header.
-  const run = initArenaChunk(s, 0, 0, true);
+  const run = initArenaChunk(s, 0, 0, zero(0));
   const aw = arenaWord(s, 0);
   m[aw + L.A_NCHUNKS] = 1;
   m[aw + L.A_RUNS] = treeInsert(s, 0, run);

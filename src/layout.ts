@@ -191,6 +191,7 @@ export const enum L {
   SLOT_WORDS = 4,
   SS_FREE = 0,
   SS_LIVE = 1,
+  SS_RECLAIM = 2, // its thread is gone and a reclaim() is returning its cache (one reclaim per slot)
   DEFAULT_SLOTS = 128,
 
   // ---- Lock word ----------------------------------------------------------------------------------------

@@ -86,8 +86,10 @@ export function lockAcquireWithin(m: Int32Array, at: number, owner: number, canB
     const left = deadline - Date.now();
     if (left <= 0) return false;
     if (canBlock) {
-      const v = Atomics.load(m, at);
-      if (v !== L.LOCK_FREE) Atomics.wait(m, at, v, Math.min(left, 1)); // a short nap, then look again
+      // A short nap, then look again. It sleeps on the owner word, never notified: a nap on the lock
+      // word could swallow the wake-up that lockRelease sends to a thread asleep in lockContended,
+      // and as this thread takes the lock "held", not "contended", that thread would sleep on forever.
+      if (Atomics.load(m, at) !== L.LOCK_FREE) Atomics.wait(m, at + 1, Atomics.load(m, at + 1), Math.min(left, 1));
     } else {
       for (let i = 0; i < backoff; i++) spinPause(m, at);
       if (backoff < MAX_BACKOFF) backoff <<= 1;

@@ -109,7 +109,7 @@ export function gatherStats(s: Space): HeapStats {
   const pool = m[s.hdr + L.H_POOL_CHUNKS];
   let threads = 0;
   const nslots = m[s.hdr + L.H_NSLOTS];
-  for (let k = 0; k < nslots; k++) if (Atomics.load(m, s.sl + k * L.SLOT_WORDS + L.S_STATE) === L.SS_LIVE) threads++;
+  for (let k = 0; k < nslots; k++) if (Atomics.load(m, s.sl + k * L.SLOT_WORDS + L.S_STATE) !== L.SS_FREE) threads++;
   return {
     allocated: allocated + huge.allocated,
     active: active + huge.allocated,

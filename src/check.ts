@@ -22,7 +22,7 @@ import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { L } from "./layout.js";
-import { lockAcquireWithin, lockRelease, lockWordValid } from "./lock.js";
+import { lockAcquireWithin, lockOwner, lockRelease, lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
 import { TC_CAP, TC_COUNT, TC_PAGES, TC_STACK } from "./tcache.js";
@@ -52,13 +52,13 @@ export function checkHeap(s: Space, ownCache: number): void {
   const locks = [s.hdr + L.H_LOCK];
   for (let a = 0; a < narenas; a++) locks.push(arenaWord(s, a) + L.A_LOCK);
   for (const at of locks) {
-    if (!lockWordValid(m[at])) throw corruption(`lock word at byte ${at * 4} holds ${m[at]}`);
+    if (!lockWordValid(m[at], m[s.hdr + L.H_NSLOTS])) throw corruption(`lock word at byte ${at * 4} holds ${m[at]}`);
   }
   const taken: number[] = [];
   try {
     for (const at of [...locks.slice(1), locks[0]]) {
       if (!lockAcquireWithin(m, at, s.owner, s.canBlock, LOCK_WAIT_MS)) {
-        throw corruption(`lock at byte ${at * 4} stayed held by slot ${m[at + 1] - 1} for ${LOCK_WAIT_MS} ms`);
+        throw corruption(`lock at byte ${at * 4} stayed held by slot ${lockOwner(m[at]) - 1} for ${LOCK_WAIT_MS} ms`);
       }
       taken.push(at);
     }

@@ -110,7 +110,7 @@ export const enum L {
   H_MAX_CHUNKS = 3, // the heap never grows past this many chunks
   H_NCHUNKS = 4, // chunks in the buffer now (Atomics: read by every thread)
   H_LOCK = 5, // the global lock: chunk pool, growth, huge allocations
-  H_LOCK_OWNER = 6,
+  H_LOCK_NAP = 6, // check() naps here (lock.ts)
   H_NARENAS = 7,
   H_NSLOTS = 8,
   H_HEADER_PAGES = 9, // pages of chunk 0 after its chunk header taken by this header
@@ -152,7 +152,7 @@ export const enum L {
   // ---- Arena record ----------------------------------------------------------------------------------
 
   A_LOCK = 0,
-  A_LOCK_OWNER = 1,
+  A_LOCK_NAP = 1, // check() naps here (lock.ts)
   A_NTHREADS = 2, // threads attached to this arena (Atomics)
   A_SPARE = 3, // a kept empty chunk: its index + 1, or 0
   A_RUNS = 4, // root of the free page run tree (a global page number, 0 = empty)
@@ -194,11 +194,9 @@ export const enum L {
   SS_RECLAIM = 2, // its thread is gone and a reclaim() is returning its cache (one reclaim per slot)
   DEFAULT_SLOTS = 128,
 
-  // ---- Lock word ----------------------------------------------------------------------------------------
+  // ---- Lock word (lock.ts draws its bits) ---------------------------------------------------
 
   LOCK_FREE = 0,
-  LOCK_HELD = 1,
-  LOCK_CONTENDED = 2, // held, and a thread may be sleeping on it
 
   // ---- A freed small region ------------------------------------------------------------------------------
   //

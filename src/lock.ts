@@ -1,22 +1,29 @@
-// lock: a mutex in two words of the shared buffer, built on Atomics.
+// lock: a mutex in one word of the shared buffer, built on Atomics.
 //
-//   +-----------+-----------+
-//   | state     | owner     |   state: L.LOCK_FREE, L.LOCK_HELD, or L.LOCK_CONTENDED (held, and a
-//   +-----------+-----------+   thread may be asleep in Atomics.wait); owner: slot + 1 of the holder
+//   bit 31                          1   0
+//      +-----------------------------+----+
+//      |  owner (thread slot + 1)    | C  |     0 = free
+//      +-----------------------------+----+     C = contended: a thread may be asleep on the word
+//
+// The holder's identity is part of the word it takes with one compareExchange, so there is no
+// moment when a lock is held by nobody in particular: reclaim() can always tell, and release, a
+// lock that a terminated thread held (lockBreak).
 //
 // Acquire is one compareExchange when the lock is free (the common case: locks are taken once per
 // batch of regions, never per object). Under contention a thread spins briefly, then - where it may
-// block - marks the lock contended and sleeps in Atomics.wait until the holder's release notifies
-// it (Drepper's "futexes are tricky" mutex, version 2). Where blocking is not allowed (a browser's
-// main thread) it keeps spinning with a growing backoff instead; both kinds mix safely, because a
-// sleeper always re-marks the lock contended after it wakes.
+// block - sets C and sleeps in Atomics.wait until the holder's release (which notifies when C is set)
+// wakes it; a thread that has slept takes the lock with C set, since others may still sleep
+// (Drepper's "futexes are tricky" mutex, version 2). Where blocking is not allowed (a browser's main
+// thread) it keeps spinning with a growing backoff instead; both kinds mix on one lock.
 //
-// The owner word lets reclaim() release a lock whose holder was terminated while holding it.
+// The word after the lock word (L.*_LOCK_OWNER) is a nap word: check() sleeps on it between looks
+// at a busy lock, so that it never swallows a wake-up meant for a sleeper on the lock word.
 
 import { L } from "./layout.js";
 
 const SPINS_BEFORE_SLEEP = 64;
 const MAX_BACKOFF = 1024;
+const CONTENDED = 1;
 
 /** Whether this thread may call Atomics.wait (false on a browser's main thread). */
 export function threadCanBlock(m: Int32Array): boolean {
@@ -30,26 +37,33 @@ export function threadCanBlock(m: Int32Array): boolean {
   }
 }
 
+/** Takes the lock at word `at` for `owner` (thread slot + 1). */
 export function lockAcquire(m: Int32Array, at: number, owner: number, canBlock: boolean): void {
-  if (Atomics.compareExchange(m, at, L.LOCK_FREE, L.LOCK_HELD) !== L.LOCK_FREE) {
-    lockContended(m, at, canBlock);
+  if (Atomics.compareExchange(m, at, L.LOCK_FREE, owner << 1) !== L.LOCK_FREE) {
+    lockContended(m, at, owner, canBlock);
   }
-  m[at + 1] = owner;
 }
 
-function lockContended(m: Int32Array, at: number, canBlock: boolean): void {
+function lockContended(m: Int32Array, at: number, owner: number, canBlock: boolean): void {
   let backoff = 1;
   for (let spin = 0; spin < SPINS_BEFORE_SLEEP || !canBlock; spin++) {
     for (let i = 0; i < backoff; i++) spinPause(m, at);
     if (backoff < MAX_BACKOFF) backoff <<= 1;
     if (Atomics.load(m, at) === L.LOCK_FREE &&
-        Atomics.compareExchange(m, at, L.LOCK_FREE, L.LOCK_HELD) === L.LOCK_FREE) return;
+        Atomics.compareExchange(m, at, L.LOCK_FREE, owner << 1) === L.LOCK_FREE) return;
   }
-  // Sleep: mark the lock contended so that its holder notifies on release.
-  let c = Atomics.exchange(m, at, L.LOCK_CONTENDED);
-  while (c !== L.LOCK_FREE) {
-    Atomics.wait(m, at, L.LOCK_CONTENDED);
-    c = Atomics.exchange(m, at, L.LOCK_CONTENDED);
+  // Sleep until the lock is free; then take it marked contended (others may be asleep too).
+  for (;;) {
+    let v = Atomics.load(m, at);
+    if (v === L.LOCK_FREE) {
+      if (Atomics.compareExchange(m, at, L.LOCK_FREE, (owner << 1) | CONTENDED) === L.LOCK_FREE) return;
+      continue;
+    }
+    if ((v & CONTENDED) === 0) {
+      if (Atomics.compareExchange(m, at, v, v | CONTENDED) !== v) continue;
+      v |= CONTENDED;
+    }
+    Atomics.wait(m, at, v);
   }
 }
 
@@ -59,20 +73,29 @@ function spinPause(m: Int32Array, at: number): void {
 }
 
 export function lockRelease(m: Int32Array, at: number): void {
-  m[at + 1] = 0;
-  if (Atomics.exchange(m, at, L.LOCK_FREE) === L.LOCK_CONTENDED) Atomics.notify(m, at, 1);
+  if ((Atomics.exchange(m, at, L.LOCK_FREE) & CONTENDED) !== 0) Atomics.notify(m, at, 1);
+}
+
+/** The thread slot + 1 holding the lock word value `v`, or 0 when free. */
+export function lockOwner(v: number): number {
+  return v >>> 1;
 }
 
 /** Releases a lock held by a thread that is gone (reclaim). True when it was held by `owner`. */
 export function lockBreak(m: Int32Array, at: number, owner: number): boolean {
-  if (Atomics.load(m, at + 1) !== owner || Atomics.load(m, at) === L.LOCK_FREE) return false;
-  lockRelease(m, at);
-  return true;
+  for (;;) {
+    const v = Atomics.load(m, at);
+    if (v === L.LOCK_FREE || lockOwner(v) !== owner) return false;
+    if (Atomics.compareExchange(m, at, v, L.LOCK_FREE) === v) {
+      if ((v & CONTENDED) !== 0) Atomics.notify(m, at, 1);
+      return true;
+    }
+  }
 }
 
-/** A lock word can only hold one of three values; anything else is corruption. */
-export function lockWordValid(v: number): boolean {
-  return v === L.LOCK_FREE || v === L.LOCK_HELD || v === L.LOCK_CONTENDED;
+/** A lock word is free or held by an existing slot; anything else is corruption. */
+export function lockWordValid(v: number, nslots: number): boolean {
+  return v === L.LOCK_FREE || (v > 0 && lockOwner(v) >= 1 && lockOwner(v) <= nslots);
 }
 
 /**
@@ -82,19 +105,17 @@ export function lockWordValid(v: number): boolean {
 export function lockAcquireWithin(m: Int32Array, at: number, owner: number, canBlock: boolean, ms: number): boolean {
   const deadline = Date.now() + ms;
   let backoff = 1;
-  while (Atomics.compareExchange(m, at, L.LOCK_FREE, L.LOCK_HELD) !== L.LOCK_FREE) {
+  while (Atomics.compareExchange(m, at, L.LOCK_FREE, owner << 1) !== L.LOCK_FREE) {
     const left = deadline - Date.now();
     if (left <= 0) return false;
     if (canBlock) {
-      // A short nap, then look again. It sleeps on the owner word, never notified: a nap on the lock
-      // word could swallow the wake-up that lockRelease sends to a thread asleep in lockContended,
-      // and as this thread takes the lock "held", not "contended", that thread would sleep on forever.
-      if (Atomics.load(m, at) !== L.LOCK_FREE) Atomics.wait(m, at + 1, Atomics.load(m, at + 1), Math.min(left, 1));
+      // A short nap on the nap word (never notified), then look again: a nap on the lock word could
+      // swallow the wake-up meant for a thread asleep in lockContended.
+      Atomics.wait(m, at + 1, Atomics.load(m, at + 1), Math.min(left, 1));
     } else {
       for (let i = 0; i < backoff; i++) spinPause(m, at);
       if (backoff < MAX_BACKOFF) backoff <<= 1;
     }
   }
-  m[at + 1] = owner;
   return true;
 }

@@ -23,7 +23,7 @@ import { lockAcquireWithin, lockRelease } from "./lock.js";
 import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
 import { chunkWord, Space } from "./space.js";
 
-/** What a run of pages is used for. */
+/** What a run of pages is used for. @internal */
 export type RunKind =
   | "header" // the chunk header (page map, bitmaps) and, in chunk 0, the heap header
   | "tcache" // a thread's cache block (allocator metadata)
@@ -35,6 +35,7 @@ export type RunKind =
   | "unused" // a chunk in the global pool
   | "corrupt"; // metadata that makes no sense (check() says what)
 
+/** A run of pages inside one chunk. @internal */
 export interface RunView {
   /** First page of the run inside its chunk (0 .. 255). */
   page: number;
@@ -48,6 +49,7 @@ export interface RunView {
   nfree?: number;
 }
 
+/** One chunk of the heap and its runs. @internal */
 export interface ChunkView {
   /** Chunk index: the chunk starts at base + index * CHUNK_SIZE. */
   index: number;
@@ -60,6 +62,7 @@ export interface ChunkView {
   runs: RunView[];
 }
 
+/** What pageStates() saw. @internal */
 export interface HeapSnapshot {
   /** Byte offset of the heap in its buffer. */
   base: number;
@@ -68,14 +71,14 @@ export interface HeapSnapshot {
 
 const LOCK_WAIT_MS = 5000;
 
-/** The Space behind a Heap (its private field `s`): inspect is a friend of Heap. */
+/** The Space behind a Heap (its private field `s`): inspect is a friend of Heap. @internal */
 export function spaceOf(heap: Heap): Space {
   const h = heap as unknown as { s: Space; detached: boolean };
   if (h.detached) throw new HeapError("DETACHED", "this Heap was detached from its heap");
   return h.s;
 }
 
-/** A consistent picture of every page of the heap, taken under all of its locks. */
+/** A consistent picture of every page of the heap, taken under all of its locks. @internal */
 export function pageStates(heap: Heap): HeapSnapshot {
   const s = spaceOf(heap);
   const m = s.i32;

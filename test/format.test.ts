@@ -1,0 +1,75 @@
+// formatStats: a jemalloc-style text report of Heap.stats().
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { formatBytes, formatStats, Heap } from "../src/index.js";
+import type { HeapStats } from "../src/index.js";
+
+function busyHeap(): { heap: Heap; ptrs: number[] } {
+  const heap = Heap.create({ arenas: 3, initialBytes: 4 << 20 });
+  const ptrs: number[] = [];
+  for (let i = 0; i < 300; i++) ptrs.push(heap.malloc(40)); // class 48
+  for (let i = 0; i < 10; i++) ptrs.push(heap.malloc(3000)); // class 3072
+  ptrs.push(heap.malloc(100000)); // large
+  ptrs.push(heap.malloc(3 << 20)); // huge
+  return { heap, ptrs };
+}
+
+test("the report has the totals, arena 0, the large and huge counters, and a line per used class", () => {
+  const { heap } = busyHeap();
+  const stats = heap.stats();
+  const text = formatStats(stats);
+  assert.match(text, /^___ Begin sabmalloc statistics ___\n/);
+  assert.match(text, /___ End sabmalloc statistics ___\n$/);
+  for (const k of ["allocated", "active", "metadata", "mapped", "capacity"]) {
+    assert.match(text, new RegExp(`^${k}: +${(stats as unknown as Record<string, number>)[k]}  \\(`, "m"), k);
+  }
+  assert.match(text, /^threads: 1/m);
+  assert.match(text, /^huge: +3145728 +1 +0 +1$/m);
+  assert.match(text, /^arenas\[0\]:$/m);
+  assert.match(text, /^ {2}large: +102400 +1 +0 +1$/m);
+  const bins = text.split("\n").filter((l) => /^ +\d+ +\d+ +\d+ +\d+ +\d+ +[\d.-]+ /.test(l));
+  assert.deepEqual(bins.map((l) => Number(l.trim().split(/ +/)[0])), [48, 3072], "only the classes that were used");
+});
+
+test("bin lines show regions per run, run pages, curregs, curruns and utilization = curregs / (curruns * nregs)", () => {
+  const { heap } = busyHeap();
+  const text = formatStats(heap.stats());
+  const line = text.split("\n").find((l) => /^ +48 /.test(l))!;
+  const [size, regs, pgs, curregs, curruns, util] = line.trim().split(/ +/);
+  assert.deepEqual([size, regs, pgs], ["48", "256", "3"]);
+  assert.ok(Number(curregs) >= 300);
+  assert.equal(util, (Number(curregs) / (Number(curruns) * 256)).toFixed(3));
+});
+
+test("columns line up: every row of a table ends at the same column", () => {
+  const { heap } = busyHeap();
+  const lines = formatStats(heap.stats()).split("\n");
+  const start = lines.findIndex((l) => l.trimStart().startsWith("bins:"));
+  const table = [lines[start]];
+  for (let i = start + 1; i < lines.length && /^ +\d/.test(lines[i]); i++) table.push(lines[i]);
+  assert.ok(table.length >= 3);
+  assert.equal(new Set(table.map((l) => l.length)).size, 1, table.join("\n"));
+});
+
+test("arenas with no activity are left out, but arena 0 always shows", () => {
+  const heap = Heap.create({ arenas: 5, initialBytes: 1 << 20 });
+  const text = formatStats(heap.stats());
+  assert.match(text, /^arenas\[0\]:$/m);
+  assert.doesNotMatch(text, /^arenas\[[1-4]\]:$/m);
+  assert.match(text, /\(4 arenas with no activity not shown\)/);
+});
+
+test("it formats a stats object that went through JSON (saved stats, or stats posted from a worker)", () => {
+  const { heap } = busyHeap();
+  const stats = heap.stats();
+  const again = JSON.parse(JSON.stringify(stats)) as HeapStats;
+  assert.equal(formatStats(again), formatStats(stats));
+});
+
+test("formatBytes: binary units, three significant digits", () => {
+  assert.equal(formatBytes(0), "0 B");
+  assert.equal(formatBytes(812), "812 B");
+  assert.equal(formatBytes(1536), "1.50 KiB");
+  assert.equal(formatBytes(14.2 * 2 ** 20), "14.2 MiB");
+  assert.equal(formatBytes(2 ** 30), "1.00 GiB");
+});

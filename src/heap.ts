@@ -31,7 +31,7 @@ import { lockAcquire, lockBreak, lockRelease, threadCanBlock } from "./lock.js";
 import {
   BIN_BITMAP_WORDS, BIN_MAGIC, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
-import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space } from "./space.js";
+import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_INTERVAL, giveRegion,
@@ -300,7 +300,8 @@ export class Heap {
     if (total > L.MAX_BUFFER_BYTES) return 0;
     const p = this.malloc(total);
     if (p === 0) return 0;
-    if (total <= SMALL_MAX || !this.lastZero) this.s.u8.fill(0, p, p + Math.max(total, 1));
+    // Fresh pages of large and huge blocks are zero already; small regions are always reused memory.
+    if (total <= SMALL_MAX || !this.lastZero) zeroBytes(this.s, p, roundUp8(Math.max(total, 1)));
     return p;
   }
 
@@ -794,6 +795,10 @@ interface ResolvedOptions {
 function checkInteger(name: string, v: unknown): asserts v is number {
   if (typeof v !== "number") throw new TypeError(`sabmalloc: ${name} must be a number, not ${typeof v}`);
   if (!Number.isInteger(v) || v < 0) throw new RangeError(`sabmalloc: ${name} must be a non-negative integer, not ${v}`);
+}
+
+function roundUp8(n: number): number {
+  return Math.ceil(n / 8) * 8;
 }
 
 function checkSize(name: string, v: unknown): void {

@@ -190,6 +190,16 @@ function chunkEmpty(s: Space, c: number): boolean {
     infoSize(info) === L.CHUNK_PAGES - first;
 }
 
+// ---- Large runs --------------------------------------------------------------------------------------
+
+/** Frees the large run of `npages` pages at `run` (arena lock held), with its counters. */
+export function largeFree(s: Space, a: number, run: number, npages: number): void {
+  runFree(s, a, run, npages);
+  const aw = arenaWord(s, a);
+  s.f64[(aw + L.A_LARGE_NFREE) >>> 1]++;
+  s.f64[(aw + L.A_LARGE_ALLOCATED) >>> 1] -= npages * L.PAGE_SIZE;
+}
+
 // ---- Resizing large runs in place ------------------------------------------------------------------
 
 /** Shrinks the large run at `run` from `have` to `keep` pages; the tail goes back to the arena. */

@@ -298,9 +298,9 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
     if ((tcb - s.hb) % L.PAGE_SIZE !== 0 || tcb + TC_PAGES * L.PAGE_SIZE > s.bytes) throw corruption(`thread slot ${k}: cache block at ${tcb} is out of place`);
     caches.add((tcb - s.hb) / L.PAGE_SIZE);
     const tw = tcb >>> 2;
-    for (let b = 0; b < NBINS; b++) {
+    for (let b = 0; b < L.TC_NBINS; b++) {
       const n = m[tw + TC_COUNT + b];
-      if (n < 0 || n > TC_CAP[b]) throw corruption(`thread slot ${k}: cache of class ${BIN_SIZE[b]} holds ${n} regions, capacity ${TC_CAP[b]}`);
+      if (n < 0 || n > TC_CAP[b]) throw corruption(`thread slot ${k}: cache bin ${b} holds ${n} blocks, capacity ${TC_CAP[b]}`);
     }
     if (tw === ownCache) checkOwnCache(s, tw, k);
   }
@@ -318,23 +318,29 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
 function checkOwnCache(s: Space, tw: number, slot: number): void {
   const m = s.i32;
   const seen = new Set<number>();
-  for (let b = 0; b < NBINS; b++) {
+  for (let b = 0; b < L.TC_NBINS; b++) {
     const n = m[tw + TC_COUNT + b];
     for (let i = 0; i < n; i++) {
       const p = m[tw + TC_STACK[b] + i] >>> 0;
-      const where = `thread slot ${slot}: cached region ${p} (class ${BIN_SIZE[b]})`;
+      const what = b < NBINS ? `region ${p} (class ${BIN_SIZE[b]})` : `large run ${p} (${b - NBINS + L.TC_LARGE_MIN} pages)`;
+      const where = `thread slot ${slot}: cached ${what}`;
       if (seen.has(p)) throw corruption(`${where} is in the cache twice`);
       seen.add(p);
       const c = (p - s.hb) >>> 20;
       if (p < s.hb || c >= s.nchunks || chunkKind(chunkEntry(s, c)) !== L.CK_ARENA) throw corruption(`${where} is not in an arena chunk`);
       const g = (p - s.hb) >>> 12;
       const info = m[mapIdx(s, g)];
-      if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || ((info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== b) throw corruption(`${where} is not in a run of its class`);
-      const run = g - size(info);
-      const off = p - pageAddr(s, run);
-      const idx = regionIndex(b, off);
-      if (idx * BIN_SIZE[b] !== off) throw corruption(`${where} is not a region boundary`);
-      if (bitmapGet(m, auxIdx(s, run), idx)) throw corruption(`${where} is also free in its run`);
+      if (b < NBINS) {
+        if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || ((info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== b) throw corruption(`${where} is not in a run of its class`);
+        const run = g - size(info);
+        const off = p - pageAddr(s, run);
+        const idx = regionIndex(b, off);
+        if (idx * BIN_SIZE[b] !== off) throw corruption(`${where} is not a region boundary`);
+        if (bitmapGet(m, auxIdx(s, run), idx)) throw corruption(`${where} is also free in its run`);
+      } else if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD) || size(info) !== b - NBINS + L.TC_LARGE_MIN ||
+                 (p - s.hb) % L.PAGE_SIZE !== 0) {
+        throw corruption(`${where} is not the start of a large run of that length (info ${info})`);
+      }
       if (m[p >>> 2] !== (L.FREE_MARK ^ p)) throw corruption(`${where} lost its free mark: written after free?`);
     }
   }

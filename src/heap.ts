@@ -15,7 +15,7 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoSize, pageInfo, runAlloc, runFree, runGrow,
+  ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoSize, largeFree, pageInfo, runAlloc, runFree, runGrow,
   runShrink, runTrimHead, runZero,
 } from "./arena.js";
 import { binTake, smallRunOf } from "./bin.js";
@@ -35,7 +35,7 @@ import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from ".
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_INTERVAL, giveRegion,
-  regionArena, TC_CAP, TC_COUNT, TC_LOW, TC_PAGES, TC_STACK,
+  largeCacheBin, regionArena, TC_CAP, TC_COUNT, TC_LOW, TC_PAGES, TC_STACK,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
 
@@ -87,6 +87,11 @@ let locIdx = 0; // small: region index
 let locPages = 0; // large, huge: length in pages
 let locArena = 0; // small, large: owning arena
 
+/** The thread-cache bin of the block locate() just found: its class, its length's, or -1. */
+function cacheBinOf(kind: number): number {
+  return kind === K_SMALL ? locBin : kind === K_LARGE ? largeCacheBin(locPages) : -1;
+}
+
 export class Heap {
   /** Structured-cloneable: post it to a worker, then `Heap.attach(handle)` there. */
   readonly handle: HeapHandle;
@@ -99,7 +104,7 @@ export class Heap {
   /** Word index of this thread's cache block, or 0 (no cache: threadCache false, or detached). */
   private cache = 0;
   /** Word index of each bin's stack in the cache. */
-  private readonly stack = new Int32Array(NBINS);
+  private readonly stack = new Int32Array(L.TC_NBINS);
   private readonly arena: number;
   private readonly debug: boolean;
   private ticks = GC_INTERVAL;
@@ -201,7 +206,7 @@ export class Heap {
       if (n !== 0) {
         const p = m[this.stack[bin] + n - 1] >>> 0;
         m[tc + bin] = n - 1;
-        const low = tc + L.NBINS + bin; // TC_LOW: the low-water mark
+        const low = tc + L.TC_NBINS + bin; // TC_LOW: the low-water mark
         if (n <= m[low]) m[low] = n - 1;
         m[p >>> 2] = 0; // clear the free mark
         return p;
@@ -218,7 +223,15 @@ export class Heap {
     if (size <= SMALL_MAX) return this.mallocSmall(SIZE_TO_BIN[(size + 7) >>> 3]);
     this.lastZero = false;
     const npages = Math.ceil(size / L.PAGE_SIZE);
-    if (npages <= L.DATA_PAGES) return this.mallocLarge(npages, 1);
+    if (npages <= L.DATA_PAGES) {
+      const cb = largeCacheBin(npages);
+      if (cb >= 0 && this.cache !== 0 && this.s.i32[this.cache + TC_COUNT + cb] !== 0) {
+        const p = this.cachePop(cb);
+        this.s.i32[p >>> 2] = 0; // clear the free mark
+        return p;
+      }
+      return this.mallocLarge(npages, 1);
+    }
     return this.mallocHuge(npages, 1);
   }
 
@@ -226,14 +239,8 @@ export class Heap {
     const s = this.s;
     let p: number;
     if (this.cache !== 0) {
-      const cnt = this.cache + TC_COUNT + bin;
-      if (s.i32[cnt] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
-      const n = --s.i32[cnt];
-      p = s.i32[this.stack[bin] + n] >>> 0;
-      // The low-water mark, as on the fast path: the GC flushes what stayed below it, and a mark
-      // above the count would make it flush past the bottom of the stack.
-      const low = this.cache + TC_LOW + bin;
-      if (n < s.i32[low]) s.i32[low] = n;
+      if (s.i32[this.cache + TC_COUNT + bin] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
+      p = this.cachePop(bin);
     } else {
       const m = s.i32;
       const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
@@ -246,6 +253,27 @@ export class Heap {
     if (this.debug) s.u8.fill(L.JUNK_ALLOC, p, p + BIN_SIZE[bin]);
     s.i32[p >>> 2] = this.debug ? s.i32[(p >>> 2) + 1] : 0; // clear the free mark
     return p;
+  }
+
+  /** Pops the top of the non-empty cache bin `bin`, keeping its low-water mark. */
+  private cachePop(bin: number): number {
+    const m = this.s.i32;
+    const n = --m[this.cache + TC_COUNT + bin];
+    // The low-water mark, as on the fast path: the GC flushes what stayed below it, and a mark
+    // above the count would make it flush past the bottom of the stack.
+    const low = this.cache + TC_LOW + bin;
+    if (n < m[low]) m[low] = n;
+    return m[this.stack[bin] + n] >>> 0;
+  }
+
+  /** Pushes freed block `ptr` on cache bin `bin` (flushing half of a full stack first), marked freed. */
+  private cachePush(bin: number, ptr: number): void {
+    const s = this.s;
+    const cnt = this.cache + TC_COUNT + bin;
+    if (s.i32[cnt] >= TC_CAP[bin]) this.flushBin(bin, TC_CAP[bin] >> 1);
+    const m = s.i32; // after a flush, which may have remade the views
+    m[this.stack[bin] + m[cnt]++] = ptr;
+    m[ptr >>> 2] = L.FREE_MARK ^ ptr;
   }
 
   /** A large run of `npages` pages at a multiple of `align` pages (counted from address 0). */
@@ -376,7 +404,7 @@ export class Heap {
     if (ptr === 0) return;
     const kind = this.locate(ptr, true);
     if (kind === K_SMALL) this.freeSmall(ptr);
-    else if (kind === K_LARGE) this.freeLarge();
+    else if (kind === K_LARGE) this.freeLarge(ptr);
     else this.freeHuge(ptr);
     this.tick(); // only after a free that happened: a rejected pointer leaves the cache as it was
   }
@@ -390,11 +418,7 @@ export class Heap {
       this.checkRunCheap(ptr);
     }
     if (this.cache !== 0) {
-      const cnt = this.cache + TC_COUNT + bin;
-      if (s.i32[cnt] >= TC_CAP[bin]) this.flushBin(bin, TC_CAP[bin] >> 1);
-      const m = s.i32; // after a flush, which may have remade the views
-      m[this.stack[bin] + m[cnt]++] = ptr;
-      m[ptr >>> 2] = L.FREE_MARK ^ ptr;
+      this.cachePush(bin, ptr);
       return;
     }
     s.i32[ptr >>> 2] = L.FREE_MARK ^ ptr;
@@ -405,8 +429,15 @@ export class Heap {
     if (!ok) throw doubleFree(ptr, "was freed already (its region is free in its run)");
   }
 
-  private freeLarge(): void {
+  private freeLarge(ptr: number): void {
     const s = this.s;
+    const cb = largeCacheBin(locPages);
+    if (cb >= 0 && this.cache !== 0) {
+      this.assertNotFreed(ptr, cb);
+      if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + locPages * L.PAGE_SIZE);
+      this.cachePush(cb, ptr);
+      return;
+    }
     const a = locArena;
     arenaLock(s, a);
     // Re-read under the lock: another thread may have freed this run since locate() looked.
@@ -416,10 +447,7 @@ export class Heap {
       throw doubleFree(pageAddr(s, locRun), "was freed already");
     }
     if (this.debug) s.u8.fill(L.JUNK_FREE, pageAddr(s, locRun), pageAddr(s, locRun) + locPages * L.PAGE_SIZE);
-    runFree(s, a, locRun, locPages);
-    const aw = arenaWord(s, a);
-    s.f64[(aw + L.A_LARGE_NFREE) >>> 1]++;
-    s.f64[(aw + L.A_LARGE_ALLOCATED) >>> 1] -= locPages * L.PAGE_SIZE;
+    largeFree(s, a, locRun, locPages);
     arenaUnlock(s, a);
   }
 
@@ -434,6 +462,7 @@ export class Heap {
       throw doubleFree(ptr, "was freed already");
     }
     const npages = chunkArg(e);
+    if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + npages * L.PAGE_SIZE); // before another thread can take it
     poolGive(s, c, hugeChunks(npages));
     s.f64[(s.hdr + L.H_HUGE_NFREE) >>> 1]++;
     s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] -= npages * L.PAGE_SIZE;
@@ -451,7 +480,7 @@ export class Heap {
     checkSize("size", size);
     if (ptr === 0) return this.malloc(size);
     const kind = this.locate(ptr, true);
-    if (kind === K_SMALL) this.assertNotFreed(ptr, locBin);
+    this.assertNotFreed(ptr, cacheBinOf(kind));
     if (size === 0) {
       this.free(ptr);
       return 0;
@@ -504,7 +533,7 @@ export class Heap {
     this.live();
     if (ptr === 0) return 0;
     const kind = this.locate(ptr, false);
-    if (kind === K_SMALL && this.isFreed(ptr, locBin)) throw invalidPointer(ptr, "was freed");
+    if (this.isFreed(ptr, cacheBinOf(kind))) throw invalidPointer(ptr, "was freed");
     return this.sizeOfLocated(kind);
   }
 
@@ -568,7 +597,7 @@ export class Heap {
     return K_SMALL;
   }
 
-  /** Throws DOUBLE_FREE when the located small region at `ptr` is sitting in a thread cache. */
+  /** Throws DOUBLE_FREE when the located block at `ptr` (cache bin `bin`) sits in a thread cache. */
   private assertNotFreed(ptr: number, bin: number): void {
     if (this.isFreed(ptr, bin)) throw doubleFree(ptr, "was freed already (it is in a thread cache)");
   }
@@ -580,7 +609,7 @@ export class Heap {
    */
   private isFreed(ptr: number, bin: number): boolean {
     const s = this.s;
-    if (s.i32[ptr >>> 2] !== (L.FREE_MARK ^ ptr)) return false;
+    if (bin < 0 || s.i32[ptr >>> 2] !== (L.FREE_MARK ^ ptr)) return false;
     if (this.cache !== 0 && cacheHolds(s, this.cache, bin, ptr)) return true;
     const nslots = s.i32[s.hdr + L.H_NSLOTS];
     for (let k = 0; k < nslots; k++) {
@@ -604,7 +633,7 @@ export class Heap {
     if (this.cache === 0) return;
     this.s.refresh();
     const bad = cacheGc(this.s, this.cache, this.gcBin);
-    this.gcBin = this.gcBin + 1 === NBINS ? 0 : this.gcBin + 1;
+    this.gcBin = this.gcBin + 1 === L.TC_NBINS ? 0 : this.gcBin + 1;
     if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
   }
 
@@ -714,7 +743,7 @@ export class Heap {
     }
     const tw = tcb / 4;
     this.cache = tw;
-    for (let b = 0; b < NBINS; b++) this.stack[b] = tw + TC_STACK[b];
+    for (let b = 0; b < L.TC_NBINS; b++) this.stack[b] = tw + TC_STACK[b];
     if (!this.debug) this.tc = tw + TC_COUNT;
   }
 
@@ -757,8 +786,11 @@ export class Heap {
     if ((head & L.PI_HEAD) === 0 || ((head >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== bin) {
       throw corruption(`${where}: first page info ${head} does not head a run of this class`);
     }
+    // The count and the bitmap change under the arena's lock: read them under it.
+    arenaLock(s, locArena);
     const nfree = s.i32[mapIdx(s, run) + L.MAP_NFREE];
     const counted = bitmapCount(s.i32, auxIdx(s, run), BIN_BITMAP_WORDS[bin]);
+    arenaUnlock(s, locArena);
     if (nfree < 0 || nfree >= BIN_NREGS[bin] || nfree !== counted) {
       throw corruption(`${where}: free count ${nfree}, bitmap holds ${counted} free of ${BIN_NREGS[bin]}`);
     }

@@ -27,6 +27,12 @@ export const enum L {
 
   SMALL_MAX = 14336, // the largest small size class
   NBINS = 36, // small size classes
+  // Thread caches also keep freed large runs of TC_LARGE_MIN .. TC_LARGE_MAX pages, one stack per
+  // length after the 36 small classes (jemalloc caches large sizes up to its tcache_max likewise).
+  TC_LARGE_MIN = 4, // the smallest large run: 16 KiB
+  TC_LARGE_MAX = 16, // 64 KiB
+  TC_NBINS = NBINS + TC_LARGE_MAX - TC_LARGE_MIN + 1,
+  TC_LARGE_CAP = 8, // runs cached per length
 
   // ---- Pages and chunks ----------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-// tcache: a thread's cache of free small regions, one stack per size class.
+// tcache: a thread's cache of free small regions, one stack per size class - and of free large runs
+// of 4 to 16 pages, one stack per length.
 //
 // The cache lives in the shared buffer (a META page run of the thread's arena, named by its thread
 // slot), so that reclaim() can empty the cache of a thread that died without detach(). Only its
@@ -7,21 +8,25 @@
 //
 //   cache block (words)
 //   +-----------+-----------+-----------+-------------------------------------------+
-//   | count[36] | low[36]   | fill[36]  | stack of bin 0 | stack of bin 1 | ...      |
+//   | count[49] | low[49]   | fill[49]  | stack of bin 0 | stack of bin 1 | ...      |
 //   +-----------+-----------+-----------+-------------------------------------------+
+//     bins 0..35: the small classes; 36..48: large runs of 4..16 pages (L.TC_NBINS in all)
 //                                         ^ bottom: oldest          top: next to go ^
 //
 //   count  regions in the stack now
 //   low    low-water mark since the last GC visit of this bin (-1: the stack ran dry)
 //   fill   lg of the fill divisor: a miss takes TC_CAP >> fill regions from the bin
 //
-// A miss fills the stack from the thread's arena in one locked pass, lowest addresses on top. A free
+// A large run stays a large run (its page infos unchanged) while it sits in a cache; a miss for a
+// large length is served by the arena as usual, one run at a time.
+//
+// A small miss fills the stack from the thread's arena in one locked pass, lowest addresses on top. A free
 // into a full stack flushes the older half back, grouped by owning arena, one lock per group. Every
 // GC_INTERVAL events an incremental GC visits one bin: what stayed unused below the low-water mark
 // since the last visit goes back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an
 // idle cache does not hoard memory.
 
-import { arenaLock, arenaUnlock, pageInfo } from "./arena.js";
+import { arenaLock, arenaUnlock, largeFree, pageInfo } from "./arena.js";
 import { binGive, binTake } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
@@ -29,22 +34,31 @@ import { BIN_NREGS, NBINS, regionIndex } from "./sizeclass.js";
 import { binWord } from "./arena.js";
 import { addrPage, pageAddr, Space } from "./space.js";
 
-/** Stack capacity of each bin: twice a run's regions, between 8 and 200 (jemalloc: <= 200). */
-export const TC_CAP = Int32Array.from(BIN_NREGS, (n) => Math.max(8, Math.min(2 * n, 200)));
+/**
+ * Stack capacity of each cache bin: for a small class twice a run's regions, between 8 and 200
+ * (jemalloc: <= 200); for a large length L.TC_LARGE_CAP runs.
+ */
+export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
+  b < NBINS ? Math.max(8, Math.min(2 * BIN_NREGS[b], 200)) : L.TC_LARGE_CAP);
 export const TC_COUNT = 0;
-export const TC_LOW = NBINS;
-export const TC_FILL = 2 * NBINS;
-export const TC_STACKS = 3 * NBINS;
+export const TC_LOW = L.TC_NBINS;
+export const TC_FILL = 2 * L.TC_NBINS;
+export const TC_STACKS = 3 * L.TC_NBINS;
 /** Word offset of each bin's stack inside the block. */
-export const TC_STACK = new Int32Array(NBINS);
+export const TC_STACK = new Int32Array(L.TC_NBINS);
 {
   let at = TC_STACKS;
-  for (let b = 0; b < NBINS; b++) {
+  for (let b = 0; b < L.TC_NBINS; b++) {
     TC_STACK[b] = at;
     at += TC_CAP[b];
   }
 }
-const TC_WORDS = TC_STACK[NBINS - 1] + TC_CAP[NBINS - 1];
+const TC_WORDS = TC_STACK[L.TC_NBINS - 1] + TC_CAP[L.TC_NBINS - 1];
+
+/** The cache bin of a large run of `npages` pages, or -1 when runs that long are not cached. */
+export function largeCacheBin(npages: number): number {
+  return npages >= L.TC_LARGE_MIN && npages <= L.TC_LARGE_MAX ? L.NBINS + npages - L.TC_LARGE_MIN : -1;
+}
 /** Pages of one cache block. */
 export const TC_PAGES = Math.ceil((TC_WORDS * 4) / L.PAGE_SIZE);
 /** Events between two GC visits (jemalloc: 8192 events to sweep every bin). */
@@ -55,7 +69,7 @@ const INITIAL_FILL_SHIFT = 1;
 export function cacheInit(s: Space, tw: number): void {
   const m = s.i32;
   m.fill(0, tw, tw + TC_STACKS);
-  m.fill(INITIAL_FILL_SHIFT, tw + TC_FILL, tw + TC_FILL + NBINS);
+  m.fill(INITIAL_FILL_SHIFT, tw + TC_FILL, tw + TC_FILL + L.TC_NBINS);
 }
 
 /**
@@ -114,7 +128,7 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
         m[stack + kept++] = p;
       }
     }
-    s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
+    if (bin < NBINS) s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
     arenaUnlock(s, a);
     end = kept;
   }
@@ -130,17 +144,31 @@ export function regionArena(s: Space, p: number): number {
   return chunkArg(chunkEntry(s, (p - s.hb) >>> L.CHUNK_SHIFT));
 }
 
-/** Returns small region `p` of class `bin` to arena `a` (lock held). False when already free. */
+/**
+ * Returns cached block `p` of cache bin `bin` to arena `a` (lock held): a small region to its run,
+ * a large run to the arena's free pages. False, changing nothing, when it is free already.
+ */
 export function giveRegion(s: Space, a: number, bin: number, p: number): boolean {
   const gpage = addrPage(s, p);
-  const run = gpage - ((pageInfo(s, gpage) >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
+  const info = pageInfo(s, gpage);
+  if (bin >= NBINS) {
+    const npages = (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
+    if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD)) return false;
+    // Clear its free mark: the arena hands the run out again as it is (mallocLarge writes nothing),
+    // and a live run with the mark is looked up in every cache, where a thread flushing this very
+    // run still lists it for a moment - a live block reported as freed.
+    s.i32[p >>> 2] = 0;
+    largeFree(s, a, gpage, npages);
+    return true;
+  }
+  const run = gpage - ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
   return binGive(s, a, bin, run, regionIndex(bin, p - pageAddr(s, run)));
 }
 
 /** Flushes every bin of the cache at `tw` completely. Returns the double frees found. */
 export function cacheFlushAll(s: Space, tw: number): number {
   let bad = 0;
-  for (let b = 0; b < NBINS; b++) bad += cacheFlush(s, tw, b, 0);
+  for (let b = 0; b < L.TC_NBINS; b++) bad += cacheFlush(s, tw, b, 0);
   return bad;
 }
 

@@ -194,6 +194,29 @@ export class Heap {
     return this.s.buffer();
   }
 
+  // Views of the whole buffer for reading and writing blocks. Prefer these to `new Uint8Array(
+  // heap.buffer)`: on a growable SharedArrayBuffer that makes a length-tracking view, which V8 reads
+  // and writes ~20x slower. These have a fixed length and are remade when the heap has grown: take
+  // them again after anything that may have grown the heap (a malloc, in any thread).
+
+  /** A Uint8Array over the whole buffer as it is now. */
+  get u8(): Uint8Array {
+    this.s.refresh();
+    return this.s.u8;
+  }
+
+  /** An Int32Array over the whole buffer as it is now (index = pointer / 4). */
+  get i32(): Int32Array {
+    this.s.refresh();
+    return this.s.i32;
+  }
+
+  /** A Float64Array over the whole buffer as it is now (index = pointer / 8). */
+  get f64(): Float64Array {
+    this.s.refresh();
+    return this.s.f64;
+  }
+
   // ---- malloc --------------------------------------------------------------------------------------
 
   /** A block of at least `size` bytes, 8-aligned (16 when >= 16 bytes); 0 when the heap is full. */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap } from "../src/index.js";
-import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, SMALL_MAX } from "../src/sizeclass.js";
+import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex, SMALL_MAX } from "../src/sizeclass.js";
 
 // region_size, page_num, region_num, as in seed/allocator.md
 const SEED = [
@@ -35,4 +35,14 @@ test("usableSize(malloc(n)) is the smallest class >= n for every n from 0 to 143
     heap.free(p);
   }
   heap.check();
+});
+
+test("regionIndex divides exactly at every byte offset of a run of every class", () => {
+  for (let b = 0; b < NBINS; b++) {
+    const size = BIN_SIZE[b];
+    for (let off = 0; off < BIN_RUN_PAGES[b] * 4096; off++) {
+      const idx = regionIndex(b, off);
+      if (idx !== Math.floor(off / size)) assert.fail(`class ${size}, offset ${off}: ${idx}, expected ${Math.floor(off / size)}`);
+    }
+  }
 });

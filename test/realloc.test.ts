@@ -1,0 +1,213 @@
+// realloc: in place when the class, the page run or the chunks allow; otherwise moved with its
+// contents; realloc(p, 0) frees, realloc(0, n) allocates, and a failure leaves p as it was.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Heap, HeapOptions, SMALL_MAX } from "../src/index.js";
+import { BIN_SIZE, NBINS } from "../src/sizeclass.js";
+import { assertHeapError, assertPattern, fillPattern, MiB, seedOf } from "./helpers.js";
+
+const PAGE = 4096;
+const CONFIGS: HeapOptions[] = [{ threadCache: true }, { threadCache: false }, { debug: true }];
+const name = (o: HeapOptions): string => JSON.stringify(o);
+
+function heapOf(o: HeapOptions, maxBytes = 256 * MiB): Heap {
+  return Heap.create({ initialBytes: 1 << 20, maxBytes, arenas: 1, ...o });
+}
+
+/** Fills the block at p with the pattern of (p, n), returns the seed. */
+function fill(heap: Heap, p: number, n: number): number {
+  const seed = seedOf(p, n);
+  fillPattern(heap, p, n, seed);
+  return seed;
+}
+
+for (const o of CONFIGS) {
+  test(`realloc within a size class returns the same pointer with the same bytes (${name(o)})`, () => {
+    const heap = heapOf(o);
+    for (let b = 0; b < NBINS; b++) {
+      const lo = b === 0 ? 0 : BIN_SIZE[b - 1] + 1;
+      const hi = BIN_SIZE[b];
+      const p = heap.malloc(hi);
+      const seed = fill(heap, p, hi);
+      for (const n of new Set([lo, Math.max(lo, 1), (lo + hi) >>> 1, hi])) {
+        if (n === 0) continue; // realloc(p, 0) frees
+        assert.equal(heap.realloc(p, n), p, `class ${hi}: realloc to ${n} stays`);
+        assert.equal(heap.usableSize(p), hi);
+      }
+      assertPattern(heap, p, hi, seed);
+      heap.free(p);
+    }
+    heap.check();
+  });
+
+  test(`realloc to another small class moves the block and keeps min(old, new) bytes (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const keepers = [heap.malloc(8), heap.malloc(100)]; // something else live around them
+    for (const [from, to] of [[8, 9], [16, 8], [100, 1000], [1000, 100], [14336, 8], [24, 14336], [3000, 3073]]) {
+      const p = heap.malloc(from);
+      const seed = fill(heap, p, from);
+      const q = heap.realloc(p, to);
+      assert.notEqual(q, 0);
+      assert.notEqual(q, p, `${from} -> ${to} changes class, so it moves`);
+      assertPattern(heap, q, Math.min(from, to), seed, `${from} -> ${to}`);
+      assert.equal(heap.usableSize(q), BIN_SIZE.find((s) => s >= to));
+      assertHeapError(() => heap.usableSize(p), "INVALID_POINTER", "the old pointer is freed");
+      heap.free(q);
+    }
+    for (const p of keepers) heap.free(p);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+
+  test(`a large block shrinks in place and its tail pages go back (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const p = heap.malloc(40 * PAGE);
+    const seed = fill(heap, p, 40 * PAGE);
+    const active = heap.stats().active;
+    for (const pages of [30, 17, 5]) {
+      assert.equal(heap.realloc(p, pages * PAGE - 100), p, `shrink to ${pages} pages`);
+      assert.equal(heap.usableSize(p), pages * PAGE);
+      assertPattern(heap, p, pages * PAGE - 100, seed);
+      heap.check();
+    }
+    assert.equal(heap.stats().active, active - 35 * PAGE, "35 pages went back to the arena");
+    // The tail is free again: a 35-page run fits right after the block.
+    const q = heap.malloc(35 * PAGE);
+    assert.equal(q, p + 5 * PAGE, "the freed tail is reused, lowest address first");
+    heap.free(q);
+    heap.free(p);
+    heap.check();
+  });
+
+  test(`a large block grows in place into the free pages after it (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const p = heap.malloc(5 * PAGE);
+    const next = heap.malloc(5 * PAGE);
+    const after = heap.malloc(5 * PAGE);
+    assert.equal(next, p + 5 * PAGE, "runs are laid out one after another");
+    const seed = fill(heap, p, 5 * PAGE);
+    heap.free(next);
+    heap.flush(); // a thread cache may hold the freed run; flushed, its pages are free
+    assert.equal(heap.realloc(p, 7 * PAGE), p, "grows into the freed neighbour");
+    assert.equal(heap.realloc(p, 10 * PAGE), p, "up to the whole neighbour");
+    assert.equal(heap.usableSize(p), 10 * PAGE);
+    assertPattern(heap, p, 5 * PAGE, seed);
+    heap.check();
+    // No room: the next run is live, so it moves.
+    const seed2 = fill(heap, p, 10 * PAGE);
+    const q = heap.realloc(p, 11 * PAGE);
+    assert.notEqual(q, p, "the live neighbour blocks growth in place");
+    assertPattern(heap, q, 10 * PAGE, seed2);
+    assertHeapError(() => heap.usableSize(p), "INVALID_POINTER");
+    heap.free(q);
+    heap.free(after);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().active, 0);
+  });
+
+  test(`a large block grows in place up to the end of its chunk, and no further (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const p = heap.malloc(100 * PAGE); // nothing after it in its chunk
+    const toEnd = (Math.floor(p / MiB) * MiB + MiB - p) / PAGE;
+    assert.ok(toEnd >= 100 && toEnd <= 251);
+    const seed = fill(heap, p, 100 * PAGE);
+    assert.equal(heap.realloc(p, toEnd * PAGE), p, `grows to the chunk's last page (${toEnd} pages)`);
+    assert.equal(heap.usableSize(p), toEnd * PAGE);
+    assertPattern(heap, p, 100 * PAGE, seed);
+    heap.check();
+    const q = heap.realloc(p, (toEnd + 1) * PAGE); // a run never crosses its chunk's end
+    assert.notEqual(q, p);
+    assertPattern(heap, q, 100 * PAGE, seed);
+    heap.free(q);
+    heap.check();
+    assert.equal(heap.stats().active, 0);
+  });
+
+  test(`a huge block grows and shrinks in place when the chunks after it allow (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const p = heap.malloc(3 * MiB);
+    const seed = fill(heap, p, 3 * MiB);
+    assert.equal(heap.realloc(p, 5 * MiB + 1), p, "grows over unused chunks (the buffer grows)");
+    assert.equal(heap.usableSize(p), 5 * MiB + PAGE);
+    assert.equal(heap.stats().huge.allocated, 5 * MiB + PAGE);
+    assertPattern(heap, p, 3 * MiB, seed);
+    heap.check();
+    assert.equal(heap.realloc(p, 2 * MiB - 5), p, "shrinks, giving its last chunks back");
+    assert.equal(heap.usableSize(p), 2 * MiB);
+    assertPattern(heap, p, 2 * MiB - 5, seed);
+    heap.check();
+    // The chunks given back are reused: a 3-chunk block lands right after.
+    const q = heap.malloc(3 * MiB);
+    assert.equal(q, p + 2 * MiB, "the freed chunks are reused, lowest first");
+    // Now p cannot grow in place: it moves, keeping its bytes.
+    const r = heap.realloc(p, 4 * MiB);
+    assert.notEqual(r, p);
+    assertPattern(heap, r, 2 * MiB - 5, seed);
+    // Same chunk count, a different page count: in place.
+    assert.equal(heap.realloc(r, 4 * MiB - 3 * PAGE), r);
+    assert.equal(heap.usableSize(r), 4 * MiB - 3 * PAGE);
+    heap.free(q);
+    heap.free(r);
+    heap.check();
+    assert.equal(heap.stats().huge.allocated, 0);
+  });
+
+  test(`realloc across kinds (small, large, huge) moves the block with its bytes (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const path = [10, SMALL_MAX, SMALL_MAX + 1, 100 * PAGE, 251 * PAGE, 251 * PAGE + 1, 3 * MiB, 200 * PAGE, 5000, 8, 2 * MiB, 1];
+    let n = path[0];
+    let p = heap.malloc(n);
+    let seed = fill(heap, p, n);
+    for (const m of path.slice(1)) {
+      const q = heap.realloc(p, m);
+      assert.notEqual(q, 0, `${n} -> ${m}`);
+      assertPattern(heap, q, Math.min(n, m), seed, `${n} -> ${m}`);
+      assert.ok(heap.usableSize(q) >= m);
+      heap.check();
+      p = q;
+      n = m;
+      seed = fill(heap, p, n);
+    }
+    heap.free(p);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+
+  test(`realloc(p, 0) frees p and returns 0; realloc(0, n) is malloc(n) (${name(o)})`, () => {
+    const heap = heapOf(o);
+    for (const n of [1, 100, 14336, 20000, 2 * MiB]) {
+      const p = heap.realloc(0, n);
+      assert.notEqual(p, 0);
+      assert.ok(heap.usableSize(p) >= n);
+      fill(heap, p, n);
+      assert.equal(heap.realloc(p, 0), 0);
+      assert.throws(() => heap.usableSize(p), "p was freed");
+    }
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+
+  test(`a realloc that cannot be met returns 0 and leaves the block as it was (${name(o)})`, () => {
+    const heap = heapOf(o, 16 * MiB);
+    for (const n of [100, 20000, 2 * MiB]) {
+      const p = heap.malloc(n);
+      const seed = fill(heap, p, n);
+      const usable = heap.usableSize(p);
+      // Chunk 0 is taken: 15 MiB + 1 would need 16 more chunks.
+      for (const m of [16 * MiB + 1, 15 * MiB + 1, 2 ** 32]) {
+        assert.equal(heap.realloc(p, m), 0, `realloc(${n}-byte block, ${m})`);
+        assert.equal(heap.usableSize(p), usable);
+        assertPattern(heap, p, n, seed);
+        heap.check();
+      }
+      heap.free(p);
+    }
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+}

@@ -10,12 +10,13 @@ import { ALL_ADAPTERS } from "./adapters/index.mjs";
 import { DEFAULT_IMPL, loadImpl, SAB_CONFIGS } from "./adapters/sabmalloc.mjs";
 import { MICRO_WORKLOADS } from "./workloads/micro.mjs";
 import { MT_WORKLOADS } from "./workloads/mt.mjs";
-import { runSingleThread } from "./lib/harness.mjs";
+import { runSingleThread, startHosts, stopHosts } from "./lib/harness.mjs";
 import { runMultiThread } from "./lib/mt.mjs";
 import { makeLog, terminalSummary, markdown, charts, collectNotes } from "./lib/report.mjs";
 import { fmtBytes } from "./lib/stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const show = (p) => { const r = path.relative(process.cwd(), p); return r.startsWith("..") ? p : r; };
 
 const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [options])
 
@@ -26,10 +27,12 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --adapters LIST      only these allocators (comma-separated ids: ${ALL_ADAPTERS.map((a) => a.id).join(", ")})
   --ref ID             reference for the ratios (default: sabmalloc, or gc-u8 when sabmalloc is skipped)
   --workers LIST       worker counts for the multi-threaded workloads (default 1,2,4)
-  --reps N             timed repetitions per single-threaded workload (default 7; quick 3)
+  --reps N             timed repetitions per single-threaded workload (default 5; quick 3)
   --warmups N          warm-up runs (default 2; quick 1)
   --mt-reps N          repetitions per multi-threaded configuration (default 5; quick 3)
-  --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 3; quick 1)
+  --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 4; quick 0.5)
+  --budget S           seconds of timed runs per workload and allocator after which a slow allocator
+                       stops at 3 repetitions (default 3; quick 1)
   --mt-time-limit S    seconds before a multi-threaded repetition counts as hung (default 120; quick 30)
   --scale F            multiply every operation count by F
   --seed N             seed of the request generators (default 1)
@@ -63,6 +66,7 @@ function parseArgs(argv) {
       case "--mt-reps": o.mtReps = Number(next()); break;
       case "--time-limit": o.limit = Number(next()); break;
       case "--mt-time-limit": o.mtLimit = Number(next()); break;
+      case "--budget": o.budget = Number(next()); break;
       case "--scale": o.scale = Number(next()); break;
       case "--seed": o.seed = Number(next()); break;
       case "--impl": o.impl = path.resolve(next()); break;
@@ -94,9 +98,10 @@ async function main() {
   const cfg = {
     quick, mode,
     scale: args.scale ?? (smoke ? 0.02 : 1),
-    reps: args.reps ?? (smoke ? 2 : quick ? 3 : 7),
+    reps: args.reps ?? (smoke ? 2 : quick ? 3 : 5),
     warmups: args.warmups ?? (smoke ? 1 : quick ? 1 : 2),
-    limitMs: 1000 * (args.limit ?? (smoke ? 0.5 : quick ? 1 : 3)),
+    limitMs: 1000 * (args.limit ?? (smoke ? 0.3 : quick ? 0.5 : 4)),
+    budgetMs: 1000 * (args.budget ?? (smoke ? 0.5 : quick ? 1 : 3)),
     mtReps: args.mtReps ?? (smoke ? 1 : quick ? 3 : 5),
     mtLimitMs: 1000 * (args.mtLimit ?? (smoke ? 30 : quick ? 30 : 120)),
     seed: args.seed ?? 1,
@@ -113,7 +118,6 @@ async function main() {
   };
   log.line(`sabmalloc bench: ${mode} mode, ${cfg.reps} repetitions (+${cfg.warmups} warm-up), seed ${cfg.seed}, ` +
     `time limit ${(cfg.limitMs / 1000).toFixed(1)} s per run; node ${meta.node}, ${meta.cpus}`);
-  if (typeof globalThis.gc !== "function") log.line("note: run node with --expose-gc (npm run bench does) to collect garbage between runs");
 
   // ---- allocators
   const implPath = args.impl ?? DEFAULT_IMPL;
@@ -123,22 +127,17 @@ async function main() {
     if (unknown.length) { console.error(`unknown adapter(s): ${unknown.join(", ")}`); return 2; }
     adapters = ALL_ADAPTERS.filter((a) => args.adapters.includes(a.id));
   }
-  const adapterInfo = [];
-  const loadedAdapters = [];
-  for (const ad of adapters) {
-    if (ad.kind === "sabmalloc") ad.implPath = implPath;
-    const r = await ad.load();
-    adapterInfo.push({ id: ad.id, label: ad.label, ok: r.ok, note: r.note, reason: r.reason });
-    log.line(`  ${ad.id.padEnd(15)} ${r.ok ? "ok" + (r.note ? `: ${r.note}` : "") : `SKIPPED: ${r.reason}`}`);
-    if (r.ok) loadedAdapters.push(ad);
-  }
+  const adapterInfo = await startHosts(adapters, implPath);
+  for (const a of adapterInfo) log.line(`  ${a.id.padEnd(15)} ${a.ok ? "ok" + (a.note ? `: ${a.note}` : "") : `SKIPPED: ${a.reason}`}`);
+  const loaded = adapterInfo.filter((a) => a.ok);
   const impl = await loadImpl(implPath);
   const sabOk = impl.ok;
   if (!sabOk && args.flags.has("require-sabmalloc")) {
     console.error(`sabmalloc could not be loaded: ${impl.reason}`);
+    await stopHosts(adapterInfo);
     return 1;
   }
-  const ref = args.ref ?? (loadedAdapters.some((a) => a.id === "sabmalloc") ? "sabmalloc" : "gc-u8");
+  const ref = args.ref ?? (loaded.some((a) => a.id === "sabmalloc") ? "sabmalloc" : "gc-u8");
   cfg.ref = ref;
   log.line("");
 
@@ -147,12 +146,14 @@ async function main() {
   let st = [];
   if (!args.flags.has("no-st")) {
     const wls = pick(MICRO_WORKLOADS);
-    if (wls.length && loadedAdapters.length) {
-      log.line(`Single-threaded workloads (${wls.length}), ratios against ${ref}:`);
-      st = await runSingleThread(wls, loadedAdapters, cfg, log);
+    if (wls.length && loaded.length) {
+      log.line(`Single-threaded workloads (${wls.length}), each allocator in its own worker thread, ratios against ${ref}:`);
+      st = await runSingleThread(wls, loaded, cfg, log);
       log.line("");
     }
   }
+
+  await stopHosts(adapterInfo);
 
   // ---- multi-threaded
   let mt = [];
@@ -165,7 +166,7 @@ async function main() {
       log.line(`Multi-threaded workloads (${wls.length}), workers ${cfg.workers.join(", ")}, ${mtConfigs.join(" vs ")}:`);
       mt = await runMultiThread(wls, {
         reps: cfg.mtReps, workerCounts: cfg.workers, configs: mtConfigs, seed: cfg.seed, quick, scale: cfg.scale,
-        limitMs: cfg.mtLimitMs, sampleMs: 25, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000,
+        limitMs: cfg.mtLimitMs, sampleMs: 25, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000,
       }, log);
       log.line("");
     }
@@ -185,16 +186,16 @@ async function main() {
       await writeFile(path.join(outDir, "charts", name), svg);
       chartFiles.push(`charts/${name}`);
     }
-    await writeFile(path.join(outDir, "results.md"), markdown({ meta, st, mt, mtConfigs, adapters: adapterInfo, chartFiles, notes }));
+    await writeFile(path.join(outDir, "results.md"), markdown({ meta, st, mt, mtConfigs, adapters: adapterInfo.map(({ host, ...a }) => a), chartFiles, notes }));
     log.line("");
-    log.line(`wrote ${path.relative(process.cwd(), path.join(outDir, "results.md")) || "results.md"}` +
-      (chartFiles.length ? ` and ${chartFiles.map((f) => path.relative(process.cwd(), path.join(outDir, f))).join(", ")}` : ""));
+    log.line(`wrote ${show(path.join(outDir, "results.md"))}` +
+      (chartFiles.length ? ` and ${chartFiles.map((f) => show(path.join(outDir, f))).join(", ")}` : ""));
   }
   if (args.json) {
     const file = args.json === true ? path.join(outDir, "results.json") : args.json;
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, JSON.stringify({ meta, adapters: adapterInfo, st, mt }, null, 1));
-    log.line(`wrote ${path.relative(process.cwd(), file)}`);
+    await writeFile(file, JSON.stringify({ meta, adapters: adapterInfo.map(({ host, ...a }) => a), st, mt }, null, 1));
+    log.line(`wrote ${show(file)}`);
   }
   log.line(`done in ${meta.seconds.toFixed(0)} s`);
 
@@ -205,7 +206,9 @@ async function main() {
   return sabFailed ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (err) => {
+// exit explicitly: a worker left behind by a failure must not keep the process alive
+// (stdout/stderr are synchronous for files and pipes on Linux, so nothing is lost)
+main().then((code) => process.exit(code), (err) => {
   console.error(err?.stack ?? err);
-  process.exitCode = 1;
+  process.exit(1);
 });

@@ -265,11 +265,10 @@ export class Heap {
       if (s.i32[this.cache + TC_COUNT + bin] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
       p = this.cachePop(bin);
     } else {
-      const m = s.i32;
       const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
       arenaLock(s, this.arena);
       const got = binTake(s, this.arena, bin, scratch, 1);
-      p = m[scratch] >>> 0;
+      p = s.i32[scratch] >>> 0;
       arenaUnlock(s, this.arena);
       if (got === 0) return 0;
     }

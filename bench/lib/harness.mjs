@@ -1,5 +1,15 @@
-// Single-threaded runner: warm-up, interleaved repetitions (A B C A B C ...), per-case time limit,
-// pairwise ratios against a reference allocator, and a separate memory pass.
+// Single-threaded runner.
+//
+// Every allocator runs in its own worker thread ("host"): its own V8 isolate, so its own JIT type
+// feedback, its own garbage-collected heap and no interference from the other allocators (in one
+// isolate, running six allocators made every peer 1.3-2x slower than running three). Only one
+// host works at a time: the main thread sends "run repetition r" to each host in turn and waits,
+// so repetitions are interleaved A B C, B C A, ... and ratios are taken pair by pair.
+// Per workload and host: a fresh instance, warm-up runs, timed repetitions (each after a full GC),
+// a per-run time limit ("timed out", with the rate until then), and a separate memory pass.
+import { Worker } from "node:worker_threads";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Rng, seedFor } from "./rng.mjs";
 import { summary, median } from "./stats.mjs";
 
@@ -9,9 +19,18 @@ export function cloneFn(fn) {
   return new Function(`"use strict"; return (${fn.toString()});`)();
 }
 
-export function maybeGc() {
-  if (typeof globalThis.gc === "function") globalThis.gc();
+let gcFn = typeof globalThis.gc === "function" ? globalThis.gc : null;
+if (!gcFn) {
+  try {
+    setFlagsFromString("--expose-gc");
+    gcFn = runInNewContext("gc");
+  } catch { gcFn = null; }
 }
+export function maybeGc() {
+  if (gcFn) gcFn();
+}
+
+// ====================================================================== worker side
 
 /**
  * Wraps an allocator instance and records the live requested bytes, the live usable bytes and,
@@ -38,10 +57,10 @@ class MemProbe {
   }
   _del(p) {
     const v = this.sizes.get(p);
-    if (v === undefined) return false;
+    if (v === undefined) return undefined;
     this.sizes.delete(p);
     this.live -= Math.floor(v / 2 ** 32); this.liveUsable -= v % 2 ** 32; this.blocks--;
-    return true;
+    return v;
   }
   _tick() { if (++this.count % this.every === 0) this.sample(); }
   sample() {
@@ -62,8 +81,7 @@ class MemProbe {
   calloc(c, n) { const p = this.inner.calloc(c, n); if (p) this._add(p, c * n); this._tick(); return p; }
   free(p) { if (p) this._del(p); this.inner.free(p); this._tick(); }
   realloc(p, n) {
-    const old = p ? this.sizes.get(p) : undefined;
-    if (p) this._del(p);
+    const old = p ? this._del(p) : undefined;
     const q = this.inner.realloc(p, n);
     if (q) this._add(q, n);
     else if (old !== undefined) { this.sizes.set(p, old); this.live += Math.floor(old / 2 ** 32); this.liveUsable += old % 2 ** 32; this.blocks++; }
@@ -85,116 +103,229 @@ class MemProbe {
   }
 }
 
-/**
- * Runs the given workloads against the given (loaded) adapters.
- * cfg: { reps, warmups, limitMs, seed, quick, scale, memory, ref }
- * log: progress callbacks { workloadStart(w, i, n, p), rep(r, reps), adapterFail(w, e, msg), workloadDone(result) }
- */
-export async function runSingleThread(workloads, adapters, cfg, log) {
-  const results = [];
-  for (let wi = 0; wi < workloads.length; wi++) {
-    const w = workloads[wi];
+const errText = (err) => String(err?.message ?? err).split("\n")[0];
+
+/** One allocator, one workload at a time: what a host does on the main thread's requests. */
+export class AdapterSession {
+  constructor(adapter, workloads) {
+    this.ad = adapter;
+    this.workloads = workloads;
+    this.s = null;
+  }
+  load() { return this.ad.load(); }
+  _fresh() {
+    const s = this.s;
+    try { s.inst?.destroy?.(); } catch { /* ignore */ }
+    s.inst = null;
+    maybeGc();
+    s.inst = this.ad.create({ bytes: s.bytes });
+  }
+  _after(res) {
+    if (res.dirty || !this.s.inst.reset()) this._fresh();
+  }
+  _fail(err) {
+    const s = this.s;
+    s.status = "error";
+    s.note = errText(err);
+    try { s.inst?.destroy?.(); } catch { /* ignore */ }
+    s.inst = null;
+    return { status: s.status, note: s.note };
+  }
+  prepare({ workloadId, cfg }) {
+    const w = this.workloads.find((x) => x.id === workloadId);
     const p = { ...w.params(cfg), limitMs: cfg.limitMs };
     const t = w.trace(p, new Rng(seedFor(cfg.seed, w.id)));
-    const bytes = w.bytes(p, t);
+    this.s = { w, p, t, cfg, bytes: w.bytes(p, t), fn: cloneFn(w.run), inst: null, status: "ok", note: "", partial: null };
+    const s = this.s;
+    try { this._fresh(); } catch (err) { return this._fail(err); }
+    const wp = { ...w.warm(p), limitMs: cfg.limitMs };
+    for (let k = 0; k < cfg.warmups && s.status === "ok"; k++) {
+      try {
+        const res = s.fn(s.inst, wp, t, performance.now() + cfg.limitMs);
+        if (res.timedOut) {
+          s.status = "timeout";
+          s.partial = { ops: res.ops, ms: res.ms, nsPerOp: res.ops > 0 ? (res.ms * 1e6) / res.ops : NaN, warmup: true };
+          s.note = `timed out in warm-up (${(cfg.limitMs / 1000).toFixed(1)} s)`;
+        }
+        this._after(res);
+      } catch (err) { return this._fail(err); }
+    }
+    return { status: s.status, note: s.note, partial: s.partial };
+  }
+  rep() {
+    const s = this.s;
+    if (s.status !== "ok") return { status: s.status };
+    maybeGc();
+    try {
+      const res = s.fn(s.inst, s.p, s.t, performance.now() + s.cfg.limitMs);
+      const out = { status: "ok", ms: res.ms, ops: res.ops };
+      if (res.timedOut) {
+        s.status = "timeout";
+        s.partial = { ops: res.ops, ms: res.ms, nsPerOp: res.ops > 0 ? (res.ms * 1e6) / res.ops : NaN };
+        s.note = `timed out (${(s.cfg.limitMs / 1000).toFixed(1)} s limit)`;
+        Object.assign(out, { status: "timeout", note: s.note, partial: s.partial });
+      }
+      this._after(res);
+      return out;
+    } catch (err) { return this._fail(err); }
+  }
+  memory() {
+    const s = this.s;
+    if (!s.cfg.memory || !s.w.memory || s.status === "error") return null;
+    try {
+      try { s.inst?.destroy?.(); } catch { /* ignore */ }
+      s.inst = null;
+      maybeGc();
+      const mp = { ...s.w.memParams(s.p), limitMs: s.cfg.limitMs };
+      const every = Math.max(1, Math.floor(s.w.calls(mp) / 300));
+      const inst = this.ad.create({ bytes: s.bytes });
+      const st0 = inst.memStats(0);
+      const probe = new MemProbe(inst, every, st0.approx ? st0.mapped : 0);
+      const res = cloneFn(s.w.run)(probe, mp, s.t, performance.now() + s.cfg.limitMs);
+      probe.sample();
+      try { inst.destroy?.(); } catch { /* ignore */ }
+      return res.timedOut ? { timedOut: true } : probe.result();
+    } catch (err) {
+      return { error: errText(err) };
+    }
+  }
+  finish() {
+    if (this.s) { try { this.s.inst?.destroy?.(); } catch { /* ignore */ } }
+    this.s = null;
+    maybeGc();
+    return {};
+  }
+}
+
+// ====================================================================== main side
+
+const HOST_SCRIPT = new URL("./st-worker.mjs", import.meta.url);
+const MIN_REPS = 3;
+
+/** A worker thread hosting one allocator; call(msg) -> its reply. */
+class Host {
+  constructor(id, implPath) {
+    this.id = id;
+    this.worker = new Worker(HOST_SCRIPT, { workerData: { id, implPath }, resourceLimits: { maxOldGenerationSizeMb: 8192 } });
+    this.waiting = null;
+    this.dead = null;
+    this.worker.on("message", (m) => { const w = this.waiting; this.waiting = null; w?.resolve(m); });
+    const die = (why) => {
+      this.dead = why;
+      const w = this.waiting; this.waiting = null; w?.reject(new Error(why));
+    };
+    this.worker.on("error", (err) => die(`host crashed: ${errText(err)}`));
+    this.worker.on("exit", (code) => die(`host exited (code ${code})`));
+  }
+  call(msg, timeoutMs) {
+    if (this.dead) return Promise.reject(new Error(this.dead));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        this.worker.terminate();
+        reject(new Error(`no answer within ${(timeoutMs / 1000).toFixed(0)} s, host terminated`));
+      }, timeoutMs);
+      this.waiting = {
+        resolve: (m) => { clearTimeout(timer); m && m.type === "fatal" ? reject(new Error(m.message)) : resolve(m); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      this.worker.postMessage(msg);
+    });
+  }
+  async close() {
+    if (!this.dead) { this.worker.removeAllListeners("exit"); await this.worker.terminate(); }
+  }
+}
+
+/** Start one host per adapter id and load the adapter in it. -> [{ id, label, ok, note, reason, host }] */
+export async function startHosts(adapters, implPath) {
+  const out = [];
+  for (const ad of adapters) {
+    const host = new Host(ad.id, implPath);
+    let r;
+    try { r = await host.call({ type: "load" }, 120000); } catch (err) { r = { ok: false, reason: errText(err) }; }
+    if (!r.ok) await host.close();
+    out.push({ id: ad.id, label: ad.label, kind: ad.kind, ok: r.ok, note: r.note, reason: r.reason, host: r.ok ? host : null });
+  }
+  return out;
+}
+
+export async function stopHosts(hosts) {
+  await Promise.all(hosts.filter((h) => h.host).map((h) => h.host.close()));
+}
+
+/**
+ * Runs the given workloads on the loaded hosts.
+ * cfg: { reps, warmups, limitMs, seed, quick, scale, memory, ref }
+ */
+export async function runSingleThread(workloads, hosts, cfg, log) {
+  const results = [];
+  const wcfg = { reps: cfg.reps, warmups: cfg.warmups, limitMs: cfg.limitMs, seed: cfg.seed, quick: cfg.quick, scale: cfg.scale, memory: cfg.memory };
+  // generous: a warm-up or memory pass may legitimately use several time limits
+  const answerMs = Math.max(60000, (cfg.warmups + 4) * cfg.limitMs * 3);
+  for (let wi = 0; wi < workloads.length; wi++) {
+    const w = workloads[wi];
+    const p = { ...w.params(wcfg) };
     log.workloadStart(w, wi, workloads.length, p);
     const t0 = performance.now();
-
-    const entries = adapters.map((ad) => ({
-      ad, id: ad.id, fn: cloneFn(w.run), inst: null,
+    const entries = hosts.filter((h) => h.host).map((h) => ({
+      id: h.id, host: h.host,
       samples: new Array(cfg.reps).fill(NaN), ops: new Array(cfg.reps).fill(0),
-      status: "ok", note: "", partial: null,
+      status: "ok", note: "", partial: null, memory: null, spent: 0, capped: 0, wall: {},
     }));
-    const fresh = (e) => {
-      try { e.inst?.destroy?.(); } catch { /* ignore */ }
-      e.inst = null;
-      maybeGc();
-      e.inst = e.ad.create({ bytes });
-    };
-    const fail = (e, err) => {
-      e.status = "error";
-      e.note = String(err?.message ?? err).split("\n")[0];
-      log.adapterFail(w, e, e.note);
-      try { e.inst?.destroy?.(); } catch { /* ignore */ }
-      e.inst = null;
-    };
-    const after = (e, res) => {
-      if (res.dirty || !e.inst.reset()) fresh(e);
-    };
-
-    for (const e of entries) {
-      try { fresh(e); } catch (err) { fail(e, err); }
-    }
-    // warm-up (untimed): smaller runs of the same code
-    const wp = { ...w.warm(p), limitMs: cfg.limitMs };
-    for (let k = 0; k < cfg.warmups; k++) {
-      for (const e of entries) {
-        if (e.status !== "ok") continue;
-        try {
-          const res = e.fn(e.inst, wp, t, performance.now() + cfg.limitMs);
-          if (res.timedOut) {
-            e.status = "timeout";
-            e.partial = { ops: res.ops, ms: res.ms, nsPerOp: res.ops > 0 ? (res.ms * 1e6) / res.ops : NaN, warmup: true };
-            e.note = `timed out in warm-up (${(cfg.limitMs / 1000).toFixed(1)} s)`;
-          }
-          after(e, res);
-        } catch (err) { fail(e, err); }
+    const ask = async (e, msg) => {
+      const t1 = performance.now();
+      try {
+        return await e.host.call(msg, answerMs);
+      } catch (err) {
+        e.status = "error";
+        e.note = errText(err);
+        log.adapterFail(w, e, e.note);
+        return null;
+      } finally {
+        e.wall[msg.type] = (e.wall[msg.type] ?? 0) + (performance.now() - t1) / 1000;
       }
+    };
+    for (const e of entries) {
+      const r = await ask(e, { type: "prepare", workloadId: w.id, cfg: wcfg });
+      if (!r) continue;
+      e.status = r.status; e.note = r.note; e.partial = r.partial;
+      if (r.status === "error") log.adapterFail(w, e, r.note);
     }
-    // timed repetitions, interleaved; the order rotates every repetition
     for (let r = 0; r < cfg.reps; r++) {
       log.rep(r, cfg.reps);
       const order = entries.map((_, i) => entries[(i + r) % entries.length]);
       for (const e of order) {
-        if (e.status !== "ok") continue;
-        maybeGc();
-        try {
-          const res = e.fn(e.inst, p, t, performance.now() + cfg.limitMs);
-          if (res.timedOut) {
-            e.status = "timeout";
-            e.partial = { ops: res.ops, ms: res.ms, nsPerOp: res.ops > 0 ? (res.ms * 1e6) / res.ops : NaN };
-            e.note = `timed out (${(cfg.limitMs / 1000).toFixed(1)} s limit)`;
-          } else {
-            e.samples[r] = (res.ms * 1e6) / res.ops;
-            e.ops[r] = res.ops;
+        if (e.status !== "ok" || e.capped) continue;
+        const res = await ask(e, { type: "rep" });
+        if (!res) continue;
+        if (res.status === "ok") {
+          e.samples[r] = (res.ms * 1e6) / res.ops;
+          e.ops[r] = res.ops;
+          e.spent += res.ms;
+          // a slow allocator stops after MIN_REPS once it has used its time budget for this workload
+          if (r + 1 >= MIN_REPS && r + 1 < cfg.reps && e.spent > cfg.budgetMs) {
+            e.capped = r + 1;
+            e.note = `${r + 1} of ${cfg.reps} repetitions (time budget)`;
           }
-          after(e, res);
-        } catch (err) { fail(e, err); }
-      }
-    }
-    // memory pass: one instrumented run per allocator, on a fresh instance
-    const mem = {};
-    if (cfg.memory && w.memory) {
-      const mp = { ...w.memParams(p), limitMs: cfg.limitMs };
-      const every = Math.max(1, Math.floor(w.calls(mp) / 300));
-      for (const e of entries) {
-        if (e.status === "error") continue;
-        try {
-          e.inst?.destroy?.();
-          e.inst = null;
-          maybeGc();
-          const inst = e.ad.create({ bytes });
-          const st0 = inst.memStats(0);
-          const probe = new MemProbe(inst, every, st0.approx ? st0.mapped : 0);
-          const res = cloneFn(w.run)(probe, mp, t, performance.now() + cfg.limitMs);
-          probe.sample();
-          mem[e.id] = res.timedOut ? { timedOut: true } : probe.result();
-          inst.destroy?.();
-        } catch (err) {
-          mem[e.id] = { error: String(err?.message ?? err).split("\n")[0] };
+        } else {
+          e.status = res.status; e.note = res.note; e.partial = res.partial ?? null;
+          if (res.status === "error") log.adapterFail(w, e, res.note);
         }
       }
     }
+    const mem = {};
     for (const e of entries) {
-      try { e.inst?.destroy?.(); } catch { /* ignore */ }
-      e.inst = null;
+      if (e.host.dead) continue;
+      // an allocator that timed out would time out again in the memory pass
+      const m = e.status === "timeout" ? { timedOut: true } : await ask(e, { type: "memory" });
+      if (m) mem[e.id] = m;
+      await ask(e, { type: "finish" });
     }
-    maybeGc();
 
-    // summaries and pairwise ratios against the reference (same repetition = same conditions)
     const ref = entries.find((e) => e.id === cfg.ref && e.status === "ok");
     const res = {
-      id: w.id, title: w.title, group: w.group, unit: w.unit, params: stripParams(p),
+      id: w.id, title: w.title, group: w.group, unit: w.unit, params: p,
       seconds: (performance.now() - t0) / 1000,
       ref: ref ? ref.id : null,
       adapters: {},
@@ -213,20 +344,10 @@ export async function runSingleThread(workloads, adapters, cfg, log) {
         // a lower bound: the allocator was at least this much slower until it timed out
         ratio = { median: e.partial.nsPerOp / median(ref.samples), min: NaN, max: NaN, n: 0, lowerBound: true };
       }
-      res.adapters[e.id] = {
-        status: e.status, note: e.note,
-        nsPerOp: s, samples: e.samples, ops: e.ops,
-        partial: e.partial, ratio,
-      };
+      res.adapters[e.id] = { status: e.status, note: e.note, nsPerOp: s, samples: e.samples, ops: e.ops, partial: e.partial, ratio, wallSeconds: e.wall };
     }
     results.push(res);
     log.workloadDone(res, entries.map((e) => e.id));
   }
   return results;
-}
-
-function stripParams(p) {
-  const out = {};
-  for (const [k, v] of Object.entries(p)) if (k !== "limitMs") out[k] = v;
-  return out;
 }

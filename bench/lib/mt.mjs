@@ -50,7 +50,7 @@ async function runGeneration({ heap, script, w, gen, params, shared, live, implU
   let timer;
   const waitMs = Math.max(1, deadline - performance.now());
   const watchdog = new Promise((_, rej) => {
-    timer = setTimeout(() => rej(new Error(`hung: no result within ${(waitMs / 1000).toFixed(0)} s (watchdog)`)), waitMs);
+    timer = setTimeout(() => rej(new Error(`watchdog: no result within ${(waitMs / 1000).toFixed(0)} s`)), waitMs);
   });
   watchdog.catch(() => {});
   try {
@@ -71,29 +71,65 @@ async function runGeneration({ heap, script, w, gen, params, shared, live, implU
   }
 }
 
+/** Start the memory sampler thread; resolves to { stop(): Promise<mem> , kill() }. */
+async function startSampler({ heap, implUrl, liveSab, sampleMs, deadline }) {
+  const ctlSab = new SharedArrayBuffer(4), outSab = new SharedArrayBuffer(8 * 6);
+  const ctl = new Int32Array(ctlSab), out = new Float64Array(outSab);
+  const wk = new Worker(new URL("sampler.mjs", WORKER_DIR), {
+    workerData: { handle: heap.handle, implUrl, ctl: ctlSab, live: liveSab, out: outSab, sampleMs },
+  });
+  let slot = null;
+  const ready = deferred(), done = deferred();
+  const exited = new Promise((res) => wk.once("exit", res));
+  const fail = (msg) => { ready.reject(new Error(msg)); done.reject(new Error(msg)); };
+  wk.on("message", (m) => {
+    if (m.type === "ready") { slot = m.slot; ready.resolve(); }
+    else if (m.type === "done") done.resolve();
+    else if (m.type === "error") { if (m.slot != null) slot = m.slot; fail(`memory sampler: ${m.message}`); }
+  });
+  wk.on("error", (err) => fail(`memory sampler crashed: ${err?.stack ?? err}`));
+  wk.once("exit", (code) => fail(`memory sampler exited (code ${code})`));
+  const kill = async () => {
+    await wk.terminate();
+    await exited;
+    if (slot != null) { try { heap.reclaim(slot); } catch { /* best effort */ } }
+  };
+  const timeout = (what) => new Promise((_, rej) => {
+    const t = setTimeout(() => rej(new Error(`watchdog: memory sampler did not ${what}`)), Math.max(1000, deadline - performance.now()));
+    t.unref();
+  });
+  try {
+    await Promise.race([ready.promise, timeout("start")]);
+  } catch (err) { await kill(); throw err; }
+  return {
+    kill,
+    async stop() {
+      Atomics.store(ctl, 0, 1);
+      Atomics.notify(ctl, 0);
+      try {
+        await Promise.race([done.promise, timeout("stop")]);
+        await exited;
+      } catch (err) { await kill(); throw err; }
+      return {
+        peakRequested: out[0], peakAllocated: out[1], peakActive: out[2], peakMapped: out[3],
+        metadataAtPeakMapped: out[4], samples: out[5],
+      };
+    },
+  };
+}
+
 /** one repetition on `heap` with `w` workers */
-async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs }) {
+async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs, memory }) {
   const rng = new Rng(seedFor(seed, "setup"));
   const { shared, mainNet } = wl.setup(heap, w, p, rng);
   const liveSab = new SharedArrayBuffer(8 * (w + 1));
   const live = new Float64Array(liveSab);
   live[w] = mainNet;
-  const mem = { peakRequested: 0, peakActive: null, peakMapped: null, metadataAtPeakMapped: null, peakAllocated: null };
-  const sample = () => {
-    let req = 0;
-    for (let i = 0; i <= w; i++) req += live[i];
-    if (req > mem.peakRequested) mem.peakRequested = req;
-    const st = heap.stats();
-    mem.peakAllocated = Math.max(mem.peakAllocated ?? 0, st.allocated);
-    mem.peakActive = Math.max(mem.peakActive ?? 0, st.active);
-    if (mem.peakMapped == null || st.mapped > mem.peakMapped) {
-      mem.peakMapped = st.mapped;
-      mem.metadataAtPeakMapped = st.metadata;
-    }
-  };
-  const timer = wl.memory ? setInterval(sample, sampleMs) : null;
   const deadline = performance.now() + limitMs;
-  let ms = 0, ops = 0;
+  // the main thread makes no heap calls while workers run: a deadlock inside the heap must not
+  // block the watchdog, so a separate attached thread samples stats()
+  const sampler = memory ? await startSampler({ heap, implUrl, liveSab, sampleMs, deadline }) : null;
+  let ms = 0, ops = 0, mem = null;
   const extra = {};
   try {
     for (let g = 0; g < wl.gens(p); g++) {
@@ -104,14 +140,15 @@ async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs }) {
         for (const k of ["allocs", "frees", "transfers"]) if (r[k] != null) extra[k] = (extra[k] ?? 0) + r[k];
       }
     }
-  } finally {
-    if (timer) clearInterval(timer);
+    if (sampler) mem = await sampler.stop();
+  } catch (err) {
+    if (sampler) await sampler.kill();
+    throw err;
   }
-  if (wl.memory) sample();
   wl.teardown(heap, shared, p);
   heap.flush();
   const leaked = heap.stats().allocated;
-  return { ms, ops, rate: (ops / ms) * 1000, leaked, mem: wl.memory ? mem : null, extra };
+  return { ms, ops, rate: (ops / ms) * 1000, leaked, mem, extra };
 }
 
 /**
@@ -151,14 +188,14 @@ export async function runMultiThread(workloads, cfg, log) {
           log.mtRep(wl, w, e.config, r, cfg.reps);
           maybeGc();
           try {
-            const rep = await runRep({ heap: e.heap, wl, w, p, implUrl: cfg.implUrl, seed: seedFor(cfg.seed, wl.id, w, r), limitMs: cfg.limitMs, sampleMs: cfg.sampleMs });
+            const rep = await runRep({ heap: e.heap, wl, w, p, implUrl: cfg.implUrl, seed: seedFor(cfg.seed, wl.id, w, r), limitMs: cfg.limitMs, sampleMs: cfg.sampleMs, memory: wl.memory && cfg.memory !== false });
             e.rates[r] = rep.rate;
             e.leaks.push(rep.leaked);
             if (rep.mem) e.mem = rep.mem;
             e.extra = rep.extra;
             if (rep.leaked !== 0 && !e.note) e.note = `stats().allocated = ${rep.leaked} after everything was freed`;
           } catch (err) {
-            e.status = /hung/.test(err.message) ? "hung" : "error";
+            e.status = /^watchdog:/.test(err.message) ? "hung" : "error";
             if (e.status === "hung") hangs.set(e.config, (hangs.get(e.config) ?? 0) + 1);
             e.note = String(err.message).split("\n").slice(0, 3).join(" | ");
             log.mtFail(wl, w, e.config, e.note);

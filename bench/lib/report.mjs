@@ -75,12 +75,14 @@ export function makeLog(out = process.stdout) {
     },
     mtWorkloadStart(wl, i, n, p) {
       w(`[${padL(String(i + 1), String(n).length)}/${n}] ${wl.title}\n`);
+      this.mtT0 = performance.now();
     },
     mtRep(wl, workers, config, r, reps) { if (r === 0 && config) w(""); w("."); },
     mtFail(wl, workers, config, msg) { w(`!(${config}: ${msg.slice(0, 200)})`); },
     mtRowDone(wl, row, configs) {
       const cells = configs.map((c) => `${c} ${rateCell(row.configs[c], { range: false })}`).join("   ");
-      w(` ${padL(String(row.workers), 2)} workers: ${cells}${row.ratio ? `   ratio ${mtRatioCell(row.ratio)}` : ""}\n`);
+      w(` ${padL(String(row.workers), 2)} workers: ${cells}${row.ratio ? `   ratio ${mtRatioCell(row.ratio)}` : ""}` +
+        `  [${((performance.now() - this.mtT0) / 1000).toFixed(1)} s]\n`);
     },
   };
 }

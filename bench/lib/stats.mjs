@@ -48,7 +48,7 @@ export function fmtBytes(b) {
   const u = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
-  return (i === 0 ? b.toFixed(0) : b.toPrecision(3)) + " " + u[i];
+  return (i === 0 || b >= 100 ? b.toFixed(0) : b.toPrecision(3)) + " " + u[i];
 }
 
 export function fmtFactor(x) {

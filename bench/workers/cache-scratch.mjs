@@ -6,16 +6,17 @@
 // thrash (active): the same without the hand-over: each worker's own small objects.
 // ops = iterations x repetitions (one pass of writes over the object each).
 import { runWorker } from "./common.mjs";
+import { fixedView } from "../lib/views.mjs";
 
 runWorker((heap, wd) => {
   const p = wd.params, size = p.objSize;
   if (wd.shared.mode === "scratch") heap.free(wd.shared.initial[wd.id]);
-  let u8 = new Uint8Array(heap.buffer);
+  let u8 = fixedView(Uint8Array, heap);
   let check = 0;
   for (let it = 0; it < p.iterations; it++) {
     const q = heap.malloc(size);
     if (q === 0) throw new Error(`cache-scratch: malloc(${size}) returned 0`);
-    if (q + size > u8.length) u8 = new Uint8Array(heap.buffer);
+    if (q + size > u8.length) u8 = fixedView(Uint8Array, heap);
     for (let r = 0; r < p.repetitions; r++) {
       for (let b = 0; b < size; b++) {
         u8[q + b] = b;

@@ -6,6 +6,7 @@
 // The touched bytes are checked before each free: another thread writing into a block we own
 // would show up as a mismatch.
 import { runWorker, xorshift } from "./common.mjs";
+import { fixedView } from "../lib/views.mjs";
 
 runWorker((heap, wd, live) => {
   const p = wd.params, id = wd.id, n = p.perThread;
@@ -13,7 +14,7 @@ runWorker((heap, wd, live) => {
   const sizes = new Uint32Array(wd.shared.sizes, id * n * 4, n);
   const span = p.maxSize - p.minSize + 1;
   const base = live[id];
-  let u8 = new Uint8Array(heap.buffer);
+  let u8 = fixedView(Uint8Array, heap);
   let s = xorshift(wd.seed);
   let net = 0;
   const ops = p.opsPerGen;
@@ -23,7 +24,7 @@ runWorker((heap, wd, live) => {
     const old = slots[i];
     if (old !== 0) {
       const sz = sizes[i];
-      if (old + sz > u8.length) u8 = new Uint8Array(heap.buffer);
+      if (old + sz > u8.length) u8 = fixedView(Uint8Array, heap);
       if (u8[old] !== (sz & 255) || u8[old + sz - 1] !== (sz & 255)) {
         throw new Error(`larson: block at ${old} (${sz} bytes) was overwritten`);
       }
@@ -34,7 +35,7 @@ runWorker((heap, wd, live) => {
     const size = p.minSize + ((s >>> 0) % span);
     const q = heap.malloc(size);
     if (q === 0) throw new Error(`larson: malloc(${size}) returned 0`);
-    if (q + size > u8.length) u8 = new Uint8Array(heap.buffer);
+    if (q + size > u8.length) u8 = fixedView(Uint8Array, heap);
     u8[q] = size;
     u8[q + size - 1] = size;
     slots[i] = q;

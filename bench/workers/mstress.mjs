@@ -6,6 +6,7 @@
 // ops = allocations + frees + transfers.
 import { runWorker, xorshift } from "./common.mjs";
 import { fillPattern, checkPattern } from "../lib/pattern.mjs";
+import { fixedView } from "../lib/views.mjs";
 
 runWorker((heap, wd, live) => {
   const p = wd.params, id = wd.id;
@@ -14,13 +15,13 @@ runWorker((heap, wd, live) => {
   const G = global.length;
   const local = new Uint32Array(L);
   const base = live[id];
-  let u32 = new Uint32Array(heap.buffer);
+  let u32 = fixedView(Uint32Array, heap);
   let s = xorshift(wd.seed);
   let net = 0, allocs = 0, frees = 0, transfers = 0;
   const rnd = () => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return s >>> 0; };
 
   const release = (q) => {
-    if (q + 8 > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+    if (q + 8 > u32.length * 4 || q + u32[q >>> 2] > u32.length * 4) u32 = fixedView(Uint32Array, heap);
     const size = checkPattern(u32, q, maxBytes);
     heap.free(q);
     net -= size;
@@ -37,7 +38,7 @@ runWorker((heap, wd, live) => {
     if (size > maxBytes) size = maxBytes;
     const q = heap.malloc(size);
     if (q === 0) throw new Error(`mstress: malloc(${size}) returned 0`);
-    if (q + size > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+    if (q + size > u32.length * 4) u32 = fixedView(Uint32Array, heap);
     fillPattern(u32, q, size, rnd());
     net += size;
     allocs++;

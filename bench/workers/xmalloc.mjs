@@ -4,6 +4,7 @@
 // per pair. A worker without a partner (1 worker, or the last of an odd count) produces a batch and
 // frees it itself (no remote frees). ops = frees.
 import { runWorker } from "./common.mjs";
+import { fixedView } from "../lib/views.mjs";
 
 const HEAD = 0, TAIL = 16; // int32 indices in a pair's control block (separate 64-byte lines)
 
@@ -11,7 +12,7 @@ runWorker((heap, wd, live) => {
   const p = wd.params, id = wd.id, w = wd.workers;
   const size = p.size, N = p.perProducer, C = p.ring;
   const words = size >>> 2;
-  let u32 = new Uint32Array(heap.buffer);
+  let u32 = fixedView(Uint32Array, heap);
   let net = 0;
   const base = live[id];
 
@@ -23,12 +24,13 @@ runWorker((heap, wd, live) => {
       for (let k = 0; k < m; k++) {
         const q = heap.malloc(size);
         if (q === 0) throw new Error(`xmalloc: malloc(${size}) returned 0`);
-        if (q + size > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+        if (q + size > u32.length * 4) u32 = fixedView(Uint32Array, heap);
         u32[q >>> 2] = done + k;
         u32[(q >>> 2) + words - 1] = ~(done + k);
         batch[k] = q;
       }
       net += m * size;
+      live[id] = base + net; // the batch is live now
       for (let k = 0; k < m; k++) {
         const q = batch[k];
         if (u32[q >>> 2] !== ((done + k) >>> 0) || (u32[(q >>> 2) + words - 1] | 0) !== ~(done + k)) {
@@ -54,7 +56,7 @@ runWorker((heap, wd, live) => {
     for (let k = 0; k < N; k++) {
       const q = heap.malloc(size);
       if (q === 0) throw new Error(`xmalloc: malloc(${size}) returned 0`);
-      if (q + size > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+      if (q + size > u32.length * 4) u32 = fixedView(Uint32Array, heap);
       u32[q >>> 2] = k;
       u32[(q >>> 2) + words - 1] = ~k;
       net += size;
@@ -84,7 +86,7 @@ runWorker((heap, wd, live) => {
       if (head === tail) { Atomics.wait(ctl, TAIL, tail, 5); continue; }
     }
     const q = ring[head & mask];
-    if (q + size > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+    if (q + size > u32.length * 4) u32 = fixedView(Uint32Array, heap);
     if (u32[q >>> 2] !== (head >>> 0) || (u32[(q >>> 2) + words - 1] | 0) !== ~head) {
       throw new Error(`xmalloc: object ${head} at ${q} corrupted`);
     }

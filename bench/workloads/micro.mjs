@@ -12,24 +12,38 @@
 //
 // The run functions are cloned per allocator (new Function(source)) so that every allocator gets
 // its own inline caches: they must not refer to anything outside themselves except globals
-// (performance, Math, Error). They check the deadline every 256 iterations and stop early
-// ("timed out") when it has passed; `dirty` tells the runner the allocator still holds blocks.
+// (performance, Math, Error). They check the deadline (see below) and stop early ("timed out")
+// when it has passed; `dirty` tells the runner the allocator still holds blocks.
 import { sizeTrace, indexTrace, sum } from "../lib/rng.mjs";
 
 const KiB = 1024, MiB = 1024 * 1024;
 const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1)));
 
 // ---------------------------------------------------------------- the measured functions
+//
+// Deadline checks: reading the clock costs ~30 ns, more than a fast malloc+free, while one
+// thi.ng free with a million live blocks costs milliseconds (pointer chasing through 200 MB).
+// So the checks are adaptive: `stride` operations between two clock readings, doubled while two
+// readings are less than 1 ms apart (up to 4096), halved when they are more than 2 ms apart.
+// A fast allocator pays an increment and a compare per operation; a slow one stops within a few
+// operations of the deadline. Each function repeats the same few lines (they cannot share code).
 
 function runMallocFree(a, p, t, deadline) {
   const n = p.ops, size = p.size;
   let i = 0, timedOut = false;
-  const t0 = performance.now();
+  let chk = 0, stride = 1, last = performance.now();
+  const t0 = last;
   for (; i < n; i++) {
     const q = a.malloc(size);
     if (!q) throw new Error("malloc(" + size + ") returned null");
     a.free(q);
-    if ((i & 255) === 255 && performance.now() > deadline) { i++; timedOut = true; break; }
+    if (++chk >= stride) {
+      chk = 0;
+      const now = performance.now();
+      if (now > deadline) { i++; timedOut = true; break; }
+      const d = now - last; last = now;
+      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    }
   }
   return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
 }
@@ -38,29 +52,36 @@ function runBatch(a, p, t, deadline) {
   const n = p.n, rounds = p.rounds, lifo = p.lifo, sizes = t.sizes;
   const slots = a.slots(n);
   let calls = 0, timedOut = false;
-  const t0 = performance.now();
+  let chk = 0, stride = 1, last = performance.now();
+  const t0 = last;
   outer: for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < n; i++) {
       const q = a.malloc(sizes[i]);
       if (!q) throw new Error("malloc(" + sizes[i] + ") returned null");
       slots[i] = q;
-      if ((i & 255) === 255 && performance.now() > deadline) { calls += i + 1; timedOut = true; break outer; }
-    }
-    calls += n;
-    if (lifo) {
-      for (let i = n - 1; i >= 0; i--) {
-        a.free(slots[i]);
-        slots[i] = 0;
-        if ((i & 255) === 0 && performance.now() > deadline) { calls += n - i; timedOut = true; break outer; }
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        a.free(slots[i]);
-        slots[i] = 0;
-        if ((i & 255) === 255 && performance.now() > deadline) { calls += i + 1; timedOut = true; break outer; }
+      calls++;
+      if (++chk >= stride) {
+        chk = 0;
+        const now = performance.now();
+        if (now > deadline) { timedOut = true; break outer; }
+        const d = now - last; last = now;
+        stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
       }
     }
-    calls += n;
+    chk = 0; stride = 1; // frees may cost far more than mallocs (thi.ng): adapt again
+    for (let k = 0; k < n; k++) {
+      const i = lifo ? n - 1 - k : k;
+      a.free(slots[i]);
+      slots[i] = 0;
+      calls++;
+      if (++chk >= stride) {
+        chk = 0;
+        const now = performance.now();
+        if (now > deadline) { timedOut = true; break outer; }
+        const d = now - last; last = now;
+        stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+      }
+    }
   }
   return { ms: performance.now() - t0, ops: calls / 2, timedOut, dirty: timedOut };
 }
@@ -72,17 +93,24 @@ function runReplace(a, p, t, deadline) {
     const q = a.malloc(init[i]);
     if (!q) throw new Error("malloc(" + init[i] + ") returned null");
     slots[i] = q;
-    if ((i & 255) === 255 && performance.now() > deadline) return { ms: 0, ops: 0, timedOut: true, dirty: true };
+    if ((i & 4095) === 4095 && performance.now() > deadline) return { ms: 0, ops: 0, timedOut: true, dirty: true };
   }
   let k = 0, timedOut = false;
-  const t0 = performance.now();
+  let chk = 0, stride = 1, last = performance.now();
+  const t0 = last;
   for (; k < n; k++) {
     const i = idx[k];
     a.free(slots[i]);
     const q = a.malloc(sizes[k]);
     if (!q) throw new Error("malloc(" + sizes[k] + ") returned null");
     slots[i] = q;
-    if ((k & 255) === 255 && performance.now() > deadline) { k++; timedOut = true; break; }
+    if (++chk >= stride) {
+      chk = 0;
+      const now = performance.now();
+      if (now > deadline) { k++; timedOut = true; break; }
+      const d = now - last; last = now;
+      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    }
   }
   const ms = performance.now() - t0;
   if (timedOut) return { ms, ops: k, timedOut, dirty: true };
@@ -91,7 +119,7 @@ function runReplace(a, p, t, deadline) {
   for (let i = 0; i < S; i++) {
     a.free(slots[i]);
     slots[i] = 0;
-    if ((i & 255) === 255 && performance.now() > cleanupDeadline) return { ms, ops: k, timedOut: false, dirty: true };
+    if ((i & 63) === 63 && performance.now() > cleanupDeadline) return { ms, ops: k, timedOut: false, dirty: true };
   }
   return { ms, ops: k, timedOut: false, dirty: false };
 }
@@ -99,7 +127,8 @@ function runReplace(a, p, t, deadline) {
 function runReallocStep(a, p, t, deadline) {
   const growths = p.growths, max = p.max, deltas = t.deltas, D = deltas.length;
   let ops = 0, k = 0, timedOut = false;
-  const t0 = performance.now();
+  let chk = 0, stride = 1, last = performance.now();
+  const t0 = last;
   for (let g = 0; g < growths && !timedOut; g++) {
     let size = 8;
     let q = a.malloc(size);
@@ -112,7 +141,13 @@ function runReallocStep(a, p, t, deadline) {
       if (!r) throw new Error("realloc to " + size + " returned null");
       q = r;
       ops++;
-      if ((ops & 255) === 0 && performance.now() > deadline) { timedOut = true; break; }
+      if (++chk >= stride) {
+        chk = 0;
+        const now = performance.now();
+        if (now > deadline) { timedOut = true; break; }
+        const d = now - last; last = now;
+        stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+      }
     }
     a.free(q);
   }
@@ -135,7 +170,7 @@ function runReallocDouble(a, p, t, deadline) {
       ops++;
     }
     a.free(q);
-    if ((g & 15) === 15 && performance.now() > deadline) { timedOut = true; break; }
+    if ((g & 7) === 7 && performance.now() > deadline) { timedOut = true; break; }
   }
   return { ms: performance.now() - t0, ops, timedOut, dirty: false };
 }
@@ -143,13 +178,20 @@ function runReallocDouble(a, p, t, deadline) {
 function runCalloc(a, p, t, deadline) {
   const n = p.ops, sizes = t.sizes, mask = sizes.length - 1;
   let i = 0, timedOut = false;
-  const t0 = performance.now();
+  let chk = 0, stride = 1, last = performance.now();
+  const t0 = last;
   for (; i < n; i++) {
     const size = sizes[i & mask];
     const q = a.calloc(1, size);
     if (!q) throw new Error("calloc(1, " + size + ") returned null");
     a.free(q);
-    if ((i & 255) === 255 && performance.now() > deadline) { i++; timedOut = true; break; }
+    if (++chk >= stride) {
+      chk = 0;
+      const now = performance.now();
+      if (now > deadline) { i++; timedOut = true; break; }
+      const d = now - last; last = now;
+      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    }
   }
   return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
 }
@@ -203,7 +245,8 @@ function replace(slots, label, fullOps, quickOps) {
     quick: quickOps > 0,
     memory: true,
     params: (cfg) => ({ slots, ops: scaled(cfg.quick ? quickOps : fullOps, cfg, 256) }),
-    warm: (p) => ({ ...p, slots: Math.min(p.slots, 10000), ops: Math.max(256, Math.min(p.ops, 100000)) }),
+    // the trace's slot indices span all slots: the warm-up keeps them, with fewer operations
+    warm: (p) => ({ ...p, ops: Math.max(256, Math.min(p.ops, 100000)) }),
     memParams: (p) => ({ ...p, ops: Math.min(p.ops, 1000000) }),
     trace: (p, rng) => ({
       init: sizeTrace(rng, slots, MIX_LO, MIX_HI),

@@ -8,6 +8,7 @@
 //                                    returns { shared (passed to the workers), mainNet }
 //   teardown(heap, shared, p)        main thread, untimed: frees whatever is left
 import { checkPattern } from "../lib/pattern.mjs";
+import { fixedView } from "../lib/views.mjs";
 
 const MiB = 1 << 20;
 const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1)));
@@ -21,8 +22,8 @@ const larson = {
   memory: true,
   params: (cfg) => ({
     perThread: cfg.quick ? 1000 : 5000,
-    opsPerGen: scaled(cfg.quick ? 100000 : 400000, cfg, 1000),
-    gensPerRep: cfg.quick ? 2 : 4,
+    opsPerGen: scaled(cfg.quick ? 100000 : 300000, cfg, 1000),
+    gensPerRep: 2,
     minSize: 8, maxSize: 1000,
   }),
   gens: (p) => p.gensPerRep,
@@ -31,12 +32,12 @@ const larson = {
     const n = w * p.perThread;
     const slotsSab = new SharedArrayBuffer(n * 4), sizesSab = new SharedArrayBuffer(n * 4);
     const slots = new Uint32Array(slotsSab), sizes = new Uint32Array(sizesSab);
-    let u8 = new Uint8Array(heap.buffer), net = 0;
+    let u8 = fixedView(Uint8Array, heap), net = 0;
     for (let i = 0; i < n; i++) {
       const size = rng.int(p.minSize, p.maxSize);
       const q = heap.malloc(size);
       if (q === 0) throw new Error("larson setup: out of memory");
-      if (q + size > u8.length) u8 = new Uint8Array(heap.buffer);
+      if (q + size > u8.length) u8 = fixedView(Uint8Array, heap);
       u8[q] = size; u8[q + size - 1] = size;
       slots[i] = q; sizes[i] = size; net += size;
     }
@@ -55,7 +56,7 @@ const xmalloc = {
   script: "xmalloc.mjs",
   quick: true,
   memory: true,
-  params: (cfg) => ({ size: 64, ring: 4096, perProducer: scaled(cfg.quick ? 300000 : 1500000, cfg, 1000) }),
+  params: (cfg) => ({ size: 64, ring: 4096, perProducer: scaled(cfg.quick ? 300000 : 1000000, cfg, 1000) }),
   gens: () => 1,
   bytes: (p, w) => w * p.ring * 128 + 16 * MiB,
   setup(heap, w, p) {
@@ -77,8 +78,8 @@ const mstress = {
   memory: true,
   params: (cfg) => ({
     local: 500, globalPerWorker: 250, transferPct: 10, emptyPct: 10, maxBytes: 4 * MiB,
-    opsPerGen: scaled(cfg.quick ? 20000 : 60000, cfg, 500),
-    gensPerRep: cfg.quick ? 2 : 3,
+    opsPerGen: scaled(cfg.quick ? 20000 : 50000, cfg, 500),
+    gensPerRep: 2,
   }),
   gens: (p) => p.gensPerRep,
   bytes: (p, w) => w * (p.local + p.globalPerWorker) * 20000 + 256 * MiB,
@@ -87,11 +88,11 @@ const mstress = {
   },
   teardown(heap, shared, p) {
     const g = new Uint32Array(shared.global);
-    let u32 = new Uint32Array(heap.buffer);
+    let u32 = fixedView(Uint32Array, heap);
     for (let j = 0; j < g.length; j++) {
       const q = g[j];
       if (q === 0) continue;
-      if (q + 8 > u32.length * 4) u32 = new Uint32Array(heap.buffer);
+      if (q + 8 > u32.length * 4 || q + u32[q >>> 2] > u32.length * 4) u32 = fixedView(Uint32Array, heap);
       checkPattern(u32, q, p.maxBytes);
       heap.free(q);
       g[j] = 0;
@@ -109,7 +110,7 @@ function cache(mode) {
     script: "cache-scratch.mjs",
     quick: mode === "scratch",
     memory: false,
-    params: (cfg) => ({ objSize: 8, iterations: 200, repetitions: scaled(cfg.quick ? 2500 : 10000, cfg, 10) }),
+    params: (cfg) => ({ objSize: 8, iterations: 200, repetitions: scaled(cfg.quick ? 5000 : 15000, cfg, 10) }),
     gens: () => 1,
     bytes: () => 16 * MiB,
     setup(heap, w, p) {

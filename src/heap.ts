@@ -411,7 +411,6 @@ export class Heap {
               m[this.stack[bin] + n] = ptr;
               m[tc + bin] = n + 1;
               m[ptr >>> 2] = L.FREE_MARK ^ ptr;
-              if (--this.ticks === 0) this.gcStep();
               return;
             }
           }

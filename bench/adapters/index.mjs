@@ -5,7 +5,8 @@
 //   slots(n)          a container for n pointers (Uint32Array, or Array for the GC baseline)
 //   reset()           after a run: true if the instance can be reused, false to get a fresh one
 //   usable(p)         usable size of a live block (memory pass only)
-//   memStats(blocks)  { active, mapped, metadata, capacity } - null where the allocator cannot tell
+//   memStats(liveBlocks, liveUsable)  { active, mapped, metadata, capacity } - null where the
+//                     allocator cannot tell (the memory probe passes its exact live counts)
 //   destroy()?        optional
 // Adding an allocator = writing one of these and listing it here.
 import { sabmalloc, sabmallocLock } from "./sabmalloc.mjs";

@@ -64,7 +64,7 @@ class MemProbe {
   }
   _tick() { if (++this.count % this.every === 0) this.sample(); }
   sample() {
-    const st = this.inner.memStats(this.blocks);
+    const st = this.inner.memStats(this.blocks, this.liveUsable);
     this.samples++;
     if (st.approx) this.approx = true;
     if (st.active != null) this.peakActive = Math.max(this.peakActive ?? 0, st.active);
@@ -179,12 +179,20 @@ export class AdapterSession {
       const mp = { ...s.w.memParams(s.p), limitMs: s.cfg.limitMs };
       const every = Math.max(1, Math.floor(s.w.calls(mp) / 300));
       const inst = this.ad.create({ bytes: s.bytes });
-      const st0 = inst.memStats(0);
-      const probe = new MemProbe(inst, every, st0.approx ? st0.mapped : 0);
+      const st0 = inst.memStats(0, 0);
+      const probe = new MemProbe(inst, every, 0);
       const res = cloneFn(s.w.run)(probe, mp, s.t, performance.now() + s.cfg.limitMs);
       probe.sample();
+      const out = probe.result();
+      if (st0.approx && out.peakMapped != null) {
+        // GC baseline: growth of the JS heap over its floor (before the run, or after it once
+        // everything was dropped and collected, whichever is lower)
+        maybeGc();
+        const floor = Math.min(st0.mapped, inst.memStats(0, 0).mapped);
+        out.peakMapped -= floor;
+      }
       try { inst.destroy?.(); } catch { /* ignore */ }
-      return res.timedOut ? { timedOut: true } : probe.result();
+      return res.timedOut ? { timedOut: true } : out;
     } catch (err) {
       return { error: errText(err) };
     }

@@ -1,0 +1,38 @@
+// Memory sampler of a multi-threaded repetition: its own attached thread (so the main thread never
+// calls into the heap while workers run, and stays free to run the watchdog), sampling stats()
+// every `sampleMs` until told to stop. Peaks go to a Float64Array `out`:
+//   [0] peak live requested bytes (sum of the workers' published counts), [1] peak allocated,
+//   [2] peak active, [3] peak mapped, [4] metadata at the mapped peak, [5] samples taken.
+import { parentPort, workerData } from "node:worker_threads";
+
+const wd = workerData;
+let heap = null;
+try {
+  const { Heap } = await import(wd.implUrl);
+  heap = Heap.attach(wd.handle);
+  const ctl = new Int32Array(wd.ctl);
+  const live = new Float64Array(wd.live);
+  const out = new Float64Array(wd.out);
+  const sample = () => {
+    let req = 0;
+    for (let i = 0; i < live.length; i++) req += live[i];
+    const st = heap.stats();
+    if (req > out[0]) out[0] = req;
+    if (st.allocated > out[1]) out[1] = st.allocated;
+    if (st.active > out[2]) out[2] = st.active;
+    if (st.mapped > out[3]) { out[3] = st.mapped; out[4] = st.metadata; }
+    out[5]++;
+  };
+  parentPort.postMessage({ type: "ready", slot: heap.slot });
+  while (Atomics.load(ctl, 0) === 0) {
+    sample();
+    Atomics.wait(ctl, 0, 0, wd.sampleMs);
+  }
+  sample();
+  heap.detach();
+  parentPort.postMessage({ type: "done" });
+} catch (err) {
+  let slot = null;
+  try { slot = heap ? heap.slot : null; } catch { /* detached or broken */ }
+  parentPort.postMessage({ type: "error", message: String(err?.stack ?? err), slot });
+}

@@ -29,7 +29,12 @@ function warmUp(heap, n) {
   for (let i = 0; i < 256; i++) if (ptrs[i] !== 0) heap.free(ptrs[i]);
 }
 
-export async function runWorker(body) {
+/**
+ * `body(heap, wd, live)` is the timed workload. `warm(heap, wd)`, when given, runs before the clock
+ * starts: it should run the workload's own loop on private data, so that V8 has compiled the very
+ * code that is timed (every generation is a fresh worker that compiles everything again).
+ */
+export async function runWorker(body, warm) {
   const wd = workerData;
   let heap = null;
   try {
@@ -38,6 +43,7 @@ export async function runWorker(body) {
     const ctl = new Int32Array(wd.ctl);
     const live = new Float64Array(wd.live);
     if (wd.params.warmOps > 0) warmUp(heap, wd.params.warmOps);
+    if (warm) warm(heap, wd);
     parentPort.postMessage({ type: "ready", slot: heap.slot });
     while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
     const start = performance.timeOrigin + performance.now();

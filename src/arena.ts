@@ -55,6 +55,11 @@ export function infoSize(info: number): number {
   return (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
 }
 
+/** The size class in a small page's info. */
+export function infoBin(info: number): number {
+  return (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
+}
+
 // ---- Allocating runs ----------------------------------------------------------------------------
 
 /** Whether every page of the last run allocated was known to be zero. */

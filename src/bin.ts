@@ -16,7 +16,7 @@
 //
 // Arena lock held for everything here.
 
-import { arenaWord, binWord, pageInfo, runAlloc, runFree } from "./arena.js";
+import { arenaWord, binWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";
 import { bitmapFill, bitmapGet, bitmapSet, lowestBit } from "./bitmap.js";
 import { L } from "./layout.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE } from "./sizeclass.js";
@@ -126,5 +126,5 @@ export function binGive(s: Space, a: number, bin: number, run: number, idx: numb
 
 /** First page of the small run holding global page `gpage` (whose info says L.PS_SMALL). */
 export function smallRunOf(s: Space, gpage: number): number {
-  return gpage - ((pageInfo(s, gpage) >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
+  return gpage - infoSize(pageInfo(s, gpage));
 }

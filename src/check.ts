@@ -17,7 +17,7 @@
 // time limit: a lock that stays held (its holder died) is reported, not waited on forever. Every
 // walk is bounded, so garbage metadata makes it throw, never hang or read past the buffer.
 
-import { ARENA_WORDS, arenaWord, binWord } from "./arena.js";
+import { ARENA_WORDS, arenaWord, binWord, infoBin, infoSize } from "./arena.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks } from "./chunk.js";
 import { corruption } from "./errors.js";
@@ -158,7 +158,7 @@ function checkArenaChunk(s: Space, c: number, t: ArenaTally): void {
   const first = firstDataPage(s, c);
   const where = (p: number): string => `chunk ${c} page ${p}`;
   const head = m[mapIdx(s, base)];
-  if ((head & L.PI_STATE_MASK) !== L.PS_META || (head & L.PI_HEAD) === 0 || size(head) !== first) {
+  if ((head & L.PI_STATE_MASK) !== L.PS_META || (head & L.PI_HEAD) === 0 || infoSize(head) !== first) {
     throw corruption(`${where(0)}: the chunk header run is damaged (info ${head})`);
   }
   let prevFree = false;
@@ -169,28 +169,28 @@ function checkArenaChunk(s: Space, c: number, t: ArenaTally): void {
     if ((info & L.PI_HEAD) === 0) throw corruption(`${where(p)}: a run starts here but the page is no run head (info ${info})`);
     let len: number;
     if (state === L.PS_SMALL) {
-      const bin = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
+      const bin = infoBin(info);
       if (bin >= NBINS) throw corruption(`${where(p)}: small run of class ${bin}, there are ${NBINS}`);
-      if (size(info) !== 0) throw corruption(`${where(p)}: first page of a small run has index ${size(info)}`);
+      if (infoSize(info) !== 0) throw corruption(`${where(p)}: first page of a small run has index ${infoSize(info)}`);
       len = BIN_RUN_PAGES[bin];
       if (p + len > L.CHUNK_PAGES) throw corruption(`${where(p)}: small run overruns its chunk`);
       for (let i = 1; i < len; i++) {
         const pi = m[mapIdx(s, g + i)];
-        if ((pi & (L.PI_STATE_MASK | L.PI_HEAD)) !== L.PS_SMALL || ((pi >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== bin || size(pi) !== i) {
+        if ((pi & (L.PI_STATE_MASK | L.PI_HEAD)) !== L.PS_SMALL || infoBin(pi) !== bin || infoSize(pi) !== i) {
           throw corruption(`${where(p + i)}: expected page ${i} of the class ${BIN_SIZE[bin]} run at page ${p} (info ${pi})`);
         }
       }
       checkSmallRun(s, g, bin, t, where(p));
     } else {
-      len = size(info);
+      len = infoSize(info);
       if (len < 1 || p + len > L.CHUNK_PAGES) throw corruption(`${where(p)}: ${STATE_NAMES[state]} run of ${len} pages does not fit its chunk`);
       const last = m[mapIdx(s, g + len - 1)];
-      if ((last & L.PI_STATE_MASK) !== state || size(last) !== len) {
+      if ((last & L.PI_STATE_MASK) !== state || infoSize(last) !== len) {
         throw corruption(`${where(p + len - 1)}: last page of the ${len}-page ${STATE_NAMES[state]} run at page ${p} says ${last}`);
       }
       for (let i = 1; i < len - 1; i++) {
         const pi = m[mapIdx(s, g + i)];
-        if ((pi & (L.PI_STATE_MASK | L.PI_HEAD)) !== state || size(pi) !== 0) {
+        if ((pi & (L.PI_STATE_MASK | L.PI_HEAD)) !== state || infoSize(pi) !== 0) {
           throw corruption(`${where(p + i)}: expected the inside of the ${STATE_NAMES[state]} run at page ${p} (info ${pi})`);
         }
       }
@@ -208,10 +208,6 @@ function checkArenaChunk(s: Space, c: number, t: ArenaTally): void {
     prevFree = state === L.PS_FREE;
     p += len;
   }
-}
-
-function size(info: number): number {
-  return (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
 }
 
 function checkSmallRun(s: Space, run: number, bin: number, t: ArenaTally, where: string): void {
@@ -249,7 +245,7 @@ function checkArena(s: Space, a: number, t: ArenaTally, maxNode: number): void {
     const expect = new Set(t.nonFull[b]);
     if (cur !== 0) {
       const info = cur > 0 && cur < maxNode ? m[mapIdx(s, cur)] : -1;
-      if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_SMALL | L.PI_HEAD) || ((info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== b ||
+      if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_SMALL | L.PI_HEAD) || infoBin(info) !== b ||
           chunkArg(chunkEntry(s, cur >>> 8)) !== a || chunkKind(chunkEntry(s, cur >>> 8)) !== L.CK_ARENA) {
         throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: runcur ${cur} is no run of this bin`);
       }
@@ -331,13 +327,13 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
       const g = (p - s.hb) >>> 12;
       const info = m[mapIdx(s, g)];
       if (b < NBINS) {
-        if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || ((info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== b) throw corruption(`${where} is not in a run of its class`);
-        const run = g - size(info);
+        if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || infoBin(info) !== b) throw corruption(`${where} is not in a run of its class`);
+        const run = g - infoSize(info);
         const off = p - pageAddr(s, run);
         const idx = regionIndex(b, off);
         if (idx * BIN_SIZE[b] !== off) throw corruption(`${where} is not a region boundary`);
         if (bitmapGet(m, auxIdx(s, run), idx)) throw corruption(`${where} is also free in its run`);
-      } else if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD) || size(info) !== b - NBINS + L.TC_LARGE_MIN ||
+      } else if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD) || infoSize(info) !== b - NBINS + L.TC_LARGE_MIN ||
                  (p - s.hb) % L.PAGE_SIZE !== 0) {
         throw corruption(`${where} is not the start of a large run of that length (info ${info})`);
       }

@@ -15,7 +15,7 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoSize, largeFree, pageInfo, runAlloc, runFree, runGrow,
+  ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoBin, infoSize, largeFree, pageInfo, runAlloc, runFree, runGrow,
   runShrink, runTrimHead, runZero,
 } from "./arena.js";
 import { binTake, smallRunOf } from "./bin.js";
@@ -86,6 +86,11 @@ let locRun = 0; // small, large: first global page of the run
 let locIdx = 0; // small: region index
 let locPages = 0; // large, huge: length in pages
 let locArena = 0; // small, large: owning arena
+
+/** DOUBLE_FREE for `bad` regions found free already while `where` was flushed. */
+function lateDoubleFrees(bad: number, where: string): HeapError {
+  return doubleFree(0, `${bad} region(s) were found freed twice while flushing ${where}`);
+}
 
 /** The thread-cache bin of the block locate() just found: its class, its length's, or -1. */
 function cacheBinOf(kind: number): number {
@@ -240,7 +245,7 @@ export class Heap {
 
   private mallocSlow(size: number): number {
     this.live();
-    checkSize("size", size);
+    checkInteger("size", size);
     this.tick();
     this.s.refresh();
     if (size <= SMALL_MAX) return this.mallocSmall(SIZE_TO_BIN[(size + 7) >>> 3]);
@@ -344,8 +349,8 @@ export class Heap {
   /** Zero-filled `count * size` bytes; 0 when the heap is full or the product overflows. */
   calloc(count: number, size: number): number {
     this.live();
-    checkSize("count", count);
-    checkSize("size", size);
+    checkInteger("count", count);
+    checkInteger("size", size);
     const total = count * size;
     if (total > L.MAX_BUFFER_BYTES) return 0;
     const p = this.malloc(total);
@@ -358,11 +363,11 @@ export class Heap {
   /** A block of at least `size` bytes at a multiple of `alignment` (a power of two up to 2^31). */
   alignedAlloc(alignment: number, size: number): number {
     this.live();
-    checkSize("alignment", alignment);
+    checkInteger("alignment", alignment);
     if (alignment === 0 || alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0) {
       throw new RangeError(`sabmalloc: alignment ${alignment} is not a power of two up to 2^31`);
     }
-    checkSize("size", size);
+    checkInteger("size", size);
     if (alignment <= 8) return this.malloc(size);
     if (size <= SMALL_MAX && alignment <= L.PAGE_SIZE) {
       // A class whose size is a multiple of the alignment: its regions, in page-aligned runs, are.
@@ -498,7 +503,7 @@ export class Heap {
    */
   realloc(ptr: number, size: number): number {
     this.live();
-    checkSize("size", size);
+    checkInteger("size", size);
     if (ptr === 0) return this.malloc(size);
     const kind = this.locate(ptr, true);
     this.assertNotFreed(ptr, cacheBinOf(kind));
@@ -601,7 +606,7 @@ export class Heap {
         locPages = infoSize(info);
         return K_LARGE;
     }
-    const bin = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
+    const bin = infoBin(info);
     const run = smallRunOf(s, gpage);
     const off = ptr - pageAddr(s, run);
     const idx = regionIndex(bin, off);
@@ -655,13 +660,13 @@ export class Heap {
     this.s.refresh();
     const bad = cacheGc(this.s, this.cache, this.gcBin);
     this.gcBin = this.gcBin + 1 === L.TC_NBINS ? 0 : this.gcBin + 1;
-    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+    if (bad > 0) throw lateDoubleFrees(bad, "this thread's cache");
   }
 
   private flushBin(bin: number, keep: number): void {
     this.s.refresh();
     const bad = cacheFlush(this.s, this.cache, bin, keep);
-    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+    if (bad > 0) throw lateDoubleFrees(bad, "this thread's cache");
   }
 
   /** Returns every region in this thread's cache to its arena. */
@@ -670,7 +675,7 @@ export class Heap {
     if (this.cache === 0) return;
     this.s.refresh();
     const bad = cacheFlushAll(this.s, this.cache);
-    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+    if (bad > 0) throw lateDoubleFrees(bad, "this thread's cache");
   }
 
   /** Flushes, gives up this thread's slot; every later call on this Heap throws DETACHED. */
@@ -684,7 +689,7 @@ export class Heap {
     this.detached = true;
     this.tc = 0;
     this.cache = 0;
-    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice while flushing a cache`);
+    if (bad > 0) throw lateDoubleFrees(bad, "this thread's cache");
   }
 
   /**
@@ -710,7 +715,7 @@ export class Heap {
     const tcb = s.i32[sw + L.S_TCACHE] >>> 0;
     const bad = tcb !== 0 ? cacheFlushAll(s, tcb >>> 2) : 0;
     this.releaseSlot(slot);
-    if (bad > 0) throw doubleFree(0, `${bad} region(s) were found freed twice in slot ${slot}'s cache`);
+    if (bad > 0) throw lateDoubleFrees(bad, `slot ${slot}'s cache`);
   }
 
   // ---- Slots, arenas, caches -----------------------------------------------------------------------
@@ -804,7 +809,7 @@ export class Heap {
     const bin = locBin;
     const where = `region ${ptr}: run at ${pageAddr(s, run)} (class ${BIN_SIZE[bin]})`;
     const head = pageInfo(s, run);
-    if ((head & L.PI_HEAD) === 0 || ((head >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK) !== bin) {
+    if ((head & L.PI_HEAD) === 0 || infoBin(head) !== bin) {
       throw corruption(`${where}: first page info ${head} does not head a run of this class`);
     }
     // The count and the bitmap change under the arena's lock: read them under it.
@@ -854,9 +859,6 @@ function roundUp8(n: number): number {
   return Math.ceil(n / 8) * 8;
 }
 
-function checkSize(name: string, v: unknown): void {
-  checkInteger(name, v);
-}
 
 function readOptions(o: HeapOptions, base: number): ResolvedOptions {
   if (o === null || typeof o !== "object") throw new TypeError("sabmalloc: options must be an object");

@@ -27,7 +27,7 @@
 // since the last visit goes back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an
 // idle cache does not hoard memory.
 
-import { arenaLock, arenaUnlock, largeFree, pageInfo } from "./arena.js";
+import { arenaLock, arenaUnlock, infoSize, largeFree, pageInfo } from "./arena.js";
 import { binGive, binTake } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
@@ -153,7 +153,7 @@ export function giveRegion(s: Space, a: number, bin: number, p: number): boolean
   const gpage = addrPage(s, p);
   const info = pageInfo(s, gpage);
   if (bin >= NBINS) {
-    const npages = (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
+    const npages = infoSize(info);
     if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD)) return false;
     // Clear its free mark: the arena hands the run out again as it is (mallocLarge writes nothing),
     // and a live run with the mark is looked up in every cache, where a thread flushing this very
@@ -162,7 +162,7 @@ export function giveRegion(s: Space, a: number, bin: number, p: number): boolean
     largeFree(s, a, gpage, npages);
     return true;
   }
-  const run = gpage - ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
+  const run = gpage - infoSize(info);
   return binGive(s, a, bin, run, regionIndex(bin, p - pageAddr(s, run)));
 }
 
@@ -199,10 +199,5 @@ export function cacheHolds(s: Space, tw: number, bin: number, p: number): boolea
   const v = p | 0;
   for (let i = 0; i < n; i++) if (m[stack + i] === v) return true;
   return false;
-}
-
-/** The size class stored in a small page's info. */
-export function infoBin(info: number): number {
-  return (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
 }
 

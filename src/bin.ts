@@ -18,6 +18,7 @@
 
 import { arenaWord, binWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";
 import { bitmapFill, bitmapGet, bitmapSet, lowestBit } from "./bitmap.js";
+import { corruption } from "./errors.js";
 import { L } from "./layout.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE } from "./sizeclass.js";
 import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
@@ -25,6 +26,22 @@ import { treeFirst, treeInsert, treeRemove } from "./tree.js";
 
 export function runNfree(s: Space, run: number): number {
   return s.i32[mapIdx(s, run) + L.MAP_NFREE];
+}
+
+/** Free regions that binTake found written over since the last throwIfTakenCorrupt(). */
+let takeCorrupt = 0;
+
+/**
+ * After binTake, with the lock released: throws CORRUPTION when binTake found free regions whose
+ * mark was gone (written after they were freed). It left them allocated (leaked) instead of
+ * handing them out twice; the regions it did hand out are good.
+ */
+export function throwIfTakenCorrupt(bin: number): void {
+  if (takeCorrupt === 0) return;
+  const n = takeCorrupt;
+  takeCorrupt = 0;
+  throw corruption(`${n} free region(s) of class ${BIN_SIZE[bin]} lost their free mark: written after free` +
+    ` (use after free, or a double free that was handed out again); left allocated, not handed out`);
 }
 
 /**
@@ -38,6 +55,7 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
   const size = BIN_SIZE[bin];
   const nwords = BIN_BITMAP_WORDS[bin];
   let got = 0;
+  let bad = 0;
   while (got < n) {
     let run = m[bw + L.B_RUNCUR];
     if (run === 0 || runNfree(s, run) === 0) {
@@ -52,7 +70,11 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
     for (let w = 0; w < nwords && got < n && nfree > 0; w++) {
       let x = m[bm + w];
       while (x !== 0 && got < n) {
-        m[dst + got++] = base + ((w << 5) + lowestBit(x)) * size;
+        const p = base + ((w << 5) + lowestBit(x)) * size;
+        // Free regions carry a mark (layout.ts); one without it was written after it was freed.
+        // It is not handed out: it stays allocated (leaked) and the caller reports it.
+        if (((m[p >>> 2] ^ p) | 1) === L.FRESH_MARK) m[dst + got++] = p;
+        else bad++;
         x &= x - 1;
         nfree--;
       }
@@ -60,12 +82,15 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
     }
     m[me + L.MAP_NFREE] = nfree;
   }
-  if (got > 0) {
+  // Written-over regions left allocated count as allocated: what the bitmap says.
+  takeCorrupt += bad;
+  const taken = got + bad;
+  if (taken > 0) {
     const aw = arenaWord(s, a);
-    m[bw + L.B_CURREGS] += got;
-    s.f64[(bw + L.B_NMALLOC) >>> 1] += got;
-    s.f64[(aw + L.A_SMALL_NMALLOC) >>> 1] += got;
-    s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1] += got * size;
+    m[bw + L.B_CURREGS] += taken;
+    s.f64[(bw + L.B_NMALLOC) >>> 1] += taken;
+    s.f64[(aw + L.A_SMALL_NMALLOC) >>> 1] += taken;
+    s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1] += taken * size;
   }
   return got;
 }
@@ -80,12 +105,20 @@ function nextRun(s: Space, a: number, bin: number): number {
   } else {
     run = runAlloc(s, a, BIN_RUN_PAGES[bin], L.PS_SMALL, bin);
     if (run === 0) return 0;
-    bitmapFill(s.i32, auxIdx(s, run), BIN_NREGS[bin]); // s.i32: runAlloc may have remade the views
-    s.i32[mapIdx(s, run) + L.MAP_NFREE] = BIN_NREGS[bin];
+    carveRun(s, run, bin);
     s.i32[bw + L.B_CURRUNS]++;
   }
   s.i32[bw + L.B_RUNCUR] = run;
   return run;
+}
+
+/** Sets up the new run at `run` for class `bin`: every region free, and marked so (layout.ts). */
+function carveRun(s: Space, run: number, bin: number): void {
+  const m = s.i32; // read after runAlloc, which may have remade the views
+  const size = BIN_SIZE[bin];
+  bitmapFill(m, auxIdx(s, run), BIN_NREGS[bin]);
+  m[mapIdx(s, run) + L.MAP_NFREE] = BIN_NREGS[bin];
+  for (let p = pageAddr(s, run), end = p + BIN_NREGS[bin] * size; p < end; p += size) m[p >>> 2] = L.FRESH_MARK ^ p;
 }
 
 /**

@@ -210,6 +210,20 @@ function checkArenaChunk(s: Space, c: number, t: ArenaTally): void {
   }
 }
 
+/** Every free region of a small run carries a free mark (layout.ts); a lost one was written after free. */
+function checkFreeMarks(s: Space, run: number, bin: number, where: string): void {
+  const m = s.i32;
+  const bm = auxIdx(s, run);
+  const base = pageAddr(s, run);
+  for (let i = 0; i < BIN_NREGS[bin]; i++) {
+    if (!bitmapGet(m, bm, i)) continue;
+    const p = base + i * BIN_SIZE[bin];
+    if (((m[p >>> 2] ^ p) | 1) !== L.FRESH_MARK) {
+      throw corruption(`${where}: free region ${p} (class ${BIN_SIZE[bin]}) lost its free mark: written after free?`);
+    }
+  }
+}
+
 function checkSmallRun(s: Space, run: number, bin: number, t: ArenaTally, where: string): void {
   const m = s.i32;
   const nregs = BIN_NREGS[bin];
@@ -222,6 +236,7 @@ function checkSmallRun(s: Space, run: number, bin: number, t: ArenaTally, where:
   if ((nregs & 31) !== 0 && (m[bm + words - 1] >>> (nregs & 31)) !== 0) {
     throw corruption(`${where}: class ${BIN_SIZE[bin]} run has bitmap bits past its ${nregs} regions`);
   }
+  checkFreeMarks(s, run, bin, where);
   t.curregs[bin] += nregs - nfree;
   t.curruns[bin]++;
   t.activePages += BIN_RUN_PAGES[bin];
@@ -337,7 +352,8 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
                  (p - s.hb) % L.PAGE_SIZE !== 0) {
         throw corruption(`${where} is not the start of a large run of that length (info ${info})`);
       }
-      if (m[p >>> 2] !== (L.FREE_MARK ^ p)) throw corruption(`${where} lost its free mark: written after free?`);
+      const mark = b < NBINS ? ((m[p >>> 2] ^ p) | 1) === L.FRESH_MARK : m[p >>> 2] === (L.FREE_MARK ^ p);
+      if (!mark) throw corruption(`${where} lost its free mark: written after free?`);
     }
   }
 }

@@ -18,7 +18,7 @@ import {
   ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoBin, infoSize, largeFree, pageInfo, runAlloc, runFree, runGrow,
   runShrink, runTrimHead, runZero,
 } from "./arena.js";
-import { binTake, smallRunOf } from "./bin.js";
+import { binTake, smallRunOf, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { checkHeap } from "./check.js";
 import {
@@ -275,11 +275,28 @@ export class Heap {
       const got = binTake(s, this.arena, bin, scratch, 1);
       p = s.i32[scratch] >>> 0;
       arenaUnlock(s, this.arena);
-      if (got === 0) return 0;
+      if (got === 0) {
+        throwIfTakenCorrupt(bin);
+        return 0;
+      }
+      this.giveBackIfCorrupt(bin, p);
     }
     if (this.debug) s.u8.fill(L.JUNK_ALLOC, p, p + BIN_SIZE[bin]);
     s.i32[p >>> 2] = this.debug ? s.i32[(p >>> 2) + 1] : 0; // clear the free mark
     return p;
+  }
+
+  /** Arena path: when binTake met written-over regions, returns the good one it took (`p`) and throws. */
+  private giveBackIfCorrupt(bin: number, p: number): void {
+    try {
+      throwIfTakenCorrupt(bin);
+    } catch (err) {
+      const s = this.s;
+      arenaLock(s, this.arena);
+      giveRegion(s, this.arena, bin, p); // p still carries its mark: it was never handed out
+      arenaUnlock(s, this.arena);
+      throw err;
+    }
   }
 
   /** Pops the top of the non-empty cache bin `bin`, keeping its low-water mark. */
@@ -299,8 +316,8 @@ export class Heap {
     const cnt = this.cache + TC_COUNT + bin;
     if (s.i32[cnt] >= TC_CAP[bin]) this.flushBin(bin, TC_CAP[bin] >> 1);
     const m = s.i32; // after a flush, which may have remade the views
+    m[ptr >>> 2] = L.FREE_MARK ^ ptr; // first, as on the fast path
     m[this.stack[bin] + m[cnt]++] = ptr;
-    m[ptr >>> 2] = L.FREE_MARK ^ ptr;
   }
 
   /** A large run of `npages` pages at a multiple of `align` pages (counted from address 0). */
@@ -407,15 +424,16 @@ export class Heap {
           const pageInRun = (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
           const runOff = (off & (L.PAGE_SIZE - 1)) + pageInRun * L.PAGE_SIZE;
           const idx = (runOff * this.binMagic[bin] * 2 ** -32) | 0;
-          const bm = chunkWords + L.AUX_OFFSET_WORDS + (page - pageInRun) * L.AUX_SLOT_WORDS;
-          // A region boundary, in use (bitmap bit 0), not marked freed already:
-          if (idx * this.binSize[bin] === runOff && (m[bm + (idx >>> 5)] & (1 << (idx & 31))) === 0 &&
-              m[ptr >>> 2] !== (L.FREE_MARK ^ ptr)) {
+          // A region boundary, and live: every free region, cached or in its run, carries a
+          // mark (layout.ts), so no bitmap read. With the mark, freeSlow looks closer.
+          if (idx * this.binSize[bin] === runOff && ((m[ptr >>> 2] ^ ptr) | 1) !== L.FRESH_MARK) {
             const n = m[tc + bin];
             if (n < this.tcCap[bin]) {
+              // Mark first: a thread stopped between these writes leaks the region at worst,
+              // it never leaves an unmarked region in the cache.
+              m[ptr >>> 2] = L.FREE_MARK ^ ptr;
               m[this.stack[bin] + n] = ptr;
               m[tc + bin] = n + 1;
-              m[ptr >>> 2] = L.FREE_MARK ^ ptr;
               return;
             }
           }
@@ -625,7 +643,11 @@ export class Heap {
 
   /** Throws DOUBLE_FREE when the located block at `ptr` (cache bin `bin`) sits in a thread cache. */
   private assertNotFreed(ptr: number, bin: number): void {
-    if (this.isFreed(ptr, bin)) throw doubleFree(ptr, "was freed already (it is in a thread cache)");
+    if (!this.isFreed(ptr, bin)) return;
+    if (this.s.i32[ptr >>> 2] === (L.FRESH_MARK ^ ptr)) {
+      throw invalidPointer(ptr, "is a region that was never allocated (it sits in a thread cache)");
+    }
+    throw doubleFree(ptr, "was freed already (it is in a thread cache)");
   }
 
   /**
@@ -635,7 +657,7 @@ export class Heap {
    */
   private isFreed(ptr: number, bin: number): boolean {
     const s = this.s;
-    if (bin < 0 || s.i32[ptr >>> 2] !== (L.FREE_MARK ^ ptr)) return false;
+    if (bin < 0 || ((s.i32[ptr >>> 2] ^ ptr) | 1) !== L.FRESH_MARK) return false;
     if (this.cache !== 0 && cacheHolds(s, this.cache, bin, ptr)) return true;
     const nslots = s.i32[s.hdr + L.H_NSLOTS];
     for (let k = 0; k < nslots; k++) {

@@ -206,9 +206,15 @@ export const enum L {
 
   // ---- A freed small region ------------------------------------------------------------------------------
   //
-  // free() writes FREE_MARK ^ ptr into a region's first word; a second free finding it there looks
-  // closer (thread caches, bitmap) before it calls the pointer a double free. malloc() clears it.
+  // Every free region carries a mark in its first word, whether it sits in a thread cache or in
+  // its run's bitmap: FRESH_MARK ^ ptr from the moment its run is carved, FREE_MARK ^ ptr once it
+  // has been freed; malloc() clears it. So free() needs only the mark to refuse a region that is
+  // not live (a double free, or a region never handed out): it looks closer (thread caches,
+  // bitmap) only when the mark is there. And a bin handing a region out finds the mark gone when
+  // the region was written after it was freed (CORRUPTION, instead of two owners).
+  // The two marks differ in bit 0 only: (word ^ ptr) | 1 === FRESH_MARK tests for either.
   FREE_MARK = 0x7ee1f4ee,
+  FRESH_MARK = 0x7ee1f4ef,
   JUNK_FREE = 0x5a, // debug: freed bytes
   JUNK_ALLOC = 0xa5, // debug: new small regions
 }

@@ -28,7 +28,7 @@
 // idle cache does not hoard memory.
 
 import { arenaLock, arenaUnlock, infoSize, largeFree, pageInfo } from "./arena.js";
-import { binGive, binTake } from "./bin.js";
+import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
 import { BIN_NREGS, NBINS, regionIndex } from "./sizeclass.js";
@@ -91,14 +91,10 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
     m[stack + i] = m[stack + j];
     m[stack + j] = t;
   }
-  // A cached region is a freed region: it carries the free mark (see free()), so that freeing one
-  // that was never handed out is caught like a double free.
-  for (let i = 0; i < got; i++) {
-    const p = m[stack + i];
-    m[p >>> 2] = L.FREE_MARK ^ p;
-  }
+  // The regions keep the mark they had in their run (layout.ts): a cached region is a free region.
   m[tw + TC_COUNT + bin] = got;
   m[tw + TC_LOW + bin] = -1; // ran dry since the last GC visit
+  throwIfTakenCorrupt(bin);
   return got;
 }
 

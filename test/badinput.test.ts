@@ -247,13 +247,13 @@ test("a region never handed out, in a run with live regions, is INVALID_POINTER"
   }
 });
 
-test("a region sitting in the thread cache that was never handed out is reported as freed already", () => {
-  // tcache.ts: a cache fill marks every region it caches as freed, so freeing one is DOUBLE_FREE.
+test("a region sitting in the thread cache that was never handed out is INVALID_POINTER", () => {
+  // bin.ts: a new run marks every region fresh (layout.ts), and a cache fill keeps the mark.
   const heap = Heap.create({ initialBytes: 1 << 20, arenas: 1 });
   const p = heap.malloc(48);
   const cached = p + 48; // the next region of the fill, still in the cache
-  assertHeapError(() => heap.free(cached), "DOUBLE_FREE");
-  assertHeapError(() => heap.realloc(cached, 8), "DOUBLE_FREE");
+  assertHeapError(() => heap.free(cached), "INVALID_POINTER");
+  assertHeapError(() => heap.realloc(cached, 8), "INVALID_POINTER");
   assertHeapError(() => heap.usableSize(cached), "INVALID_POINTER");
   assert.equal(heap.malloc(48), cached, "and it is still handed out normally");
   heap.check();
@@ -364,4 +364,66 @@ test("thousands of rejected calls leave even the thread cache as it was", () => 
   heap.check();
   assertBlocks(heap, f.blocks);
   assert.deepEqual(heap.stats(), before);
+});
+
+test("a freed region back in its run that is written after free is CORRUPTION for check()", () => {
+  const heap = Heap.create({ initialBytes: 1 << 20, arenas: 1 });
+  const keep = heap.malloc(48); // keeps the run alive
+  const p = heap.malloc(48);
+  heap.free(p);
+  heap.flush(); // p is back in its run's bitmap, still marked freed
+  heap.check();
+  const word = new Int32Array(heap.buffer, p, 1);
+  const mark = word[0];
+  assert.equal(mark, L.FREE_MARK ^ p);
+  word[0] = 12345; // a use after free
+  assertHeapError(() => heap.check(), "CORRUPTION");
+  word[0] = mark;
+  heap.check();
+  heap.free(keep);
+});
+
+test("a use after free that erases the mark, then a double free: caught, and no region is handed out twice", () => {
+  // The free fast path trusts the mark (no bitmap read), so this double free gets into the cache;
+  // the run's bitmap still has the region free. The bin then finds the mark gone when it reaches
+  // the region and refuses it (CORRUPTION) instead of giving it to a second owner.
+  const heap = Heap.create({ initialBytes: 1 << 20, arenas: 1 });
+  const keep = heap.malloc(48);
+  const p = heap.malloc(48);
+  heap.free(p);
+  heap.flush();
+  new Int32Array(heap.buffer, p, 1)[0] = 777; // use after free
+  heap.free(p); // not caught here: the mark is gone
+  assertHeapError(() => heap.check(), "CORRUPTION", "check() sees a cached region that is also free in its run");
+  const live = new Set<number>([keep]);
+  let corrupt = 0;
+  for (let i = 0; i < 600; i++) {
+    try {
+      const q = heap.malloc(48);
+      assert.notEqual(q, 0);
+      assert.ok(!live.has(q), `region ${q} handed out twice`);
+      live.add(q);
+      new Int32Array(heap.buffer, q, 1)[0] = 777; // every live block is written
+    } catch (err) {
+      assert.ok(err instanceof HeapError && err.code === "CORRUPTION", String(err));
+      corrupt++;
+    }
+  }
+  assert.equal(corrupt, 1, "one fill met the written-over region");
+  assert.ok(live.has(p), "the double-freed region has one owner");
+});
+
+test("without a thread cache, a region written after free is never handed out again", () => {
+  const heap = Heap.create({ initialBytes: 1 << 20, arenas: 1, threadCache: false });
+  const keep = heap.malloc(48);
+  const p = heap.malloc(48);
+  heap.free(p);
+  new Int32Array(heap.buffer, p, 1)[0] = 777; // use after free
+  assertHeapError(() => heap.malloc(48), "CORRUPTION");
+  const before = heap.stats().allocated;
+  const q = heap.malloc(48); // the next region is fine
+  assert.notEqual(q, p);
+  assert.equal(heap.stats().allocated, before + 48);
+  heap.free(q);
+  heap.free(keep);
 });

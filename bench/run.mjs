@@ -166,7 +166,7 @@ async function main() {
       log.line(`Multi-threaded workloads (${wls.length}), workers ${cfg.workers.join(", ")}, ${mtConfigs.join(" vs ")}:`);
       mt = await runMultiThread(wls, {
         reps: cfg.mtReps, workerCounts: cfg.workers, configs: mtConfigs, seed: cfg.seed, quick, scale: cfg.scale,
-        limitMs: cfg.mtLimitMs, sampleMs: 25, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000,
+        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000,
       }, log);
       log.line("");
     }

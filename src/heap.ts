@@ -34,7 +34,7 @@ import {
 import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
-  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_INTERVAL, giveRegion,
+  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
   largeCacheBin, regionArena, TC_CAP, TC_COUNT, TC_LOW, TC_PAGES, TC_STACK,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
@@ -112,7 +112,8 @@ export class Heap {
   private readonly stack = new Int32Array(L.TC_NBINS);
   private readonly arena: number;
   private readonly debug: boolean;
-  private ticks = GC_INTERVAL;
+  /** Slow-path bytes left before the next GC step (tcache.ts: GC_BYTES). */
+  private gcCredit = GC_BYTES;
   private gcBin = 0;
   private detached = false;
   /** Whether the last large or huge allocation was known to be zero (calloc skips the memset). */
@@ -246,7 +247,7 @@ export class Heap {
   private mallocSlow(size: number): number {
     this.live();
     checkInteger("size", size);
-    this.tick();
+    this.tick(size);
     this.s.refresh();
     if (size <= SMALL_MAX) return this.mallocSmall(SIZE_TO_BIN[(size + 7) >>> 3]);
     this.lastZero = false;
@@ -447,10 +448,11 @@ export class Heap {
     this.live();
     if (ptr === 0) return;
     const kind = this.locate(ptr, true);
+    const bytes = this.sizeOfLocated(kind);
     if (kind === K_SMALL) this.freeSmall(ptr);
     else if (kind === K_LARGE) this.freeLarge(ptr);
     else this.freeHuge(ptr);
-    this.tick(); // only after a free that happened: a rejected pointer leaves the cache as it was
+    this.tick(bytes); // only after a free that happened: a rejected pointer leaves the cache as it was
   }
 
   private freeSmall(ptr: number): void {
@@ -672,12 +674,14 @@ export class Heap {
 
   // ---- Thread cache upkeep --------------------------------------------------------------------------
 
-  private tick(): void {
-    if (--this.ticks <= 0) this.gcStep();
+  /** Counts a slow-path event of `bytes` towards the next GC step (tcache.ts: GC_BYTES). */
+  private tick(bytes: number): void {
+    this.gcCredit -= bytes < GC_EVENT_MIN ? GC_EVENT_MIN : bytes > GC_EVENT_MAX ? GC_EVENT_MAX : bytes;
+    if (this.gcCredit <= 0) this.gcStep();
   }
 
   private gcStep(): void {
-    this.ticks = GC_INTERVAL;
+    this.gcCredit = GC_BYTES;
     if (this.cache === 0) return;
     this.s.refresh();
     const bad = cacheGc(this.s, this.cache, this.gcBin);

@@ -32,7 +32,7 @@ export const enum L {
   TC_LARGE_MIN = 4, // the smallest large run: 16 KiB
   TC_LARGE_MAX = 16, // 64 KiB
   TC_NBINS = NBINS + TC_LARGE_MAX - TC_LARGE_MIN + 1,
-  TC_LARGE_CAP = 8, // runs cached per length
+  TC_LARGE_BYTES = 64 * 1024, // bytes of runs cached per length (at least one run)
 
   // ---- Pages and chunks ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@
 //
 // A small miss fills the stack from the thread's arena in one locked pass, lowest addresses on top. A free
 // into a full stack flushes the older half back, grouped by owning arena, one lock per group. Every
-// GC_INTERVAL slow-path events (the fast paths count nothing: a counter there costs 10% of a
+// GC_BYTES of slow-path traffic (the fast paths count nothing: a counter there costs 10% of a
 // malloc+free pair) an incremental GC visits one bin: what stayed unused below the low-water mark
 // since the last visit goes back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an
 // idle cache does not hoard memory.
@@ -37,10 +37,12 @@ import { addrPage, pageAddr, Space } from "./space.js";
 
 /**
  * Stack capacity of each cache bin: for a small class twice a run's regions, between 8 and 200
- * (jemalloc: <= 200); for a large length L.TC_LARGE_CAP runs.
+ * (jemalloc: <= 200); for a large length, L.TC_LARGE_BYTES of runs (4 runs of 4 pages, ..., 1 run of
+ * 9 to 16 pages): a few MiB of idle runs per thread would dwarf small live sets.
  */
 export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
-  b < NBINS ? Math.max(8, Math.min(2 * BIN_NREGS[b], 200)) : L.TC_LARGE_CAP);
+  b < NBINS ? Math.max(8, Math.min(2 * BIN_NREGS[b], 200))
+    : Math.max(1, Math.floor(L.TC_LARGE_BYTES / ((b - NBINS + L.TC_LARGE_MIN) * L.PAGE_SIZE))));
 export const TC_COUNT = 0;
 export const TC_LOW = L.TC_NBINS;
 export const TC_FILL = 2 * L.TC_NBINS;
@@ -62,8 +64,15 @@ export function largeCacheBin(npages: number): number {
 }
 /** Pages of one cache block. */
 export const TC_PAGES = Math.ceil((TC_WORDS * 4) / L.PAGE_SIZE);
-/** Events between two GC visits (jemalloc: 8192 events to sweep every bin). */
-export const GC_INTERVAL = Math.ceil(8192 / NBINS);
+/**
+ * GC pacing: one GC step (one bin) per GC_BYTES of slow-path traffic (jemalloc: per 64 KiB
+ * allocated). An event counts its bytes, at least GC_EVENT_MIN (so that 8192 events sweep all the
+ * small bins, as in jemalloc, however small the blocks) and at most GC_EVENT_MAX (so that a thread
+ * churning one big block does not run a step on every call).
+ */
+export const GC_BYTES = 65536;
+export const GC_EVENT_MIN = Math.ceil(GC_BYTES / (8192 / NBINS));
+export const GC_EVENT_MAX = 16384;
 const INITIAL_FILL_SHIFT = 1;
 
 /** Sets up an empty cache in the block at word `tw`. */

@@ -118,6 +118,16 @@ async function startSampler({ heap, implUrl, liveSab, sampleMs, deadline }) {
   };
 }
 
+/** Peaks over several repetitions: the largest of each figure (metadata: at the largest mapped). */
+function mergePeaks(a, b) {
+  if (!a) return b;
+  const m = { ...a };
+  for (const k of ["peakRequested", "peakAllocated", "peakActive"]) m[k] = Math.max(a[k], b[k]);
+  if (b.peakMapped > a.peakMapped) { m.peakMapped = b.peakMapped; m.metadataAtPeakMapped = b.metadataAtPeakMapped; }
+  m.samples = a.samples + b.samples;
+  return m;
+}
+
 /** one repetition on `heap` with `w` workers */
 async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs, memory }) {
   const rng = new Rng(seedFor(seed, "setup"));
@@ -191,7 +201,7 @@ export async function runMultiThread(workloads, cfg, log) {
             const rep = await runRep({ heap: e.heap, wl, w, p, implUrl: cfg.implUrl, seed: seedFor(cfg.seed, wl.id, w, r), limitMs: cfg.limitMs, sampleMs: cfg.sampleMs, memory: wl.memory && cfg.memory !== false });
             e.rates[r] = rep.rate;
             e.leaks.push(rep.leaked);
-            if (rep.mem) e.mem = rep.mem;
+            if (rep.mem) e.mem = mergePeaks(e.mem, rep.mem);
             e.extra = rep.extra;
             if (rep.leaked !== 0 && !e.note) e.note = `stats().allocated = ${rep.leaked} after everything was freed`;
           } catch (err) {

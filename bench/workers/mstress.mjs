@@ -25,6 +25,7 @@ runWorker((heap, wd, live) => {
     const size = checkPattern(u32, q, maxBytes);
     heap.free(q);
     net -= size;
+    live[id] = base + net; // after the free: the sampler never sees fewer bytes than are live
     frees++;
   };
   const alloc = () => {
@@ -36,11 +37,12 @@ runWorker((heap, wd, live) => {
     }
     let size = items * 8;
     if (size > maxBytes) size = maxBytes;
+    net += size;
+    live[id] = base + net; // before the malloc: idem (objects up to MiBs come and go within a few ops)
     const q = heap.malloc(size);
     if (q === 0) throw new Error(`mstress: malloc(${size}) returned 0`);
     if (q + size > u32.length * 4) u32 = fixedView(Uint32Array, heap);
     fillPattern(u32, q, size, rnd());
-    net += size;
     allocs++;
     return q;
   };
@@ -56,7 +58,6 @@ runWorker((heap, wd, live) => {
       if (local[i] !== 0) release(local[i]);
       local[i] = r < 100 - p.emptyPct ? alloc() : 0;
     }
-    if ((k & 255) === 0) live[id] = base + net;
   }
   for (let i = 0; i < L; i++) if (local[i] !== 0) { release(local[i]); local[i] = 0; }
   live[id] = base + net;

@@ -13,10 +13,17 @@ try {
   const ctl = new Int32Array(wd.ctl);
   const live = new Float64Array(wd.live);
   const out = new Float64Array(wd.out);
-  const sample = () => {
+  const requested = () => {
     let req = 0;
     for (let i = 0; i < live.length; i++) req += live[i];
+    return req;
+  };
+  const sample = () => {
+    // Workers publish a malloc's bytes before the call and a free's after it, so the larger of
+    // the counts read before and after stats() covers every block stats() may have seen.
+    const before = requested();
     const st = heap.stats();
+    const req = Math.max(before, requested());
     if (req > out[0]) out[0] = req;
     if (st.allocated > out[1]) out[1] = st.allocated;
     if (st.active > out[2]) out[2] = st.active;

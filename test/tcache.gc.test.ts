@@ -1,0 +1,71 @@
+// The thread cache does not hoard: large runs are cached up to L.TC_LARGE_BYTES per length, and the
+// incremental GC, paced by the bytes of slow-path traffic (tcache.ts: GC_BYTES), returns what an
+// idle bin holds while the thread keeps busy elsewhere.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Heap } from "../src/index.js";
+import { L } from "../src/layout.js";
+import { TC_CAP } from "../src/tcache.js";
+
+test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () => {
+  for (const pages of [L.TC_LARGE_MIN, 5, 8, 10, L.TC_LARGE_MAX]) {
+    const heap = Heap.create({ initialBytes: 8 << 20 });
+    const bytes = pages * L.PAGE_SIZE;
+    const blocks: number[] = [];
+    for (let i = 0; i < 10; i++) blocks.push(heap.malloc(bytes));
+    for (const p of blocks) heap.free(p);
+    const cap = TC_CAP[L.NBINS + pages - L.TC_LARGE_MIN];
+    assert.equal(cap, Math.max(1, Math.floor(L.TC_LARGE_BYTES / bytes)));
+    // Cached runs still count as allocated (they are large runs to their arena). A free into a
+    // full stack flushes half of it first, so 10 frees leave between 1 and `cap` runs cached.
+    const cachedRuns = heap.stats().allocated / bytes;
+    assert.ok(Number.isInteger(cachedRuns) && cachedRuns >= 1 && cachedRuns <= cap, `${pages} pages: ${cachedRuns} runs cached, cap ${cap}`);
+    // And they are handed out again, newest first.
+    assert.equal(heap.malloc(bytes), blocks[blocks.length - 1]);
+    heap.free(blocks[blocks.length - 1]);
+    heap.flush();
+    assert.equal(heap.stats().allocated, 0);
+    heap.check();
+  }
+});
+
+test("an idle cache bin goes back to its arena while the thread allocates elsewhere", () => {
+  const heap = Heap.create({ initialBytes: 8 << 20 });
+  const blocks: number[] = [];
+  for (let i = 0; i < 300; i++) blocks.push(heap.malloc(48));
+  for (const p of blocks) heap.free(p);
+  const cached = heap.stats().allocated;
+  assert.ok(cached >= 48 * 100, `the 48-byte bin holds ${cached} bytes of free regions`);
+  // Large blocks that no cache keeps: every malloc and free is slow-path traffic.
+  let ops = 0;
+  while (heap.stats().allocated > cached / 4 && ops < 5000) {
+    heap.free(heap.malloc(100_000));
+    ops++;
+  }
+  assert.ok(heap.stats().allocated <= cached / 4, `after ${ops} large malloc/free pairs: ${heap.stats().allocated} bytes still cached`);
+  // 16 KiB counted per event: 49 bins visited twice (a visit flushes what stayed below the
+  // low-water mark since the last one) take about 200 pairs.
+  assert.ok(ops <= 400, `trimmed after ${ops} pairs`);
+  heap.check();
+});
+
+test("a busy cache bin keeps its regions: the GC only takes what stayed unused", () => {
+  const heap = Heap.create({ initialBytes: 8 << 20 });
+  const live: number[] = [];
+  for (let i = 0; i < 64; i++) live.push(heap.malloc(48));
+  for (const p of live) heap.free(p);
+  live.length = 0;
+  for (let round = 0; round < 2000; round++) {
+    // 64 regions in and out of the cache every round, and slow-path traffic to drive the GC.
+    for (let i = 0; i < 64; i++) live.push(heap.malloc(48));
+    for (const p of live) heap.free(p);
+    live.length = 0;
+    heap.free(heap.malloc(100_000));
+  }
+  // The 64 regions the loop keeps using are still cached (allocated from the bin's point of view).
+  assert.ok(heap.stats().allocated >= 64 * 48, `${heap.stats().allocated} bytes cached`);
+  heap.flush();
+  assert.equal(heap.stats().allocated, 0);
+  heap.check();
+});

@@ -765,17 +765,21 @@ export class Heap {
     const s = this.s;
     const m = s.i32;
     const narenas = m[s.hdr + L.H_NARENAS];
-    let best = 0;
-    let fewest = Infinity;
-    for (let a = 0; a < narenas; a++) {
-      const t = Atomics.load(m, arenaWord(s, a) + L.A_NTHREADS);
-      if (t < fewest) {
-        fewest = t;
-        best = a;
+    for (;;) {
+      let best = 0;
+      let fewest = Infinity;
+      for (let a = 0; a < narenas; a++) {
+        const t = Atomics.load(m, arenaWord(s, a) + L.A_NTHREADS);
+        if (t < fewest) {
+          fewest = t;
+          best = a;
+        }
       }
+      // Threads attaching at the same moment all see the same counts: only one of them may take
+      // the emptiest arena on what it saw; the others look again.
+      const w = arenaWord(s, best) + L.A_NTHREADS;
+      if (Atomics.compareExchange(m, w, fewest, fewest + 1) === fewest) return best;
     }
-    Atomics.add(m, arenaWord(s, best) + L.A_NTHREADS, 1);
-    return best;
   }
 
   private makeCache(): void {

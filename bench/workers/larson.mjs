@@ -12,7 +12,7 @@ import { fixedView } from "../lib/views.mjs";
  * The larson loop over one slice: `ops` times, a random slot is freed (its touched bytes checked)
  * and refilled with a new block of minSize..maxSize bytes. Returns the net bytes it allocated.
  */
-function larson(heap, p, slots, sizes, ops, seed, publish) {
+function larson(heap, p, slots, sizes, ops, seed, live, id, base) {
   const n = slots.length;
   const span = p.maxSize - p.minSize + 1;
   let u8 = fixedView(Uint8Array, heap);
@@ -41,7 +41,7 @@ function larson(heap, p, slots, sizes, ops, seed, publish) {
     slots[i] = q;
     sizes[i] = size;
     net += size;
-    if ((k & 1023) === 0) publish(net);
+    if ((k & 1023) === 0) live[id] = base + net;
   }
   return net;
 }
@@ -51,16 +51,17 @@ runWorker((heap, wd, live) => {
   const slots = new Uint32Array(wd.shared.slots, id * n * 4, n);
   const sizes = new Uint32Array(wd.shared.sizes, id * n * 4, n);
   const base = live[id];
-  const net = larson(heap, p, slots, sizes, p.opsPerGen, wd.seed, (x) => { live[id] = base + x; });
+  const net = larson(heap, p, slots, sizes, p.opsPerGen, wd.seed, live, id, base);
   live[id] = base + net;
   return { ops: p.opsPerGen };
 }, (heap, wd) => {
   // Untimed: the same loop on a private slice, then everything freed.
   const p = wd.params, n = Math.min(p.perThread, 1000);
-  // Shared arrays and a publishing closure of the same shape as the timed run's: the compiled code
-  // must fit the timed call as it is, or it deoptimizes at the start of the clock.
-  const slots = new Uint32Array(new SharedArrayBuffer(n * 4)), sizes = new Uint32Array(new SharedArrayBuffer(n * 4));
-  const scratch = new Float64Array(new SharedArrayBuffer(8));
-  larson(heap, p, slots, sizes, Math.min(p.opsPerGen, 1000000), wd.seed ^ 0x5bd1e995, (x) => { scratch[0] = x; });
+  // Arguments of the same shapes as the timed call's (views at an offset into a SharedArrayBuffer,
+  // the shared live counts, no closures): the compiled code must fit the timed call as it is, or it
+  // deoptimizes and recompiles once the clock runs - on a 2-core machine, with 2 workers, the
+  // compiler thread then competes with the workers.
+  const slots = new Uint32Array(new SharedArrayBuffer(n * 8), n * 4, n), sizes = new Uint32Array(new SharedArrayBuffer(n * 8), n * 4, n);
+  larson(heap, p, slots, sizes, Math.min(p.opsPerGen, 1000000), wd.seed ^ 0x5bd1e995, new Float64Array(new SharedArrayBuffer(8)), 0, 0);
   for (let i = 0; i < n; i++) if (slots[i] !== 0) heap.free(slots[i]);
 });

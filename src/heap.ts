@@ -104,6 +104,14 @@ export class Heap {
   readonly slot: number;
 
   private readonly s: Space;
+  // Copies of what the fast paths read from the Space, one load closer: its word view (kept
+  // current through s.onRemap), the heap base in bytes and words, the chunk table's word index
+  // and length (entries of chunks that do not exist yet are zero: CK_FREE).
+  private m: Int32Array;
+  private readonly hb: number;
+  private readonly hw: number;
+  private readonly ct: number;
+  private readonly maxChunks: number;
   /** Word index of the cache's count array when the fast paths are on, else 0. */
   private tc = 0;
   /** Word index of this thread's cache block, or 0 (no cache: threadCache false, or detached). */
@@ -138,6 +146,14 @@ export class Heap {
     s.ct = s.hw + m[s.hdr + L.H_CHUNKTAB];
     s.ar = s.hw + m[s.hdr + L.H_ARENAS];
     s.sl = s.hw + m[s.hdr + L.H_SLOTS];
+    this.m = s.i32;
+    s.onRemap = () => {
+      this.m = s.i32;
+    };
+    this.hb = s.hb;
+    this.hw = s.hw;
+    this.ct = s.ct;
+    this.maxChunks = m[s.hdr + L.H_MAX_CHUNKS];
     s.canBlock = threadCanBlock(m);
     s.refresh();
     const flags = m[s.hdr + L.H_FLAGS];
@@ -230,7 +246,7 @@ export class Heap {
     const tc = this.tc;
     if (tc !== 0 && size <= L.SMALL_MAX && (size >>> 0) === size) {
       const bin = this.sizeToBin[(size + 7) >>> 3];
-      const m = this.s.i32;
+      const m = this.m;
       const n = m[tc + bin];
       if (n !== 0) {
         const p = m[this.stack[bin] + n - 1] >>> 0;
@@ -411,13 +427,14 @@ export class Heap {
   /** Frees a block from malloc, calloc, realloc or alignedAlloc, made by any thread. free(0): no-op. */
   free(ptr: number): void {
     const tc = this.tc;
-    const s = this.s;
-    const off = ptr - s.hb;
+    const off = ptr - this.hb;
     const c = off >>> L.CHUNK_SHIFT;
-    if (tc !== 0 && (ptr >>> 0) === ptr && c < s.nchunks) {
-      const m = s.i32;
-      if ((m[s.ct + c] & L.CK_MASK) === L.CK_ARENA) {
-        const chunkWords = s.hw + (c << (L.CHUNK_SHIFT - 2));
+    if (tc !== 0 && (ptr >>> 0) === ptr && c < this.maxChunks) {
+      const m = this.m;
+      // A chunk that another thread has just made may lie past our view: its page info reads
+      // as undefined, not PS_SMALL, and freeSlow catches up.
+      if ((m[this.ct + c] & L.CK_MASK) === L.CK_ARENA) {
+        const chunkWords = this.hw + (c << (L.CHUNK_SHIFT - 2));
         const page = (off >>> L.PAGE_SHIFT) & (L.CHUNK_PAGES - 1);
         const info = m[chunkWords + page * L.MAP_ENTRY_WORDS];
         if ((info & L.PI_STATE_MASK) === L.PS_SMALL) {

@@ -49,6 +49,9 @@ export class Space {
     return b instanceof SharedArrayBuffer ? b : (b.buffer as unknown as SharedArrayBuffer);
   }
 
+  /** Called after the views were remade (the Heap keeps a copy of i32 for its fast paths). */
+  onRemap: (() => void) | null = null;
+
   /** Remakes the views over the whole buffer as it is now. */
   remap(): void {
     const buf = this.buffer();
@@ -58,6 +61,7 @@ export class Space {
     this.u8 = new Uint8Array(buf, 0, bytes);
     this.f64 = new Float64Array(buf, 0, bytes / 8);
     this.bytes = bytes;
+    if (this.onRemap !== null) this.onRemap();
   }
 
   /** Catches up with growth made by any thread. Call on every slow path before using metadata. */

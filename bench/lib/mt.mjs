@@ -20,7 +20,7 @@ function deferred() {
 }
 
 /** one generation of `w` workers; resolves to [{start, end, ops, ...}] */
-async function runGeneration({ heap, script, w, gen, params, shared, live, implUrl, seed, deadline }) {
+async function runGeneration({ heap, script, w, gen, params, shared, genShared, live, implUrl, seed, deadline }) {
   const ctlSab = new SharedArrayBuffer(16);
   const ctl = new Int32Array(ctlSab);
   const workers = [];
@@ -29,7 +29,7 @@ async function runGeneration({ heap, script, w, gen, params, shared, live, implU
   for (let id = 0; id < w; id++) {
     const wk = new Worker(new URL(script, WORKER_DIR), {
       workerData: {
-        handle: heap.handle, implUrl, id, workers: w, gen, params, shared,
+        handle: heap.handle, implUrl, id, workers: w, gen, params, shared, genShared,
         ctl: ctlSab, live, seed: seedFor(seed, gen, id),
       },
     });
@@ -143,7 +143,10 @@ async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs, memory
   const extra = {};
   try {
     for (let g = 0; g < wl.gens(p); g++) {
-      const res = await runGeneration({ heap, script: wl.script, w, gen: g, params: p, shared, live: liveSab, implUrl, seed: seedFor(seed, "gen", g), deadline });
+      // Per-generation set-up by this thread (before any worker runs: no heap calls while they do).
+      const genShared = wl.genSetup ? wl.genSetup(heap, w, p, rng) : null;
+      if (genShared?.warmBytes) live[w] += genShared.warmBytes * w; // freed (and counted) by the workers
+      const res = await runGeneration({ heap, script: wl.script, w, gen: g, params: p, shared, genShared, live: liveSab, implUrl, seed: seedFor(seed, "gen", g), deadline });
       ms += Math.max(...res.map((r) => r.end)) - Math.min(...res.map((r) => r.start));
       for (const r of res) {
         ops += r.ops;

@@ -28,6 +28,7 @@ const larson = {
     opsPerGen: scaled(cfg.quick ? 300000 : 2000000, cfg, 1000),
     gensPerRep: 2,
     minSize: 8, maxSize: 1000,
+    warmRemote: 500,
   }),
   gens: (p) => p.gensPerRep,
   bytes: (p, w) => w * p.perThread * 1100 + 16 * MiB,
@@ -45,6 +46,20 @@ const larson = {
       slots[i] = q; sizes[i] = size; net += size;
     }
     return { shared: { slots: slotsSab, sizes: sizesSab }, mainNet: net };
+  },
+  // Per generation: blocks of this (the main) thread for each worker's warm-up to free, so that
+  // the frees of blocks from another arena are compiled before the clock starts too.
+  genSetup(heap, w, p, rng) {
+    const n = w * p.warmRemote;
+    const warmSab = new SharedArrayBuffer(n * 4), warm = new Uint32Array(warmSab);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const size = rng.int(p.minSize, p.maxSize);
+      warm[i] = heap.malloc(size);
+      if (warm[i] === 0) throw new Error("larson setup: out of memory");
+      bytes += size;
+    }
+    return { warm: warmSab, warmBytes: bytes / w };
   },
   teardown(heap, shared) {
     const slots = new Uint32Array(shared.slots);

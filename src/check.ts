@@ -338,7 +338,9 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
     const n = m[tcRec(tw, b) + L.TCR_COUNT];
     for (let i = 0; i < n; i++) {
       const p = m[tw + TC_STACK[b] + i] >>> 0;
-      const what = b < NBINS ? `region ${p} (class ${BIN_SIZE[b]})` : `large run ${p} (${b - NBINS + L.TC_LARGE_MIN} pages)`;
+      const small = b < NBINS || b === L.TC_REMOTE;
+      const what = b < NBINS ? `region ${p} (class ${BIN_SIZE[b]})` : b === L.TC_REMOTE ? `remote region ${p}`
+        : `large run ${p} (${b - NBINS + L.TC_LARGE_MIN} pages)`;
       const where = `thread slot ${slot}: cached ${what}`;
       if (seen.has(p)) throw corruption(`${where} is in the cache twice`);
       seen.add(p);
@@ -346,18 +348,21 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
       if (p < s.hb || c >= s.nchunks || chunkKind(chunkEntry(s, c)) !== L.CK_ARENA) throw corruption(`${where} is not in an arena chunk`);
       const g = (p - s.hb) >>> 12;
       const info = m[mapIdx(s, g)];
-      if (b < NBINS) {
-        if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || infoBin(info) !== b) throw corruption(`${where} is not in a run of its class`);
+      if (small) {
+        if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || (b !== L.TC_REMOTE && infoBin(info) !== b)) {
+          throw corruption(`${where} is not in a run of its class`);
+        }
+        const cls = infoBin(info);
         const run = g - infoSize(info);
         const off = p - pageAddr(s, run);
-        const idx = regionIndex(b, off);
-        if (idx * BIN_SIZE[b] !== off) throw corruption(`${where} is not a region boundary`);
+        const idx = regionIndex(cls, off);
+        if (idx * BIN_SIZE[cls] !== off) throw corruption(`${where} is not a region boundary`);
         if (bitmapGet(m, auxIdx(s, run), idx)) throw corruption(`${where} is also free in its run`);
       } else if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD) || infoSize(info) !== b - NBINS + L.TC_LARGE_MIN ||
                  (p - s.hb) % L.PAGE_SIZE !== 0) {
         throw corruption(`${where} is not the start of a large run of that length (info ${info})`);
       }
-      const mark = b < NBINS ? ((m[p >>> 2] ^ p) | 1) === L.FRESH_MARK : m[p >>> 2] === (L.FREE_MARK ^ p);
+      const mark = small ? ((m[p >>> 2] ^ p) | 1) === L.FRESH_MARK : m[p >>> 2] === (L.FREE_MARK ^ p);
       if (!mark) throw corruption(`${where} lost its free mark: written after free?`);
     }
   }

@@ -34,7 +34,7 @@ import {
 import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
-  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHolds, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
+  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
   largeCacheBin, regionArena, TC_CAP, TC_PAGES, tcRec,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
@@ -117,6 +117,8 @@ export class Heap {
   /** Word index of this thread's cache block, or 0 (no cache: threadCache false, or detached). */
   private cache = 0;
   private readonly arena: number;
+  /** The chunk table entry of this thread's arena's chunks (free tells local blocks by it). */
+  private readonly arenaEntry: number;
   private readonly debug: boolean;
   /** Slow-path bytes left before the next GC step (tcache.ts: GC_BYTES). */
   private gcCredit = GC_BYTES;
@@ -158,6 +160,7 @@ export class Heap {
     this.slot = this.claimSlot();
     s.owner = this.slot + 1;
     this.arena = this.pickArena();
+    this.arenaEntry = L.CK_ARENA | (this.arena << L.CK_ARG_SHIFT);
     const sw = s.sl + this.slot * L.SLOT_WORDS;
     m[sw + L.S_ARENA] = this.arena;
     m[sw + L.S_TCACHE] = 0;
@@ -334,7 +337,8 @@ export class Heap {
   private cachePush(bin: number, ptr: number): void {
     const s = this.s;
     const r = tcRec(this.cache, bin);
-    if (s.i32[r + L.TCR_COUNT] >= TC_CAP[bin]) this.flushBin(bin, TC_CAP[bin] >> 1);
+    // A full stack keeps its newer half; the remote stack keeps nothing (this thread never reuses it).
+    if (s.i32[r + L.TCR_COUNT] >= TC_CAP[bin]) this.flushBin(bin, bin === L.TC_REMOTE ? 0 : TC_CAP[bin] >> 1);
     const m = s.i32; // after a flush, which may have remade the views
     m[ptr >>> 2] = L.FREE_MARK ^ ptr; // first, as on the fast path
     m[m[r + L.TCR_STACK] + m[r + L.TCR_COUNT]++] = ptr;
@@ -436,7 +440,8 @@ export class Heap {
       const m = this.m;
       // A chunk that another thread has just made may lie past our view: its page info reads
       // as undefined, not PS_SMALL, and freeSlow catches up.
-      if ((m[this.ct + c] & L.CK_MASK) === L.CK_ARENA) {
+      const e = m[this.ct + c];
+      if ((e & L.CK_MASK) === L.CK_ARENA) {
         const chunkWords = this.hw + (c << (L.CHUNK_SHIFT - 2));
         const page = (off >>> L.PAGE_SHIFT) & (L.CHUNK_PAGES - 1);
         const info = m[chunkWords + page * L.MAP_ENTRY_WORDS];
@@ -448,7 +453,8 @@ export class Heap {
           // A region boundary, and live: every free region, cached or in its run, carries a
           // mark (layout.ts), so no bitmap read. With the mark, freeSlow looks closer.
           if (idx * this.binSize[bin] === runOff && ((m[ptr >>> 2] ^ ptr) | 1) !== L.FRESH_MARK) {
-            const r = tc + bin * L.TCR_WORDS; // the bin's record (tcache.ts)
+            // The bin's record (tcache.ts); a region of another arena goes on the remote stack.
+            const r = tc + (e === this.arenaEntry ? bin : L.TC_REMOTE) * L.TCR_WORDS;
             const n = m[r];
             if (n < m[r + L.TCR_CAP]) {
               // Mark first: a thread stopped between these writes leaks the region at worst,
@@ -486,7 +492,7 @@ export class Heap {
       this.checkRunCheap(ptr);
     }
     if (this.cache !== 0) {
-      this.cachePush(bin, ptr);
+      this.cachePush(locArena === this.arena ? bin : L.TC_REMOTE, ptr);
       return;
     }
     s.i32[ptr >>> 2] = L.FREE_MARK ^ ptr;
@@ -682,14 +688,14 @@ export class Heap {
   private isFreed(ptr: number, bin: number): boolean {
     const s = this.s;
     if (bin < 0 || ((s.i32[ptr >>> 2] ^ ptr) | 1) !== L.FRESH_MARK) return false;
-    if (this.cache !== 0 && cacheHolds(s, this.cache, bin, ptr)) return true;
+    if (this.cache !== 0 && cacheHoldsAny(s, this.cache, bin, ptr)) return true;
     const nslots = s.i32[s.hdr + L.H_NSLOTS];
     for (let k = 0; k < nslots; k++) {
       const sw = s.sl + k * L.SLOT_WORDS;
       const tcb = s.i32[sw + L.S_TCACHE] >>> 0;
       if (k === this.slot || Atomics.load(s.i32, sw + L.S_STATE) !== L.SS_LIVE || tcb === 0) continue;
       if (tcb + TC_PAGES * L.PAGE_SIZE > s.bytes) continue;
-      if (cacheHolds(s, tcb >>> 2, bin, ptr)) return true;
+      if (cacheHoldsAny(s, tcb >>> 2, bin, ptr)) return true;
     }
     return false;
   }

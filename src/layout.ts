@@ -31,7 +31,11 @@ export const enum L {
   // length after the 36 small classes (jemalloc caches large sizes up to its tcache_max likewise).
   TC_LARGE_MIN = 4, // the smallest large run: 16 KiB
   TC_LARGE_MAX = 16, // 64 KiB
-  TC_NBINS = NBINS + TC_LARGE_MAX - TC_LARGE_MIN + 1,
+  // And one more stack, the last: small regions of other arenas that this thread freed (remote
+  // frees). This thread never reuses them; they go back to their arenas in batches.
+  TC_REMOTE = NBINS + TC_LARGE_MAX - TC_LARGE_MIN + 1,
+  TC_REMOTE_CAP = 64,
+  TC_NBINS = TC_REMOTE + 1,
   TC_LARGE_BYTES = 64 * 1024, // bytes of runs cached per length (at least one run)
   // A cache bin's record at the start of the thread's cache block (tcache.ts draws it): what both
   // fast paths read sits in one place, in the buffer view they hold already.

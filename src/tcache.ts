@@ -11,7 +11,8 @@
 //   | record of bin 0 | bin 1 | ... bin 48 | fill[49] | stack of bin 0 | stack of bin 1 | ..|
 //   +--------------------------------------+----------+------------------------------------+
 //     record: count | cap | stack | low      (L.TCR_*: 4 words, four bins to a cache line)
-//     bins 0..35: the small classes; 36..48: large runs of 4..16 pages (L.TC_NBINS in all)
+//     bins 0..35: the small classes; 36..48: large runs of 4..16 pages; 49: remote frees
+//     (L.TC_NBINS in all)
 //                                              ^ bottom: oldest          top: next to go ^
 //
 //   count  blocks in the stack now
@@ -28,6 +29,13 @@
 // A large run stays a large run (its page infos unchanged) while it sits in a cache; a miss for a
 // large length is served by the arena as usual, one run at a time.
 //
+// A small region of another arena that this thread frees goes on the remote stack (L.TC_REMOTE),
+// never to be handed out by this thread: when the stack is full, or on a GC visit, all of it goes
+// back to the regions' arenas, grouped by arena, one lock per group. Reusing such a region here
+// would mix two threads' blocks in one cache line - passive false sharing (Hoard's cache-scratch:
+// a thread that frees a block another thread allocated next to its own).
+
+//
 // A small miss fills the stack from the thread's arena in one locked pass, lowest addresses on top. A free
 // into a full stack flushes the older half back, grouped by owning arena, one lock per group. Every
 // GC_BYTES of slow-path traffic (the fast paths count nothing: a counter there costs 10% of a
@@ -35,7 +43,7 @@
 // since the last visit goes back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an
 // idle cache does not hoard memory.
 
-import { arenaLock, arenaUnlock, infoSize, largeFree, pageInfo } from "./arena.js";
+import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "./arena.js";
 import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
@@ -50,7 +58,8 @@ import { addrPage, pageAddr, Space } from "./space.js";
  */
 export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
   b < NBINS ? Math.max(8, Math.min(2 * BIN_NREGS[b], 200))
-    : Math.max(1, Math.floor(L.TC_LARGE_BYTES / ((b - NBINS + L.TC_LARGE_MIN) * L.PAGE_SIZE))));
+    : b === L.TC_REMOTE ? L.TC_REMOTE_CAP
+      : Math.max(1, Math.floor(L.TC_LARGE_BYTES / ((b - NBINS + L.TC_LARGE_MIN) * L.PAGE_SIZE))));
 export const TC_FILL = L.TC_NBINS * L.TCR_WORDS;
 export const TC_STACKS = TC_FILL + L.TC_NBINS;
 /** Word index of the record of bin `bin` in the cache block at word `tw` (add L.TCR_*). */
@@ -173,7 +182,11 @@ export function regionArena(s: Space, p: number): number {
 export function giveRegion(s: Space, a: number, bin: number, p: number): boolean {
   const gpage = addrPage(s, p);
   const info = pageInfo(s, gpage);
-  if (bin >= NBINS) {
+  if (bin === L.TC_REMOTE) {
+    // A small region of any class: its page says which.
+    if ((info & L.PI_STATE_MASK) !== L.PS_SMALL) return false;
+    bin = infoBin(info);
+  } else if (bin >= NBINS) {
     const npages = infoSize(info);
     if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD)) return false;
     // Clear its free mark: the arena hands the run out again as it is (mallocLarge writes nothing),
@@ -196,6 +209,7 @@ export function cacheFlushAll(s: Space, tw: number): number {
 
 /** One incremental GC step on `bin`. Returns the double frees found. */
 export function cacheGc(s: Space, tw: number, bin: number): number {
+  if (bin === L.TC_REMOTE) return cacheFlush(s, tw, bin, 0); // nothing to wait for: all of it goes
   const m = s.i32;
   const rec = tcRec(tw, bin);
   const low = m[rec + L.TCR_LOW];
@@ -211,6 +225,11 @@ export function cacheGc(s: Space, tw: number, bin: number): number {
   }
   m[rec + L.TCR_LOW] = m[rec + L.TCR_COUNT];
   return bad;
+}
+
+/** Whether the cache at `tw` holds `p` in the stack of `bin`, or (small bins) in the remote stack. */
+export function cacheHoldsAny(s: Space, tw: number, bin: number, p: number): boolean {
+  return cacheHolds(s, tw, bin, p) || (bin < NBINS && cacheHolds(s, tw, L.TC_REMOTE, p));
 }
 
 /** Whether the stack of `bin` in the cache at `tw` holds `p` (bounded by the stack's capacity). */

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { Heap } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { TC_CAP } from "../src/tcache.js";
+import { assertHeapError } from "./helpers.js";
 
 test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () => {
   for (const pages of [L.TC_LARGE_MIN, 5, 8, 10, L.TC_LARGE_MAX]) {
@@ -65,6 +66,34 @@ test("a busy cache bin keeps its regions: the GC only takes what stayed unused",
   }
   // The 64 regions the loop keeps using are still cached (allocated from the bin's point of view).
   assert.ok(heap.stats().allocated >= 64 * 48, `${heap.stats().allocated} bytes cached`);
+  heap.flush();
+  assert.equal(heap.stats().allocated, 0);
+  heap.check();
+});
+
+test("a thread never reuses a block of another arena that it freed: the block goes back to its arena", () => {
+  const heap = Heap.create({ initialBytes: 4 << 20, arenas: 2 });
+  const other = Heap.attach(heap.handle); // the emptier arena: the second one
+  assert.equal(heap.stats().arenas[1].threads, 1);
+  const a = heap.malloc(8);
+  other.free(a); // a remote free
+  assertHeapError(() => heap.free(a), "DOUBLE_FREE", "found on the other thread's remote stack");
+  assertHeapError(() => other.free(a), "DOUBLE_FREE", "found on its own remote stack");
+  const mine = other.malloc(8);
+  assert.notEqual(mine, a, "the freeing thread does not hand it out");
+  // More remote frees than the remote stack holds: it goes back to arena 0 in batches.
+  const blocks = Array.from({ length: 3 * L.TC_REMOTE_CAP }, () => heap.malloc(8));
+  for (const p of blocks) other.free(p);
+  heap.check();
+  other.check();
+  other.flush();
+  heap.flush();
+  assert.equal(heap.stats().allocated, 8, "only `mine` is live");
+  // Back in its own arena's bin, `a` (the lowest region) is the first one handed out there again.
+  assert.equal(heap.malloc(8), a);
+  other.free(mine);
+  other.detach();
+  heap.free(a);
   heap.flush();
   assert.equal(heap.stats().allocated, 0);
   heap.check();

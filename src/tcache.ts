@@ -8,7 +8,7 @@
 //
 //   cache block (words)
 //   +--------------------------------------+----------+------------------------------------+
-//   | record of bin 0 | bin 1 | ... bin 48 | fill[49] | stack of bin 0 | stack of bin 1 | ..|
+//   | record of bin 0 | bin 1 | ... bin 49 | fill[50] | stack of bin 0 | stack of bin 1 | ..|
 //   +--------------------------------------+----------+------------------------------------+
 //     record: count | cap | stack | low      (L.TCR_*: 4 words, four bins to a cache line)
 //     bins 0..35: the small classes; 36..48: large runs of 4..16 pages; 49: remote frees

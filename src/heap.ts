@@ -580,8 +580,14 @@ export class Heap {
     if (npages === have) return true;
     arenaLock(s, a);
     let ok = true;
-    if (npages < have) runShrink(s, a, locRun, have, npages);
-    else ok = runGrow(s, a, locRun, have, npages);
+    if (npages < have) {
+      // Debug: the pages given up are freed memory, junk like any freed run (before another
+      // thread can take them: under the lock).
+      if (this.debug) junkPages(s, locRun + npages, have - npages);
+      runShrink(s, a, locRun, have, npages);
+    } else {
+      ok = runGrow(s, a, locRun, have, npages);
+    }
     if (ok) s.f64[(arenaWord(s, a) + L.A_LARGE_ALLOCATED) >>> 1] += (npages - have) * L.PAGE_SIZE;
     arenaUnlock(s, a);
     return ok;
@@ -593,6 +599,7 @@ export class Heap {
     const c = (ptr - s.hb) / L.CHUNK_SIZE;
     const g = s.hdr + L.H_LOCK;
     lockAcquire(s.i32, g, s.owner, s.canBlock);
+    if (this.debug && npages < locPages) junkPages(s, (ptr - s.hb) / L.PAGE_SIZE + npages, locPages - npages);
     const ok = hugeResize(s, c, hugeChunks(locPages), hugeChunks(npages));
     if (ok) {
       setHuge(s, c, hugeChunks(npages), npages);
@@ -938,6 +945,11 @@ function readOptions(o: HeapOptions, base: number): ResolvedOptions {
   }
   const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0);
   return { initialChunks, maxChunks, arenas, slots, flags };
+}
+
+/** Debug: fills `n` pages from global page `gpage` with the freed-memory junk byte. */
+function junkPages(s: Space, gpage: number, n: number): void {
+  s.u8.fill(L.JUNK_FREE, pageAddr(s, gpage), pageAddr(s, gpage + n));
 }
 
 /**

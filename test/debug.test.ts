@@ -90,3 +90,18 @@ test("without debug, freed memory is left alone but for the free mark", () => {
   assert.equal(s.f64[(bw + L.B_NMALLOC) >>> 1], 1);
   assert.equal(s.f64[(bw + L.B_NFREE) >>> 1], 1);
 });
+
+test("debug: realloc shrinking a large or huge block in place junk-fills the pages it gives up", () => {
+  const heap = Heap.create({ initialBytes: 8 << 20, debug: true });
+  const PAGE = 4096;
+  for (const [from, to] of [[10 * PAGE, 5 * PAGE], [3 << 20, 3 << 19]]) {
+    const p = heap.malloc(from);
+    new Uint8Array(heap.buffer, p, from).fill(0x11);
+    const q = heap.realloc(p, to);
+    assert.equal(q, p, `${from} -> ${to} bytes: in place`);
+    assert.ok(allBytes(heap, p, to, 0x11), "the bytes kept are intact");
+    assert.ok(allBytes(heap, p + to, from - to, JUNK_FREE), "the pages given up are 0x5a");
+    heap.free(q);
+  }
+  heap.check();
+});

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap } from "../src/index.js";
-import { results, spawn } from "./threads.util.js";
+import { assertEmptyAfter, results, spawn } from "./threads.util.js";
 import type { ChurnData, ChurnResult } from "./workers/churn.js";
 import { Queue, Views } from "./workers/shared.js";
 
@@ -40,12 +40,5 @@ test(`attach/detach churn: ${WORKERS} workers x ${ROUNDS} Heaps each, blocks fre
   assert.equal(total("received"), total("sent"));
   assert.equal(total("mallocs"), total("frees"));
   t.diagnostic(`${total("mallocs")} blocks, ${total("sent")} freed through another slot, ${checks} concurrent check()s`);
-  heap.check();
-  for (const q of queues) heap.free(q);
-  heap.free(ctl);
-  heap.flush();
-  const st = heap.stats();
-  assert.equal(st.allocated, 0);
-  assert.equal(st.threads, 1);
-  heap.check();
+  assertEmptyAfter(heap, [...queues, ctl]);
 });

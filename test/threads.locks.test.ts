@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap } from "../src/index.js";
-import { results, spawn } from "./threads.util.js";
+import { assertEmptyAfter, results, spawn } from "./threads.util.js";
 import { Queue, Views } from "./workers/shared.js";
 import type { StressData, StressResult } from "./workers/stress.js";
 
@@ -42,13 +42,6 @@ for (const threadCache of [true, false]) {
     const sent = out.reduce((a, r) => a + r.sent, 0);
     assert.equal(out.reduce((a, r) => a + r.received, 0), sent);
     assert.ok(sent > 0);
-    heap.check();
-    for (const q of queues) heap.free(q);
-    heap.free(ctl);
-    heap.flush();
-    const st = heap.stats();
-    assert.equal(st.allocated, 0);
-    assert.equal(st.threads, 1);
-    heap.check();
+    assertEmptyAfter(heap, [...queues, ctl]);
   });
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap } from "../src/index.js";
-import { results, spawn } from "./threads.util.js";
+import { assertEmptyAfter, results, spawn } from "./threads.util.js";
 import type { PcData, PcResult } from "./workers/prodcons.js";
 import { Queue, Views } from "./workers/shared.js";
 
@@ -50,12 +50,5 @@ test(`producer/consumer: ${PRODUCERS} + ${CONSUMERS} workers, ${ROUNDS} rounds o
   assert.ok(peak("active") <= base.active + (64 << 10), `active grows: ${base.active} -> ${peak("active")}`);
   assert.ok(peak("allocated") <= base.allocated + (32 << 10), `allocated grows: ${base.allocated} -> ${peak("allocated")}`);
 
-  heap.check();
-  heap.free(queue);
-  heap.free(ctl);
-  heap.flush();
-  const st = heap.stats();
-  assert.equal(st.allocated, 0);
-  assert.equal(st.threads, 1);
-  heap.check();
+  assertEmptyAfter(heap, [queue, ctl]);
 });

@@ -1,8 +1,10 @@
 // Main-thread helpers of the multi-threaded tests: start workers that are always terminated when
 // their test ends (passed, failed or timed out), wait for their results, talk to an RPC worker.
 
+import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { Worker } from "node:worker_threads";
+import type { Heap } from "../src/index.js";
 
 /** Starts test/workers/<name>.js; the worker is terminated when test `t` ends, whatever happens. */
 export function spawn(t: TestContext, name: string, workerData: unknown): Worker {
@@ -100,3 +102,18 @@ export class Remote {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The end of a multi-threaded test, once every worker has detached: check(), free the test's own
+ * `blocks` (queues, control words), flush, and the heap must be empty, with this thread its only
+ * thread, and consistent.
+ */
+export function assertEmptyAfter(heap: Heap, blocks: number[]): void {
+  heap.check();
+  for (const p of blocks) heap.free(p);
+  heap.flush();
+  const st = heap.stats();
+  assert.equal(st.allocated, 0);
+  assert.equal(st.threads, 1);
+  heap.check();
+}

@@ -14,6 +14,10 @@
 // gets a region back joins the tree (or becomes runcur, when it lies below runcur: jemalloc's policy
 // of filling the lowest addresses first, which keeps the heap packed).
 //
+// Only free regions hold anything of the allocator's: a mark in their first word (layout.ts),
+// written for every region when a run is carved and again at every free. Handing regions out,
+// binTake checks it: a free region without it was written after its free, and is not handed out.
+//
 // Arena lock held for everything here.
 
 import { arenaWord, binWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";

@@ -77,7 +77,7 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
         const p = base + ((w << 5) + lowestBit(x)) * size;
         // Free regions carry a mark (layout.ts); one without it was written after it was freed.
         // It is not handed out: it stays allocated (leaked) and the caller reports it.
-        if (((m[p >>> 2] ^ p) | 1) === L.FRESH_MARK) m[dst + got++] = p;
+        if (((m[p >>> 2] ^ p) | 3) === L.FRESH_MARK) m[dst + got++] = p;
         else bad++;
         x &= x - 1;
         nfree--;

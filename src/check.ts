@@ -218,7 +218,7 @@ function checkFreeMarks(s: Space, run: number, bin: number, where: string): void
   for (let i = 0; i < BIN_NREGS[bin]; i++) {
     if (!bitmapGet(m, bm, i)) continue;
     const p = base + i * BIN_SIZE[bin];
-    if (((m[p >>> 2] ^ p) | 1) !== L.FRESH_MARK) {
+    if (((m[p >>> 2] ^ p) | 3) !== L.FRESH_MARK) {
       throw corruption(`${where}: free region ${p} (class ${BIN_SIZE[bin]}) lost its free mark: written after free?`);
     }
   }
@@ -362,7 +362,7 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
                  (p - s.hb) % L.PAGE_SIZE !== 0) {
         throw corruption(`${where} is not the start of a large run of that length (info ${info})`);
       }
-      const mark = small ? ((m[p >>> 2] ^ p) | 1) === L.FRESH_MARK : m[p >>> 2] === (L.FREE_MARK ^ p);
+      const mark = small ? ((m[p >>> 2] ^ p) | 3) === L.FRESH_MARK : ((m[p >>> 2] ^ p) | L.MARK_USED_BIT) === L.FREE_MARK;
       if (!mark) throw corruption(`${where} lost its free mark: written after free?`);
     }
   }

@@ -252,7 +252,6 @@ export class Heap {
       if (n !== 0) {
         const p = m[m[r + L.TCR_STACK] + n - 1] >>> 0;
         m[r] = n - 1;
-        if (n <= m[r + L.TCR_LOW]) m[r + L.TCR_LOW] = n - 1;
         m[p >>> 2] = 0; // clear the free mark
         return p;
       }
@@ -326,14 +325,11 @@ export class Heap {
     }
   }
 
-  /** Pops the top of the non-empty cache bin `bin`, keeping its low-water mark. */
+  /** Pops the top of the non-empty cache bin `bin`. */
   private cachePop(bin: number): number {
     const m = this.s.i32;
     const r = tcRec(this.cache, bin);
     const n = --m[r + L.TCR_COUNT];
-    // The low-water mark, as on the fast path: the GC flushes what stayed below it, and a mark
-    // above the count would make it flush past the bottom of the stack.
-    if (n < m[r + L.TCR_LOW]) m[r + L.TCR_LOW] = n;
     return m[m[r + L.TCR_STACK] + n] >>> 0;
   }
 
@@ -453,7 +449,7 @@ export class Heap {
           const idx = (runOff * this.binMagic[bin] * 2 ** -32) | 0;
           // A region boundary, and live: every free region, cached or in its run, carries a
           // mark (layout.ts), so no bitmap read. With the mark, freeSlow looks closer.
-          if (idx * this.binSize[bin] === runOff && ((m[ptr >>> 2] ^ ptr) | 1) !== L.FRESH_MARK) {
+          if (idx * this.binSize[bin] === runOff && ((m[ptr >>> 2] ^ ptr) | 3) !== L.FRESH_MARK) {
             // The bin's record (tcache.ts); a region of another arena goes on the remote stack.
             const r = tc + (e === this.arenaEntry ? bin : L.TC_REMOTE) * L.TCR_WORDS;
             const n = m[r];
@@ -668,7 +664,7 @@ export class Heap {
     const idx = regionIndex(bin, off);
     if (idx * BIN_SIZE[bin] !== off) throw invalidPointer(ptr, `lies inside a ${BIN_SIZE[bin]}-byte region`);
     if (bitmapGet(s.i32, auxIdx(s, run), idx)) {
-      if (s.i32[ptr >>> 2] === (L.FREE_MARK ^ ptr)) {
+      if (((s.i32[ptr >>> 2] ^ ptr) | L.MARK_USED_BIT) === L.FREE_MARK) {
         throw freeing ? doubleFree(ptr, "was freed already") : invalidPointer(ptr, "was freed");
       }
       throw invalidPointer(ptr, "is a region that was never allocated");
@@ -682,7 +678,7 @@ export class Heap {
   /** Throws DOUBLE_FREE when the located block at `ptr` (cache bin `bin`) sits in a thread cache. */
   private assertNotFreed(ptr: number, bin: number): void {
     if (!this.isFreed(ptr, bin)) return;
-    if (this.s.i32[ptr >>> 2] === (L.FRESH_MARK ^ ptr)) {
+    if (((this.s.i32[ptr >>> 2] ^ ptr) & L.MARK_FRESH_BIT) !== 0) {
       throw invalidPointer(ptr, "is a region that was never allocated (it sits in a thread cache)");
     }
     throw doubleFree(ptr, "was freed already (it is in a thread cache)");
@@ -695,7 +691,7 @@ export class Heap {
    */
   private isFreed(ptr: number, bin: number): boolean {
     const s = this.s;
-    if (bin < 0 || ((s.i32[ptr >>> 2] ^ ptr) | 1) !== L.FRESH_MARK) return false;
+    if (bin < 0 || ((s.i32[ptr >>> 2] ^ ptr) | 3) !== L.FRESH_MARK) return false;
     if (this.cache !== 0 && cacheHoldsAny(s, this.cache, bin, ptr)) return true;
     const nslots = s.i32[s.hdr + L.H_NSLOTS];
     for (let k = 0; k < nslots; k++) {

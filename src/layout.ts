@@ -42,7 +42,7 @@ export const enum L {
   TCR_COUNT = 0, // blocks in the stack now
   TCR_CAP = 1, // the stack's capacity (tcache.ts: TC_CAP)
   TCR_STACK = 2, // word index of the stack's bottom
-  TCR_LOW = 3, // low-water mark of the count since the GC's last visit (-1: ran dry)
+  TCR_DRY = 3, // 1 when the stack ran dry since the GC's last visit (tcache.ts: cacheGc)
   TCR_WORDS = 4,
 
   // ---- Pages and chunks ----------------------------------------------------------------------
@@ -223,9 +223,18 @@ export const enum L {
   // not live (a double free, or a region never handed out): it looks closer (thread caches,
   // bitmap) only when the mark is there. And a bin handing a region out finds the mark gone when
   // the region was written after it was freed (CORRUPTION, instead of two owners).
-  // The two marks differ in bit 0 only: (word ^ ptr) | 1 === FRESH_MARK tests for either.
+  //
+  //   mark ^ ptr, low bits:  ...1 1   FRESH_MARK  never handed out
+  //                          ...1 0   FREE_MARK   freed
+  //                          ...0 x   the same, "stale": seen in a thread cache by the cache GC's
+  //                                   last visit and not used since (tcache.ts: cacheGc)
+  //
+  // (word ^ ptr) | 3 === FRESH_MARK tests for any mark; bit 0 tells fresh from freed, bit 1 clear
+  // means stale. (ptr is 8-aligned, so the xor leaves the low bits of the mark as they are.)
   FREE_MARK = 0x7ee1f4ee,
   FRESH_MARK = 0x7ee1f4ef,
+  MARK_FRESH_BIT = 1,
+  MARK_USED_BIT = 2,
   JUNK_FREE = 0x5a, // debug: freed bytes
   JUNK_ALLOC = 0xa5, // debug: new small regions
 }

@@ -10,7 +10,7 @@
 //   +--------------------------------------+----------+------------------------------------+
 //   | record of bin 0 | bin 1 | ... bin 49 | fill[50] | stack of bin 0 | stack of bin 1 | ..|
 //   +--------------------------------------+----------+------------------------------------+
-//     record: count | cap | stack | low      (L.TCR_*: 4 words, four bins to a cache line)
+//     record: count | cap | stack | dry      (L.TCR_*: 4 words, four bins to a cache line)
 //     bins 0..35: the small classes; 36..48: large runs of 4..16 pages; 49: remote frees
 //     (L.TC_NBINS in all)
 //                                              ^ bottom: oldest          top: next to go ^
@@ -18,7 +18,7 @@
 //   count  blocks in the stack now
 //   cap    the stack's capacity (TC_CAP; check() verifies it, the fast paths trust it)
 //   stack  word index of the stack's bottom (idem)
-//   low    low-water mark since the last GC visit of this bin (-1: the stack ran dry)
+//   dry    1 when the stack ran dry (a fill) since the last GC visit of this bin
 //   fill   lg of the fill divisor: a miss takes TC_CAP >> fill regions from the bin
 //
 // Capacity and stack address are constants, kept in the record anyway: a malloc or free that hits
@@ -39,9 +39,10 @@
 // A small miss fills the stack from the thread's arena in one locked pass, lowest addresses on top. A free
 // into a full stack flushes the older half back, grouped by owning arena, one lock per group. Every
 // GC_BYTES of slow-path traffic (the fast paths count nothing: a counter there costs 10% of a
-// malloc+free pair) an incremental GC visits one bin: what stayed unused below the low-water mark
-// since the last visit goes back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an
-// idle cache does not hoard memory.
+// malloc+free pair) an incremental GC visits one bin: what stayed unused since the last visit goes
+// back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an idle cache does not
+// hoard memory. What stayed unused is told by the blocks' marks, not by a low-water mark that every
+// malloc would have to keep (see cacheGc).
 
 import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "./arena.js";
 import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
@@ -126,7 +127,7 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
   }
   // The regions keep the mark they had in their run (layout.ts): a cached region is a free region.
   m[tcRec(tw, bin) + L.TCR_COUNT] = got;
-  m[tcRec(tw, bin) + L.TCR_LOW] = -1; // ran dry since the last GC visit
+  m[tcRec(tw, bin) + L.TCR_DRY] = 1; // ran dry since the last GC visit
   throwIfTakenCorrupt(bin);
   return got;
 }
@@ -165,7 +166,6 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
   }
   m.copyWithin(stack, stack + nflush, stack + n);
   m[rec + L.TCR_COUNT] = keep;
-  if (m[rec + L.TCR_LOW] > keep) m[rec + L.TCR_LOW] = keep;
   if (bad > 0) Atomics.add(m, s.hdr + L.H_DOUBLE_FREES, bad);
   return bad;
 }
@@ -207,23 +207,35 @@ export function cacheFlushAll(s: Space, tw: number): number {
   return bad;
 }
 
-/** One incremental GC step on `bin`. Returns the double frees found. */
+/**
+ * One incremental GC step on `bin`. Returns the double frees found.
+ *
+ * jemalloc's GC flushes what stayed below the stack's low-water mark since the last visit: blocks
+ * that no malloc took. Keeping a low-water mark costs a load and a compare on every malloc; here
+ * the visit marks the blocks it leaves in the stack "stale" (L.MARK_USED_BIT cleared), a free
+ * writes a new mark, and so the next visit finds the blocks nobody took as the stale ones at the
+ * bottom of the stack - the same blocks, with nothing done on the fast paths.
+ */
 export function cacheGc(s: Space, tw: number, bin: number): number {
   if (bin === L.TC_REMOTE) return cacheFlush(s, tw, bin, 0); // nothing to wait for: all of it goes
-  const m = s.i32;
+  let m = s.i32;
   const rec = tcRec(tw, bin);
-  const low = m[rec + L.TCR_LOW];
+  const stack = tw + TC_STACK[bin];
+  const n = m[rec + L.TCR_COUNT];
+  let stale = 0;
+  while (stale < n && (m[(m[stack + stale] >>> 0) >>> 2] & L.MARK_USED_BIT) === 0) stale++;
   let bad = 0;
-  if (low > 0) {
-    const n = m[rec + L.TCR_COUNT];
-    bad = cacheFlush(s, tw, bin, n - low + (low >> 2));
-    // Regions sat unused: fill fewer next time.
-    if (TC_CAP[bin] >> (m[tw + TC_FILL + bin] + 1) >= 1) m[tw + TC_FILL + bin]++;
-  } else if (low < 0) {
+  if (m[rec + L.TCR_DRY] !== 0) {
     // The stack ran dry: fill more next time.
     if (m[tw + TC_FILL + bin] > 1) m[tw + TC_FILL + bin]--;
+  } else if (stale > 0) {
+    bad = cacheFlush(s, tw, bin, n - stale + (stale >> 2)); // 3/4 of the stale ones, oldest first
+    m = s.i32; // flushing takes locks, which may remake the views
+    // Blocks sat unused: fill fewer next time.
+    if (TC_CAP[bin] >> (m[tw + TC_FILL + bin] + 1) >= 1) m[tw + TC_FILL + bin]++;
   }
-  m[rec + L.TCR_LOW] = m[rec + L.TCR_COUNT];
+  m[rec + L.TCR_DRY] = 0;
+  for (let i = 0, left = m[rec + L.TCR_COUNT]; i < left; i++) m[(m[stack + i] >>> 0) >>> 2] &= ~L.MARK_USED_BIT;
   return bad;
 }
 

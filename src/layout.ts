@@ -36,7 +36,7 @@ export const enum L {
   TC_REMOTE = NBINS + TC_LARGE_MAX - TC_LARGE_MIN + 1,
   TC_REMOTE_CAP = 64,
   TC_NBINS = TC_REMOTE + 1,
-  TC_LARGE_BYTES = 64 * 1024, // bytes of runs cached per length (at least one run)
+  TC_LARGE_BYTES = 32 * 1024, // bytes of runs cached per length (at least one run)
   // A cache bin's record at the start of the thread's cache block (tcache.ts draws it): what both
   // fast paths read sits in one place, in the buffer view they hold already.
   TCR_COUNT = 0, // blocks in the stack now

@@ -54,8 +54,8 @@ import { addrPage, pageAddr, Space } from "./space.js";
 
 /**
  * Stack capacity of each cache bin: for a small class twice a run's regions, between 8 and 200
- * (jemalloc: <= 200); for a large length, L.TC_LARGE_BYTES of runs (4 runs of 4 pages, ..., 1 run of
- * 9 to 16 pages): a few MiB of idle runs per thread would dwarf small live sets.
+ * (jemalloc: <= 200); for a large length, L.TC_LARGE_BYTES of runs, at least one (2 runs of 4 pages,
+ * 1 run of 5 to 16 pages): a few MiB of idle runs per thread would dwarf small live sets (mstress).
  */
 export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
   b < NBINS ? Math.max(8, Math.min(2 * BIN_NREGS[b], 200))

@@ -98,3 +98,29 @@ test("a thread never reuses a block of another arena that it freed: the block go
   assert.equal(heap.stats().allocated, 0);
   heap.check();
 });
+
+test("blocks the GC marked stale in a cache are still caught: double free, never handed out", () => {
+  const heap = Heap.create({ initialBytes: 4 << 20, arenas: 1 });
+  const p = heap.malloc(48);
+  const fresh = p + 48; // the next region of the fill: cached, never handed out
+  heap.free(p);
+  // One GC visit of every bin: what is in the caches now is marked stale.
+  const gc = heap as unknown as { gcStep(): void };
+  for (let i = 0; i < L.TC_NBINS; i++) gc.gcStep();
+  const word = (q: number): number => new Int32Array(heap.buffer, q, 1)[0];
+  assert.equal((word(p) ^ p) | 3, L.FRESH_MARK, "p still carries a mark");
+  assert.equal((word(p) ^ p) & L.MARK_USED_BIT, 0, "stale");
+  assert.equal((word(fresh) ^ fresh) & L.MARK_USED_BIT, 0, "stale too");
+  heap.check();
+  assertHeapError(() => heap.free(p), "DOUBLE_FREE");
+  assertHeapError(() => heap.free(fresh), "INVALID_POINTER");
+  // A second visit flushes 3/4 of the stale blocks back to their run; p, the newest, stays on top.
+  for (let i = 0; i < L.TC_NBINS; i++) gc.gcStep();
+  heap.check();
+  assert.equal(heap.malloc(48), p);
+  assert.equal(word(p), 0, "handed out: the mark is gone");
+  heap.free(p);
+  heap.flush();
+  assert.equal(heap.stats().allocated, 0);
+  heap.check();
+});

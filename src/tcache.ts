@@ -94,12 +94,7 @@ export const TC_PAGES = Math.ceil((TC_WORDS * 4) / L.PAGE_SIZE);
 export const GC_BYTES = 65536;
 export const GC_EVENT_MIN = Math.ceil(GC_BYTES / (8192 / NBINS));
 export const GC_EVENT_MAX = 16384;
-/**
- * A new thread's first miss in a class takes a quarter of the stack's capacity (jemalloc: half);
- * the GC doubles the fill of a class that keeps running dry. Threads that come and go (mstress:
- * peak active/requested 1.30 -> 1.25 at 4 workers) hoard less; steady ones catch up.
- */
-const INITIAL_FILL_SHIFT = 2;
+const INITIAL_FILL_SHIFT = 1;
 
 /** Sets up an empty cache in the block at word `tw`. */
 export function cacheInit(s: Space, tw: number): void {

@@ -24,7 +24,7 @@ import { corruption } from "./errors.js";
 import { L } from "./layout.js";
 import { lockAcquireWithin, lockOwner, lockRelease, lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
-import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
+import { addrChunk, addrPage, auxIdx, mapIdx, pageAddr, Space } from "./space.js";
 import { TC_CAP, TC_PAGES, TC_STACK, tcRec } from "./tcache.js";
 import { treeWalk } from "./tree.js";
 
@@ -344,9 +344,9 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
       const where = `thread slot ${slot}: cached ${what}`;
       if (seen.has(p)) throw corruption(`${where} is in the cache twice`);
       seen.add(p);
-      const c = (p - s.hb) >>> 20;
+      const c = addrChunk(s, p);
       if (p < s.hb || c >= s.nchunks || chunkKind(chunkEntry(s, c)) !== L.CK_ARENA) throw corruption(`${where} is not in an arena chunk`);
-      const g = (p - s.hb) >>> 12;
+      const g = addrPage(s, p);
       const info = m[mapIdx(s, g)];
       if (small) {
         if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || (b !== L.TC_REMOTE && infoBin(info) !== b)) {

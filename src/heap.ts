@@ -31,7 +31,7 @@ import { lockAcquire, lockBreak, lockRelease, threadCanBlock } from "./lock.js";
 import {
   BIN_BITMAP_WORDS, BIN_MAGIC, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
-import { addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
+import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
@@ -633,7 +633,7 @@ export class Heap {
     if ((ptr >>> 0) !== ptr) throw invalidPointer(ptr, "is not an unsigned 32-bit integer");
     if (ptr < s.hb) throw invalidPointer(ptr, "lies below the heap's base");
     s.refresh();
-    const c = (ptr - s.hb) >>> L.CHUNK_SHIFT;
+    const c = addrChunk(s, ptr);
     if (c >= s.nchunks) throw invalidPointer(ptr, "lies past the end of the heap");
     const e = chunkEntry(s, c);
     switch (chunkKind(e)) {

@@ -55,7 +55,7 @@ export const BIN_BITMAP_WORDS = Int32Array.from(BIN_NREGS, (n) => (n + 31) >>> 5
  * A double multiply is several times cheaper than an integer division by a variable.
  */
 export const BIN_MAGIC = Float64Array.from(sizes, (s) => Math.ceil(2 ** 32 / s));
-export const TWO_POW_M32 = 2 ** -32;
+const TWO_POW_M32 = 2 ** -32;
 
 /** Class of each request size, indexed by (size + 7) >>> 3 for size 0 .. SMALL_MAX. */
 export const SIZE_TO_BIN = new Uint8Array((SMALL_MAX >>> 3) + 1);

@@ -50,7 +50,7 @@ import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
 import { BIN_NREGS, NBINS, regionIndex } from "./sizeclass.js";
 import { binWord } from "./arena.js";
-import { addrPage, pageAddr, Space } from "./space.js";
+import { addrChunk, addrPage, pageAddr, Space } from "./space.js";
 
 /**
  * Stack capacity of each cache bin: for a small class twice a run's regions, between 8 and 200
@@ -172,7 +172,7 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
 
 /** Arena owning the chunk of region `p`. */
 export function regionArena(s: Space, p: number): number {
-  return chunkArg(chunkEntry(s, (p - s.hb) >>> L.CHUNK_SHIFT));
+  return chunkArg(chunkEntry(s, addrChunk(s, p)));
 }
 
 /**

@@ -69,13 +69,7 @@ class Model {
     assert.equal(p % align, 0, `${what}: ${p} is not ${align}-aligned`);
     assert.ok(!this.live.has(p), `${what}: ${p} is live already`);
     // No overlap: the block ends before the next live one starts, and starts after the one before ends.
-    let lo = 0;
-    let hi = this.order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.order[mid] < p) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.rank(p);
     if (lo > 0) {
       const before = this.live.get(this.order[lo - 1]) as Live;
       assert.ok(before.p + before.usable <= p, `${what}: [${p}, +${usable}) overlaps [${before.p}, +${before.usable})`);
@@ -91,9 +85,8 @@ class Model {
     return b;
   }
 
-  remove(p: number): Live {
-    const b = this.live.get(p) as Live;
-    this.live.delete(p);
+  /** How many live blocks start below `p` (binary search of `order`). */
+  private rank(p: number): number {
     let lo = 0;
     let hi = this.order.length;
     while (lo < hi) {
@@ -101,6 +94,13 @@ class Model {
       if (this.order[mid] < p) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  remove(p: number): Live {
+    const b = this.live.get(p) as Live;
+    this.live.delete(p);
+    const lo = this.rank(p);
     assert.equal(this.order[lo], p);
     this.order.splice(lo, 1);
     const i = this.list.indexOf(p);

@@ -93,6 +93,14 @@ export function assertBlocks(heap: Heap, blocks: Iterable<Block>): void {
   for (const b of blocks) assertPattern(heap, b.p, b.size, b.seed);
 }
 
+/** Frees `ptrs` and flushes this thread's cache: the heap must then be consistent and hold nothing. */
+export function freeAllAssertEmpty(heap: Heap, ptrs: Iterable<number>): void {
+  for (const p of ptrs) heap.free(p);
+  heap.flush();
+  heap.check();
+  assert.equal(heap.stats().allocated, 0);
+}
+
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 

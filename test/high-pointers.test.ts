@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap, HeapOptions } from "../src/index.js";
 import { BIN_NREGS, BIN_SIZE, NBINS } from "../src/sizeclass.js";
-import { allocFilled, assertBlocks, assertHeapError, assertPattern, Block, fillPattern, GiB, MiB, seedOf } from "./helpers.js";
+import { allocFilled, assertBlocks, assertHeapError, assertPattern, Block, fillPattern, freeAllAssertEmpty, GiB, MiB, seedOf } from "./helpers.js";
 
 const TWO_GIB = 2 ** 31;
 
@@ -103,13 +103,8 @@ for (const options of [{ threadCache: true }, { threadCache: false }, { debug: t
     heap.check();
 
     // Everything frees, from above and below 2 GiB alike.
-    for (const b of blocks) heap.free(b.p);
-    for (const p of filler) heap.free(p);
-    heap.flush();
-    heap.check();
-    const end = heap.stats();
-    assert.equal(end.allocated, 0);
-    assert.equal(end.active, 0);
+    freeAllAssertEmpty(heap, [...blocks.map((b) => b.p), ...filler]);
+    assert.equal(heap.stats().active, 0);
   });
 }
 

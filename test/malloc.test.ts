@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap, HeapOptions } from "../src/index.js";
 import { BIN_SIZE, NBINS } from "../src/sizeclass.js";
-import { allBytes, allocFilled, assertBlocks, Block, GiB, MiB } from "./helpers.js";
+import { allBytes, allocFilled, assertBlocks, Block, freeAllAssertEmpty, GiB, MiB } from "./helpers.js";
 
 const CONFIGS: HeapOptions[] = [{ threadCache: true }, { threadCache: false }, { debug: true }];
 
@@ -63,10 +63,7 @@ for (const o of CONFIGS) {
     for (let i = 1; i < spans.length; i++) assert.ok(spans[i - 1][1] <= spans[i][0], `blocks at ${spans[i - 1][0]} and ${spans[i][0]} overlap`);
     heap.check();
     assertBlocks(heap, blocks);
-    for (const b of blocks) heap.free(b.p);
-    heap.flush();
-    heap.check();
-    assert.equal(heap.stats().allocated, 0);
+    freeAllAssertEmpty(heap, blocks.map((b) => b.p));
   });
 
   test(`calloc returns zeros on memory that held other bytes (${name})`, () => {

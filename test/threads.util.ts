@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { Worker } from "node:worker_threads";
 import type { Heap } from "../src/index.js";
+import { freeAllAssertEmpty } from "./helpers.js";
 
 /** Starts test/workers/<name>.js; the worker is terminated when test `t` ends, whatever happens. */
 export function spawn(t: TestContext, name: string, workerData: unknown): Worker {
@@ -110,10 +111,6 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  */
 export function assertEmptyAfter(heap: Heap, blocks: number[]): void {
   heap.check();
-  for (const p of blocks) heap.free(p);
-  heap.flush();
-  const st = heap.stats();
-  assert.equal(st.allocated, 0);
-  assert.equal(st.threads, 1);
-  heap.check();
+  freeAllAssertEmpty(heap, blocks);
+  assert.equal(heap.stats().threads, 1);
 }

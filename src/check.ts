@@ -25,7 +25,7 @@ import { L } from "./layout.js";
 import { lockAcquireWithin, lockOwner, lockRelease, lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, mapIdx, pageAddr, Space } from "./space.js";
-import { TC_CAP, TC_PAGES, TC_STACK, tcRec } from "./tcache.js";
+import { TC_CAP, TC_PAGES, TC_STACK, tcCount, tcRec } from "./tcache.js";
 import { treeWalk } from "./tree.js";
 
 const LOCK_WAIT_MS = 5000;
@@ -313,10 +313,10 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
       // The fast paths trust the record's capacity and stack address: a wrong one would make
       // them write anywhere.
       const r = tcRec(tw, b);
-      const n = m[r + L.TCR_COUNT];
-      if (m[r + L.TCR_CAP] !== TC_CAP[b]) throw corruption(`thread slot ${k}: cache bin ${b} has capacity ${m[r + L.TCR_CAP]}, not ${TC_CAP[b]}`);
-      if (m[r + L.TCR_STACK] !== tw + TC_STACK[b]) throw corruption(`thread slot ${k}: cache bin ${b}'s stack address is wrong`);
+      const n = tcCount(m, tw, b);
+      if (m[r + L.TCR_LIMIT] !== tw + TC_STACK[b] + TC_CAP[b] - 1) throw corruption(`thread slot ${k}: cache bin ${b}'s stack limit is wrong`);
       if (n < 0 || n > TC_CAP[b]) throw corruption(`thread slot ${k}: cache bin ${b} holds ${n} blocks, capacity ${TC_CAP[b]}`);
+      if (m[tw + TC_STACK[b] - 1] !== 0) throw corruption(`thread slot ${k}: the word below cache bin ${b}'s stack is not 0`);
     }
     if (tw === ownCache) checkOwnCache(s, tw, k);
   }
@@ -335,7 +335,7 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
   const m = s.i32;
   const seen = new Set<number>();
   for (let b = 0; b < L.TC_NBINS; b++) {
-    const n = m[tcRec(tw, b) + L.TCR_COUNT];
+    const n = tcCount(m, tw, b);
     for (let i = 0; i < n; i++) {
       const p = m[tw + TC_STACK[b] + i] >>> 0;
       const small = b < NBINS || b === L.TC_REMOTE;

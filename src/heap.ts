@@ -29,13 +29,13 @@ import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockBreak, lockRelease, threadCanBlock } from "./lock.js";
 import {
-  BIN_BITMAP_WORDS, BIN_MAGIC, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
+  BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
-  largeCacheBin, regionArena, TC_CAP, TC_PAGES, tcRec,
+  largeCacheBin, regionArena, TC_CAP, TC_PAGES, tcCount, tcRec,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
 
@@ -97,6 +97,8 @@ function cacheBinOf(kind: number): number {
   return kind === K_SMALL ? locBin : kind === K_LARGE ? largeCacheBin(locPages) : -1;
 }
 
+const NO_WORDS = new Int32Array(0);
+
 export class Heap {
   /** Structured-cloneable: post it to a worker, then `Heap.attach(handle)` there. */
   readonly handle: HeapHandle;
@@ -107,19 +109,19 @@ export class Heap {
   // Copies of what the fast paths read from the Space, one load closer: its word view (kept
   // current through s.onRemap), the heap base in bytes and words, the chunk table's word index
   // and length (entries of chunks that do not exist yet are zero: CK_FREE).
-  private m: Int32Array;
-  private readonly hb: number;
-  private readonly hw: number;
-  private readonly ct: number;
-  private readonly maxChunks: number;
+  private m: Int32Array = NO_WORDS;
+  private readonly hb: number = 0;
+  private readonly hw: number = 0;
+  private readonly ct: number = 0;
+  private readonly maxChunks: number = 0;
   /** Word index of the cache block (its bin records) when the fast paths are on, else 0. */
   private tc = 0;
   /** Word index of this thread's cache block, or 0 (no cache: threadCache false, or detached). */
   private cache = 0;
   private readonly arena: number;
   /** The chunk table entry of this thread's arena's chunks (free tells local blocks by it). */
-  private readonly arenaEntry: number;
-  private readonly debug: boolean;
+  private readonly arenaEntry: number = 0;
+  private readonly debug: boolean = false;
   /** Slow-path bytes left before the next GC step (tcache.ts: GC_BYTES). */
   private gcCredit = GC_BYTES;
   private gcBin = 0;
@@ -129,8 +131,7 @@ export class Heap {
   // The size-class tables, as fields: in V8 a field load is cheaper than a read of an imported
   // binding (measured: 15 -> 11 ns per malloc+free pair).
   private readonly sizeToBin = SIZE_TO_BIN;
-  private readonly binSize = BIN_SIZE;
-  private readonly binMagic = BIN_MAGIC;
+  private readonly binDiv = BIN_DIV;
 
   private constructor(backing: Backing, base: number) {
     this.handle = Object.freeze({ backing, base });
@@ -245,13 +246,14 @@ export class Heap {
   malloc(size: number): number {
     const tc = this.tc;
     if (tc !== 0 && size <= L.SMALL_MAX && (size >>> 0) === size) {
+      // Word indices stay far below 2^31: `| 0` tells V8 so, and it drops the overflow checks.
       const bin = this.sizeToBin[(size + 7) >>> 3];
       const m = this.m;
-      const r = tc + bin * L.TCR_WORDS; // the bin's record (tcache.ts)
-      const n = m[r];
-      if (n !== 0) {
-        const p = m[m[r + L.TCR_STACK] + n - 1] >>> 0;
-        m[r] = n - 1;
+      const r = (tc + bin * L.TCR_WORDS) | 0; // the bin's record (tcache.ts)
+      const h = m[r];
+      const p = m[h] >>> 0; // 0: the word below an empty stack
+      if (p !== 0) {
+        m[r] = (h - 1) | 0;
         m[p >>> 2] = 0; // clear the free mark
         return p;
       }
@@ -276,7 +278,7 @@ export class Heap {
       const bin = SIZE_TO_BIN[(size + 7) >>> 3];
       let p: number;
       if (this.cache !== 0) {
-        if (s.i32[tcRec(this.cache, bin) + L.TCR_COUNT] === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
+        if (tcCount(s.i32, this.cache, bin) === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
         p = this.cachePop(bin);
       } else {
         const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
@@ -303,8 +305,8 @@ export class Heap {
     const cb = largeCacheBin(npages);
     const cached = cb >= 0 && this.cache !== 0;
     // A hit in the cache counts as an event, not by its bytes: it touches no arena (tcache.ts).
-    this.tick(cached && s.i32[tcRec(this.cache, cb) + L.TCR_COUNT] !== 0 ? 0 : size);
-    if (cached && s.i32[tcRec(this.cache, cb) + L.TCR_COUNT] !== 0) { // the GC step may have emptied it
+    this.tick(cached && tcCount(s.i32, this.cache, cb) !== 0 ? 0 : size);
+    if (cached && tcCount(s.i32, this.cache, cb) !== 0) { // the GC step may have emptied it
       const p = this.cachePop(cb);
       s.i32[p >>> 2] = 0; // clear the free mark
       return p;
@@ -329,8 +331,7 @@ export class Heap {
   private cachePop(bin: number): number {
     const m = this.s.i32;
     const r = tcRec(this.cache, bin);
-    const n = --m[r + L.TCR_COUNT];
-    return m[m[r + L.TCR_STACK] + n] >>> 0;
+    return m[m[r + L.TCR_HEAD]--] >>> 0;
   }
 
   /** Pushes freed block `ptr` on cache bin `bin` (flushing half of a full stack first), marked freed. */
@@ -338,10 +339,10 @@ export class Heap {
     const s = this.s;
     const r = tcRec(this.cache, bin);
     // A full stack keeps its newer half; the remote stack keeps nothing (this thread never reuses it).
-    if (s.i32[r + L.TCR_COUNT] >= TC_CAP[bin]) this.flushBin(bin, bin === L.TC_REMOTE ? 0 : TC_CAP[bin] >> 1);
+    if (tcCount(s.i32, this.cache, bin) >= TC_CAP[bin]) this.flushBin(bin, bin === L.TC_REMOTE ? 0 : TC_CAP[bin] >> 1);
     const m = s.i32; // after a flush, which may have remade the views
     m[ptr >>> 2] = L.FREE_MARK ^ ptr; // first, as on the fast path
-    m[m[r + L.TCR_STACK] + m[r + L.TCR_COUNT]++] = ptr;
+    m[++m[r + L.TCR_HEAD]] = ptr;
   }
 
   /** A large run of `npages` pages at a multiple of `align` pages (counted from address 0). */
@@ -431,34 +432,37 @@ export class Heap {
   /** Frees a block from malloc, calloc, realloc or alignedAlloc, made by any thread. free(0): no-op. */
   free(ptr: number): void {
     const tc = this.tc;
-    const off = ptr - this.hb;
+    // Offsets modulo 2^32 (`| 0`, read back with >>>): pointers may lie above 2^31.
+    const off = (ptr - this.hb) | 0;
     const c = off >>> L.CHUNK_SHIFT;
     if (tc !== 0 && (ptr >>> 0) === ptr && c < this.maxChunks) {
       const m = this.m;
       // A chunk that another thread has just made may lie past our view: its page info reads
       // as undefined, not PS_SMALL, and freeSlow catches up.
-      const e = m[this.ct + c];
+      const e = m[(this.ct + c) | 0];
       if ((e & L.CK_MASK) === L.CK_ARENA) {
-        const chunkWords = this.hw + (c << (L.CHUNK_SHIFT - 2));
+        const chunkWords = (this.hw + (c << (L.CHUNK_SHIFT - 2))) | 0;
         const page = (off >>> L.PAGE_SHIFT) & (L.CHUNK_PAGES - 1);
-        const info = m[chunkWords + page * L.MAP_ENTRY_WORDS];
+        const info = m[(chunkWords + page * L.MAP_ENTRY_WORDS) | 0];
         if ((info & L.PI_STATE_MASK) === L.PS_SMALL) {
           const bin = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
           const pageInRun = (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
-          const runOff = (off & (L.PAGE_SIZE - 1)) + pageInRun * L.PAGE_SIZE;
-          const idx = (runOff * this.binMagic[bin] * 2 ** -32) | 0;
-          // A region boundary, and live: every free region, cached or in its run, carries a
-          // mark (layout.ts), so no bitmap read. With the mark, freeSlow looks closer.
-          if (idx * this.binSize[bin] === runOff && ((m[ptr >>> 2] ^ ptr) | 3) !== L.FRESH_MARK) {
+          const runOff = ((off & (L.PAGE_SIZE - 1)) + pageInRun * L.PAGE_SIZE) | 0;
+          const div = this.binDiv[bin];
+          const q = Math.imul(runOff, div); // as uint32 below div: a region boundary
+          // A region boundary (sizeclass.ts: isRegionStart; compared as int32, which V8 keeps
+          // in integer registers), and live: every free region, cached or in its run, carries
+          // a mark (layout.ts), so no bitmap read. With the mark, freeSlow looks closer.
+          if (q >= 0 && q < div && ((m[ptr >>> 2] ^ ptr) | 3) !== L.FRESH_MARK) {
             // The bin's record (tcache.ts); a region of another arena goes on the remote stack.
-            const r = tc + (e === this.arenaEntry ? bin : L.TC_REMOTE) * L.TCR_WORDS;
-            const n = m[r];
-            if (n < m[r + L.TCR_CAP]) {
+            const r = (tc + (e === this.arenaEntry ? bin : L.TC_REMOTE) * L.TCR_WORDS) | 0;
+            const h = m[r];
+            if (h < m[(r + L.TCR_LIMIT) | 0]) {
               // Mark first: a thread stopped between these writes leaks the region at worst,
               // it never leaves an unmarked region in the cache.
               m[ptr >>> 2] = L.FREE_MARK ^ ptr;
-              m[m[r + L.TCR_STACK] + n] = ptr;
-              m[r] = n + 1;
+              m[(h + 1) | 0] = ptr;
+              m[r] = (h + 1) | 0;
               return;
             }
           }

@@ -39,11 +39,10 @@ export const enum L {
   TC_LARGE_BYTES = 32 * 1024, // bytes of runs cached per length (at least one run)
   // A cache bin's record at the start of the thread's cache block (tcache.ts draws it): what both
   // fast paths read sits in one place, in the buffer view they hold already.
-  TCR_COUNT = 0, // blocks in the stack now
-  TCR_CAP = 1, // the stack's capacity (tcache.ts: TC_CAP)
-  TCR_STACK = 2, // word index of the stack's bottom
-  TCR_DRY = 3, // 1 when the stack ran dry since the GC's last visit (tcache.ts: cacheGc)
-  TCR_WORDS = 4,
+  TCR_HEAD = 0, // word index of the top block; of the 0 word below the stack when it is empty
+  TCR_LIMIT = 1, // word index of the stack's last slot: the stack is full when head is there
+  TCR_DRY = 2, // 1 when the stack ran dry since the GC's last visit (tcache.ts: cacheGc)
+  TCR_WORDS = 4, // (word 3 unused: four records to a 64-byte cache line)
 
   // ---- Pages and chunks ----------------------------------------------------------------------
 

@@ -56,6 +56,13 @@ export const BIN_BITMAP_WORDS = Int32Array.from(BIN_NREGS, (n) => (n + 31) >>> 5
  */
 export const BIN_MAGIC = Float64Array.from(sizes, (s) => Math.ceil(2 ** 32 / s));
 const TWO_POW_M32 = 2 ** -32;
+/**
+ * The same ceil(2^32 / size) as int32 words (at most 2^29), for a divisibility test without the
+ * quotient: size divides offset exactly when (offset * c) mod 2^32 < c (Lemire, Kaser and Kurz,
+ * "Faster remainder by direct computation", 2019: exact for offsets below 2^(32 - log2 size),
+ * and a run is at most 14 pages, so offsets stay below 2^16). One imul, where regionIndex needs two double multiplies.
+ */
+export const BIN_DIV = Int32Array.from(BIN_MAGIC);
 
 /** Class of each request size, indexed by (size + 7) >>> 3 for size 0 .. SMALL_MAX. */
 export const SIZE_TO_BIN = new Uint8Array((SMALL_MAX >>> 3) + 1);
@@ -75,4 +82,9 @@ export function sizeToBin(size: number): number {
 /** Region index of byte `offset` inside a run of class `bin` (exact division, via BIN_MAGIC). */
 export function regionIndex(bin: number, offset: number): number {
   return (offset * BIN_MAGIC[bin] * TWO_POW_M32) | 0;
+}
+
+/** Whether byte `offset` of a run of class `bin` is the start of a region (the free fast path's test). */
+export function isRegionStart(bin: number, offset: number): boolean {
+  return Math.imul(offset, BIN_DIV[bin]) >>> 0 < BIN_DIV[bin];
 }

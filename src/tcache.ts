@@ -7,24 +7,28 @@
 // lock and no atomic operation.
 //
 //   cache block (words)
-//   +--------------------------------------+----------+------------------------------------+
-//   | record of bin 0 | bin 1 | ... bin 49 | fill[50] | stack of bin 0 | stack of bin 1 | ..|
-//   +--------------------------------------+----------+------------------------------------+
-//     record: count | cap | stack | dry      (L.TCR_*: 4 words, four bins to a cache line)
+//   +--------------------------------------+----------+---------------------------------------+
+//   | record of bin 0 | bin 1 | ... bin 49 | fill[50] | 0 | stack of bin 0 | 0 | stack of bin 1 ..|
+//   +--------------------------------------+----------+---------------------------------------+
+//     record: head | limit | dry | -        (L.TCR_*: 4 words, four bins to a cache line)
 //     bins 0..35: the small classes; 36..48: large runs of 4..16 pages; 49: remote frees
 //     (L.TC_NBINS in all)
-//                                              ^ bottom: oldest          top: next to go ^
 //
-//   count  blocks in the stack now
-//   cap    the stack's capacity (TC_CAP; check() verifies it, the fast paths trust it)
-//   stack  word index of the stack's bottom (idem)
+//   one stack:   | 0 | oldest | ... | top | (free slots) |
+//                  ^ base       ^ stack    ^ head         ^ limit (the last slot)
+//
+//   head   word index of the top block; when the stack is empty it points at the 0 word below
+//          the stack (its base), so malloc tells an empty stack by the block it pops being 0,
+//          with no count to read: two loads for a hit, the record's head and the block
+//   limit  word index of the stack's last slot: a free finds the stack full when head is there
+//          (a constant kept in the record: check() verifies it, the fast paths trust it)
 //   dry    1 when the stack ran dry (a fill) since the last GC visit of this bin
 //   fill   lg of the fill divisor: a miss takes TC_CAP >> fill regions from the bin
 //
-// Capacity and stack address are constants, kept in the record anyway: a malloc or free that hits
-// the cache then reads one record in the view it holds, not three tables of the Heap object
-// (measured: 32-byte malloc+free in the benchmark harness 9.2 -> 8.7 ns; after a phase of 64 KiB
-// blocks, when V8 no longer inlines malloc into the caller, 13.3 -> 11.5 ns).
+// Blocks in a stack = head - base. The record lives in the buffer view that the fast paths hold
+// already (measured: a record of count, capacity and stack address instead of three tables of the
+// Heap object, 9.2 -> 8.7 ns per 32-byte malloc+free; the head and the 0 word instead of a count,
+// a further 0.4 ns).
 //
 // A large run stays a large run (its page infos unchanged) while it sits in a cache; a miss for a
 // large length is served by the arena as usual, one run at a time.
@@ -67,16 +71,26 @@ export const TC_STACKS = TC_FILL + L.TC_NBINS;
 export function tcRec(tw: number, bin: number): number {
   return tw + bin * L.TCR_WORDS;
 }
-/** Word offset of each bin's stack inside the block. */
+/** Word offset of each bin's stack (its oldest block) inside the block; the 0 word is just below. */
 export const TC_STACK = new Int32Array(L.TC_NBINS);
 {
   let at = TC_STACKS;
   for (let b = 0; b < L.TC_NBINS; b++) {
-    TC_STACK[b] = at;
-    at += TC_CAP[b];
+    TC_STACK[b] = at + 1;
+    at += 1 + TC_CAP[b];
   }
 }
 const TC_WORDS = TC_STACK[L.TC_NBINS - 1] + TC_CAP[L.TC_NBINS - 1];
+
+/** Blocks in the stack of `bin` in the cache block at word `tw`. */
+export function tcCount(m: Int32Array, tw: number, bin: number): number {
+  return m[tcRec(tw, bin) + L.TCR_HEAD] - (tw + TC_STACK[bin] - 1);
+}
+
+/** Sets the number of blocks in the stack of `bin` (its oldest `n` words hold them). */
+export function tcSetCount(m: Int32Array, tw: number, bin: number, n: number): void {
+  m[tcRec(tw, bin) + L.TCR_HEAD] = tw + TC_STACK[bin] - 1 + n;
+}
 
 /** The cache bin of a large run of `npages` pages, or -1 when runs that long are not cached. */
 export function largeCacheBin(npages: number): number {
@@ -101,8 +115,9 @@ export function cacheInit(s: Space, tw: number): void {
   const m = s.i32;
   m.fill(0, tw, tw + TC_STACKS);
   for (let b = 0; b < L.TC_NBINS; b++) {
-    m[tcRec(tw, b) + L.TCR_CAP] = TC_CAP[b];
-    m[tcRec(tw, b) + L.TCR_STACK] = tw + TC_STACK[b];
+    m[tw + TC_STACK[b] - 1] = 0; // the 0 word that an empty stack's head points at
+    tcSetCount(m, tw, b, 0);
+    m[tcRec(tw, b) + L.TCR_LIMIT] = tw + TC_STACK[b] + TC_CAP[b] - 1;
   }
   m.fill(INITIAL_FILL_SHIFT, tw + TC_FILL, tw + TC_FILL + L.TC_NBINS);
 }
@@ -126,7 +141,7 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
     m[stack + j] = t;
   }
   // The regions keep the mark they had in their run (layout.ts): a cached region is a free region.
-  m[tcRec(tw, bin) + L.TCR_COUNT] = got;
+  tcSetCount(m, tw, bin, got);
   m[tcRec(tw, bin) + L.TCR_DRY] = 1; // ran dry since the last GC visit
   throwIfTakenCorrupt(bin);
   return got;
@@ -140,8 +155,7 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
 export function cacheFlush(s: Space, tw: number, bin: number, keep: number): number {
   let m = s.i32;
   const stack = tw + TC_STACK[bin];
-  const rec = tcRec(tw, bin);
-  const n = m[rec + L.TCR_COUNT];
+  const n = tcCount(m, tw, bin);
   const nflush = n - keep;
   if (nflush <= 0) return 0;
   let bad = 0;
@@ -165,7 +179,7 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
     end = kept;
   }
   m.copyWithin(stack, stack + nflush, stack + n);
-  m[rec + L.TCR_COUNT] = keep;
+  tcSetCount(m, tw, bin, keep);
   if (bad > 0) Atomics.add(m, s.hdr + L.H_DOUBLE_FREES, bad);
   return bad;
 }
@@ -221,7 +235,7 @@ export function cacheGc(s: Space, tw: number, bin: number): number {
   let m = s.i32;
   const rec = tcRec(tw, bin);
   const stack = tw + TC_STACK[bin];
-  const n = m[rec + L.TCR_COUNT];
+  const n = tcCount(m, tw, bin);
   let stale = 0;
   while (stale < n && (m[(m[stack + stale] >>> 0) >>> 2] & L.MARK_USED_BIT) === 0) stale++;
   let bad = 0;
@@ -235,7 +249,7 @@ export function cacheGc(s: Space, tw: number, bin: number): number {
     if (TC_CAP[bin] >> (m[tw + TC_FILL + bin] + 1) >= 1) m[tw + TC_FILL + bin]++;
   }
   m[rec + L.TCR_DRY] = 0;
-  for (let i = 0, left = m[rec + L.TCR_COUNT]; i < left; i++) m[(m[stack + i] >>> 0) >>> 2] &= ~L.MARK_USED_BIT;
+  for (let i = 0, left = tcCount(m, tw, bin); i < left; i++) m[(m[stack + i] >>> 0) >>> 2] &= ~L.MARK_USED_BIT;
   return bad;
 }
 
@@ -248,7 +262,7 @@ export function cacheHoldsAny(s: Space, tw: number, bin: number, p: number): boo
 export function cacheHolds(s: Space, tw: number, bin: number, p: number): boolean {
   const m = s.i32;
   const stack = tw + TC_STACK[bin];
-  const n = Math.min(Math.max(m[tcRec(tw, bin) + L.TCR_COUNT], 0), TC_CAP[bin]);
+  const n = Math.min(Math.max(tcCount(m, tw, bin), 0), TC_CAP[bin]);
   const v = p | 0;
   for (let i = 0; i < n; i++) if (m[stack + i] === v) return true;
   return false;

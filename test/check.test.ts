@@ -7,7 +7,7 @@ import { arenaWord, binWord } from "../src/arena.js";
 import { L } from "../src/layout.js";
 import { NBINS } from "../src/sizeclass.js";
 import { addrPage, auxIdx, mapIdx, Space } from "../src/space.js";
-import { TC_STACK, tcRec } from "../src/tcache.js";
+import { TC_STACK, tcCount, tcRec } from "../src/tcache.js";
 import { allocFilled, assertBlocks, Block, cacheBlockAddr, internals, MiB } from "./helpers.js";
 
 function isCorruption(e: unknown): boolean {
@@ -214,15 +214,16 @@ test("check() reports a damaged thread slot or cache as CORRUPTION", () => {
   const tw = cacheBlockAddr(heap) >>> 2;
   assert.notEqual(tw, 0);
   let bin = 0;
-  while (s.i32[tcRec(tw, bin) + L.TCR_COUNT] === 0) bin++;
-  const top = tw + TC_STACK[bin] + s.i32[tcRec(tw, bin) + L.TCR_COUNT] - 1;
+  while (tcCount(s.i32, tw, bin) === 0) bin++;
+  const top = s.i32[tcRec(tw, bin) + L.TCR_HEAD];
+  assert.equal(top, tw + TC_STACK[bin] + tcCount(s.i32, tw, bin) - 1);
   expectDetected(sc, "slot state 9", sw + L.S_STATE, 9);
   expectDetected(sc, "slot arena 77", sw + L.S_ARENA, 77);
   expectDetected(sc, "slot cache block out of place", sw + L.S_TCACHE, 12345);
-  expectDetected(sc, "cache count above capacity", tcRec(tw, bin) + L.TCR_COUNT, 100000);
-  expectDetected(sc, "cache count negative", tcRec(tw, bin) + L.TCR_COUNT, -1);
-  expectDetected(sc, "cache capacity changed", tcRec(tw, bin) + L.TCR_CAP, 100000);
-  expectDetected(sc, "cache stack address changed", tcRec(tw, bin) + L.TCR_STACK, 12);
+  expectDetected(sc, "cache head past the stack's limit", tcRec(tw, bin) + L.TCR_HEAD, 100000);
+  expectDetected(sc, "cache head below the stack", tcRec(tw, bin) + L.TCR_HEAD, tw + TC_STACK[bin] - 2);
+  expectDetected(sc, "cache limit changed", tcRec(tw, bin) + L.TCR_LIMIT, 100000);
+  expectDetected(sc, "the 0 word below a stack written", tw + TC_STACK[bin] - 1, 4096);
   expectDetected(sc, "cache entry: a live block", top, sc.small);
   expectDetected(sc, "cache entry: inside a region", top, s.i32[top] + 4);
   expectDetected(sc, "cache entry: a duplicate", top, s.i32[top - 1]);

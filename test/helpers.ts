@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Heap, HeapError } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { mapIdx, pageAddr } from "../src/space.js";
-import { TC_STACK, tcRec } from "../src/tcache.js";
+import { TC_STACK, tcCount } from "../src/tcache.js";
 import type { HeapErrorCode } from "../src/index.js";
 import type { Space } from "../src/space.js";
 
@@ -151,7 +151,7 @@ export function inThreadCache(heap: Heap, p: number): boolean {
   const s = internals(heap);
   const tw = tcb >>> 2;
   for (let b = 0; b < TC_STACK.length; b++) {
-    const n = s.i32[tcRec(tw, b) + L.TCR_COUNT];
+    const n = tcCount(s.i32, tw, b);
     for (let i = 0; i < n; i++) if (s.i32[tw + TC_STACK[b] + i] >>> 0 === p) return true;
   }
   return false;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap } from "../src/index.js";
-import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex, SMALL_MAX } from "../src/sizeclass.js";
+import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, isRegionStart, NBINS, regionIndex, SMALL_MAX } from "../src/sizeclass.js";
 
 // region_size, page_num, region_num, as in seed/allocator.md
 const SEED = [
@@ -45,4 +45,17 @@ test("regionIndex divides exactly at every byte offset of a run of every class",
       if (idx !== Math.floor(off / size)) assert.fail(`class ${size}, offset ${off}: ${idx}, expected ${Math.floor(off / size)}`);
     }
   }
+});
+
+test("isRegionStart is true exactly at region boundaries, at every byte offset of a run of every class", () => {
+  let starts = 0;
+  for (let b = 0; b < NBINS; b++) {
+    const size = BIN_SIZE[b];
+    for (let off = 0; off < BIN_RUN_PAGES[b] * 4096; off++) {
+      const want = off % size === 0;
+      if (isRegionStart(b, off) !== want) assert.fail(`class ${size}, offset ${off}: ${!want}, expected ${want}`);
+      if (want) starts++;
+    }
+  }
+  assert.equal(starts, BIN_NREGS.reduce((a, n) => a + n, 0));
 });

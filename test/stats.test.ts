@@ -8,7 +8,7 @@ import { Heap, HeapStats } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { BIN_SIZE, NBINS, SMALL_MAX } from "../src/sizeclass.js";
 import { addrPage, mapIdx } from "../src/space.js";
-import { TC_PAGES, TC_STACK, tcRec } from "../src/tcache.js";
+import { TC_PAGES, TC_STACK, tcCount } from "../src/tcache.js";
 import { cacheBlockAddr, internals, MiB } from "./helpers.js";
 
 const PAGE = 4096;
@@ -123,7 +123,7 @@ test("with a thread cache, allocated is the live blocks plus the regions in the 
   let cached = 0;
   const cachedPerBin: number[] = [];
   for (let b = 0; b < TC_STACK.length; b++) {
-    const n = s.i32[tcRec(tw, b) + L.TCR_COUNT];
+    const n = tcCount(s.i32, tw, b);
     if (b < NBINS) {
       cachedPerBin.push(n);
       cached += n * BIN_SIZE[b];

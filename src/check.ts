@@ -25,7 +25,7 @@ import { L } from "./layout.js";
 import { lockAcquireWithin, lockOwner, lockRelease, lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, mapIdx, pageAddr, Space } from "./space.js";
-import { TC_CAP, TC_PAGES, TC_STACK, tcCount, tcRec } from "./tcache.js";
+import { largeBinBytes, TC_CAP, TC_LARGE, TC_PAGES, TC_STACK, tcCount, tcRec } from "./tcache.js";
 import { treeWalk } from "./tree.js";
 
 const LOCK_WAIT_MS = 5000;
@@ -309,6 +309,7 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
     if ((tcb - s.hb) % L.PAGE_SIZE !== 0 || tcb + TC_PAGES * L.PAGE_SIZE > s.bytes) throw corruption(`thread slot ${k}: cache block at ${tcb} is out of place`);
     caches.add((tcb - s.hb) / L.PAGE_SIZE);
     const tw = tcb >>> 2;
+    let large = 0;
     for (let b = 0; b < L.TC_NBINS; b++) {
       // The fast paths trust the record's capacity and stack address: a wrong one would make
       // them write anywhere.
@@ -317,6 +318,12 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
       if (m[r + L.TCR_LIMIT] !== tw + TC_STACK[b] + TC_CAP[b] - 1) throw corruption(`thread slot ${k}: cache bin ${b}'s stack limit is wrong`);
       if (n < 0 || n > TC_CAP[b]) throw corruption(`thread slot ${k}: cache bin ${b} holds ${n} blocks, capacity ${TC_CAP[b]}`);
       if (m[tw + TC_STACK[b] - 1] !== 0) throw corruption(`thread slot ${k}: the word below cache bin ${b}'s stack is not 0`);
+      large += n * largeBinBytes(b);
+    }
+    // Other threads' caches change without a lock while this runs: their budget is only bounded.
+    const counted = m[tw + TC_LARGE];
+    if (tw === ownCache ? counted !== large : counted < 0 || counted > L.TC_LARGE_TOTAL) {
+      throw corruption(`thread slot ${k}: its cache counts ${counted} bytes of large runs, it holds ${large}`);
     }
     if (tw === ownCache) checkOwnCache(s, tw, k);
   }

@@ -35,7 +35,7 @@ import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroByte
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
-  largeCacheBin, regionArena, TC_CAP, TC_PAGES, tcCount, tcRec,
+  cacheTakesLarge, largeBinBytes, largeCacheBin, regionArena, TC_CAP, TC_LARGE, TC_PAGES, tcCount, tcRec,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
 
@@ -333,6 +333,7 @@ export class Heap {
   private cachePop(bin: number): number {
     const m = this.s.i32;
     const r = tcRec(this.cache, bin);
+    m[this.cache + TC_LARGE] -= largeBinBytes(bin);
     return m[m[r + L.TCR_HEAD]--] >>> 0;
   }
 
@@ -345,6 +346,7 @@ export class Heap {
     const m = s.i32; // after a flush, which may have remade the views
     m[ptr >>> 2] = L.FREE_MARK ^ ptr; // first, as on the fast path
     m[++m[r + L.TCR_HEAD]] = ptr;
+    m[this.cache + TC_LARGE] += largeBinBytes(bin);
   }
 
   /** A large run of `npages` pages at a multiple of `align` pages (counted from address 0). */
@@ -479,9 +481,10 @@ export class Heap {
     if (ptr === 0) return;
     const kind = this.locate(ptr, true);
     // A large run that goes into the cache counts as an event, not by its bytes (tcache.ts).
-    const bytes = kind === K_LARGE && this.cache !== 0 && largeCacheBin(locPages) >= 0 ? 0 : this.sizeOfLocated(kind);
+    const cacheIt = kind === K_LARGE && this.cache !== 0 && cacheTakesLarge(this.s.i32, this.cache, locPages);
+    const bytes = cacheIt ? 0 : this.sizeOfLocated(kind);
     if (kind === K_SMALL) this.freeSmall(ptr);
-    else if (kind === K_LARGE) this.freeLarge(ptr);
+    else if (kind === K_LARGE) this.freeLarge(ptr, cacheIt);
     else this.freeHuge(ptr);
     this.tick(bytes); // only after a free that happened: a rejected pointer leaves the cache as it was
   }
@@ -506,11 +509,13 @@ export class Heap {
     if (!ok) throw doubleFree(ptr, "was freed already (its region is free in its run)");
   }
 
-  private freeLarge(ptr: number): void {
+  private freeLarge(ptr: number, cacheIt: boolean): void {
     const s = this.s;
     const cb = largeCacheBin(locPages);
-    if (cb >= 0 && this.cache !== 0) {
-      this.assertNotFreed(ptr, cb);
+    // A run of a cached length may sit in a thread cache (this one's or another's, which took it
+    // within its budget): its page info still says "large run", so the mark tells.
+    if (cb >= 0) this.assertNotFreed(ptr, cb);
+    if (cacheIt) {
       if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + locPages * L.PAGE_SIZE);
       this.cachePush(cb, ptr);
       return;

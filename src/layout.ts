@@ -37,6 +37,7 @@ export const enum L {
   TC_REMOTE_CAP = 64,
   TC_NBINS = TC_REMOTE + 1,
   TC_LARGE_BYTES = 32 * 1024, // bytes of runs cached per length (at least one run)
+  TC_LARGE_TOTAL = 128 * 1024, // bytes of runs cached over all lengths (tcache.ts: cacheTakesLarge)
   // A cache bin's record at the start of the thread's cache block (tcache.ts draws it): what both
   // fast paths read sits in one place, in the buffer view they hold already.
   TCR_HEAD = 0, // word index of the top block; of the 0 word below the stack when it is empty

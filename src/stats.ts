@@ -7,6 +7,7 @@ import { arenaLock, arenaUnlock, arenaWord, binWord } from "./arena.js";
 import { L } from "./layout.js";
 import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
 import { Space } from "./space.js";
+import { cacheBytes, TC_PAGES } from "./tcache.js";
 
 export interface BinStats {
   /** Region size of the class. */
@@ -50,6 +51,12 @@ export interface ArenaStats {
 export interface HeapStats {
   /** Bytes of live allocations (usable sizes), regions held in thread caches included. */
   allocated: number;
+  /**
+   * Bytes of the free blocks that thread caches hold (small regions and large runs, counted in
+   * `allocated` and `active`): allocated - cached is what the program holds. A snapshot: other
+   * threads' caches are read without their locks.
+   */
+  cached: number;
   /** Bytes of pages in active runs and huge allocations. */
   active: number;
   /** Bytes the allocator uses for itself: headers, page maps, bitmaps, thread caches. */
@@ -108,10 +115,18 @@ export function gatherStats(s: Space): HeapStats {
   const nchunks = Atomics.load(m, s.hdr + L.H_NCHUNKS);
   const pool = m[s.hdr + L.H_POOL_CHUNKS];
   let threads = 0;
+  let cached = 0;
   const nslots = m[s.hdr + L.H_NSLOTS];
-  for (let k = 0; k < nslots; k++) if (Atomics.load(m, s.sl + k * L.SLOT_WORDS + L.S_STATE) !== L.SS_FREE) threads++;
+  for (let k = 0; k < nslots; k++) {
+    const sw = s.sl + k * L.SLOT_WORDS;
+    if (Atomics.load(m, sw + L.S_STATE) === L.SS_FREE) continue;
+    threads++;
+    const tcb = m[sw + L.S_TCACHE] >>> 0;
+    if (tcb !== 0 && tcb + TC_PAGES * L.PAGE_SIZE <= s.bytes) cached += cacheBytes(s, tcb >>> 2);
+  }
   return {
     allocated: allocated + huge.allocated,
+    cached,
     active: active + huge.allocated,
     metadata: metaPages * L.PAGE_SIZE,
     mapped: (nchunks - pool) * L.CHUNK_SIZE,

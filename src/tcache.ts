@@ -52,7 +52,7 @@ import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "
 import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
-import { BIN_NREGS, NBINS, regionIndex } from "./sizeclass.js";
+import { BIN_NREGS, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { binWord } from "./arena.js";
 import { addrChunk, addrPage, pageAddr, Space } from "./space.js";
 
@@ -66,7 +66,9 @@ export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
     : b === L.TC_REMOTE ? L.TC_REMOTE_CAP
       : Math.max(1, Math.floor(L.TC_LARGE_BYTES / ((b - NBINS + L.TC_LARGE_MIN) * L.PAGE_SIZE))));
 export const TC_FILL = L.TC_NBINS * L.TCR_WORDS;
-export const TC_STACKS = TC_FILL + L.TC_NBINS;
+/** Word offset of the bytes of large runs in the cache (cacheTakesLarge's budget). */
+export const TC_LARGE = TC_FILL + L.TC_NBINS;
+export const TC_STACKS = TC_LARGE + 1;
 /** Word index of the record of bin `bin` in the cache block at word `tw` (add L.TCR_*). */
 export function tcRec(tw: number, bin: number): number {
   return tw + bin * L.TCR_WORDS;
@@ -90,6 +92,22 @@ export function tcCount(m: Int32Array, tw: number, bin: number): number {
 /** Sets the number of blocks in the stack of `bin` (its oldest `n` words hold them). */
 export function tcSetCount(m: Int32Array, tw: number, bin: number, n: number): void {
   m[tcRec(tw, bin) + L.TCR_HEAD] = tw + TC_STACK[bin] - 1 + n;
+}
+
+/**
+ * Whether the cache at `tw` takes a freed large run of `npages` pages: a cached length, and its
+ * large runs stay within L.TC_LARGE_TOTAL. Per length alone they could add up to 536 KiB per
+ * thread (one run of each length from 5 to 16 pages), more than many threads' live data (mstress:
+ * a quarter of the peak active bytes was runs in caches); a cap over all lengths keeps a thread
+ * that churns one or two lengths fast and bounds one that frees all of them.
+ */
+export function cacheTakesLarge(m: Int32Array, tw: number, npages: number): boolean {
+  return largeCacheBin(npages) >= 0 && m[tw + TC_LARGE] + npages * L.PAGE_SIZE <= L.TC_LARGE_TOTAL;
+}
+
+/** Bytes of one run of the large cache bin `bin` (0 for the small and remote bins). */
+export function largeBinBytes(bin: number): number {
+  return bin >= NBINS && bin !== L.TC_REMOTE ? (bin - NBINS + L.TC_LARGE_MIN) * L.PAGE_SIZE : 0;
 }
 
 /** The cache bin of a large run of `npages` pages, or -1 when runs that long are not cached. */
@@ -180,6 +198,7 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
   }
   m.copyWithin(stack, stack + nflush, stack + n);
   tcSetCount(m, tw, bin, keep);
+  m[tw + TC_LARGE] -= nflush * largeBinBytes(bin);
   if (bad > 0) Atomics.add(m, s.hdr + L.H_DOUBLE_FREES, bad);
   return bad;
 }
@@ -268,3 +287,27 @@ export function cacheHolds(s: Space, tw: number, bin: number, p: number): boolea
   return false;
 }
 
+
+/**
+ * Bytes of the blocks held in the cache at `tw`: what its thread freed or took ahead and nobody
+ * uses. Read without a lock (stats): while the thread runs, a snapshot that may be off by a block.
+ */
+export function cacheBytes(s: Space, tw: number): number {
+  const m = s.i32;
+  let bytes = 0;
+  for (let b = 0; b < L.TC_NBINS; b++) {
+    const n = Math.min(Math.max(tcCount(m, tw, b), 0), TC_CAP[b]);
+    if (b < NBINS) bytes += n * BIN_SIZE[b];
+    else if (b !== L.TC_REMOTE) bytes += n * largeBinBytes(b);
+    else {
+      // Regions of any class: each one's page says which.
+      for (let i = 0; i < n; i++) {
+        const p = m[tw + TC_STACK[b] + i] >>> 0;
+        if (p < s.hb || p >= s.bytes) continue;
+        const info = pageInfo(s, addrPage(s, p));
+        if ((info & L.PI_STATE_MASK) === L.PS_SMALL) bytes += BIN_SIZE[infoBin(info)];
+      }
+    }
+  }
+  return bytes;
+}

@@ -7,7 +7,7 @@ import { arenaWord, binWord } from "../src/arena.js";
 import { L } from "../src/layout.js";
 import { NBINS } from "../src/sizeclass.js";
 import { addrPage, auxIdx, mapIdx, Space } from "../src/space.js";
-import { TC_STACK, tcCount, tcRec } from "../src/tcache.js";
+import { TC_LARGE, TC_STACK, tcCount, tcRec } from "../src/tcache.js";
 import { allocFilled, assertBlocks, Block, cacheBlockAddr, internals, MiB } from "./helpers.js";
 
 function isCorruption(e: unknown): boolean {
@@ -224,6 +224,7 @@ test("check() reports a damaged thread slot or cache as CORRUPTION", () => {
   expectDetected(sc, "cache head below the stack", tcRec(tw, bin) + L.TCR_HEAD, tw + TC_STACK[bin] - 2);
   expectDetected(sc, "cache limit changed", tcRec(tw, bin) + L.TCR_LIMIT, 100000);
   expectDetected(sc, "the 0 word below a stack written", tw + TC_STACK[bin] - 1, 4096);
+  expectDetected(sc, "the cache's count of large-run bytes changed", tw + TC_LARGE, s.i32[tw + TC_LARGE] + 4096);
   expectDetected(sc, "cache entry: a live block", top, sc.small);
   expectDetected(sc, "cache entry: inside a region", top, s.i32[top] + 4);
   expectDetected(sc, "cache entry: a duplicate", top, s.i32[top - 1]);

@@ -143,11 +143,13 @@ test("with a thread cache, allocated is the live blocks plus the regions in the 
   const st = heap.stats();
   assertConsistent(st);
   assert.equal(st.allocated, t.small + t.large + t.huge + cached, "live blocks + cached regions");
+  assert.equal(st.cached, cached, "stats().cached: the bytes in the cache");
   st.arenas[0].bins.forEach((b, i) => assert.equal(b.curregs, t.perBin[i] + cachedPerBin[i], `class ${b.size}`));
   heap.flush();
   const flushed = heap.stats();
   assertConsistent(flushed);
   assert.equal(flushed.allocated, t.small + t.large + t.huge, "after flush: exactly the live blocks");
+  assert.equal(flushed.cached, 0);
   assert.ok(flushed.arenas[0].bins.some((b) => b.nflushes > 0) && flushed.arenas[0].bins.some((b) => b.nfills > 0));
   for (const p of live) heap.free(p);
   heap.flush();

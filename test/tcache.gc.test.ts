@@ -1,4 +1,5 @@
-// The thread cache does not hoard: large runs are cached up to L.TC_LARGE_BYTES per length, and the
+// The thread cache does not hoard: large runs are cached up to L.TC_LARGE_BYTES per length and
+// L.TC_LARGE_TOTAL over all lengths, and the
 // incremental GC, paced by the bytes of slow-path traffic (tcache.ts: GC_BYTES), returns what an
 // idle bin holds while the thread keeps busy elsewhere.
 
@@ -29,6 +30,42 @@ test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () =
     assert.equal(heap.stats().allocated, 0);
     heap.check();
   }
+});
+
+test("a cache holds at most TC_LARGE_TOTAL bytes of large runs over all lengths; the rest goes back", () => {
+  const heap = Heap.create({ initialBytes: 8 << 20 });
+  const runs: number[] = [];
+  let bytes = 0;
+  for (let pages = L.TC_LARGE_MIN; pages <= L.TC_LARGE_MAX; pages++) {
+    runs.push(heap.malloc(pages * L.PAGE_SIZE));
+    bytes += pages * L.PAGE_SIZE;
+  }
+  assert.ok(bytes > L.TC_LARGE_TOTAL, "one run of each length is more than the budget");
+  const before = heap.stats();
+  for (const p of runs) heap.free(p);
+  const after = heap.stats();
+  assert.ok(after.cached > 0 && after.cached <= L.TC_LARGE_TOTAL, `${after.cached} bytes of runs cached`);
+  assert.equal(after.allocated, before.allocated - bytes + after.cached, "the runs not cached went back to the arena");
+  heap.flush();
+  assert.equal(heap.stats().allocated, 0);
+  heap.check();
+});
+
+test("a large run that one thread's cache holds is a DOUBLE_FREE in a thread whose budget is full", () => {
+  const heap = Heap.create({ initialBytes: 8 << 20, arenas: 1 });
+  const other = Heap.attach(heap.handle);
+  const big = L.TC_LARGE_MAX * L.PAGE_SIZE;
+  const x = heap.malloc(big);
+  const fill = [heap.malloc(big), heap.malloc(big - L.PAGE_SIZE)]; // two lengths: 124 KiB
+  heap.free(x); // into this thread's cache
+  for (const p of fill) other.free(p); // the other thread's budget: too full for one more
+  assert.equal(other.stats().cached, 3 * big - L.PAGE_SIZE, "each thread's cache holds its runs");
+  assertHeapError(() => other.free(x), "DOUBLE_FREE", "found in the first thread's cache");
+  heap.check();
+  other.detach();
+  heap.flush();
+  assert.equal(heap.stats().allocated, 0);
+  heap.check();
 });
 
 test("an idle cache bin goes back to its arena while the thread allocates elsewhere", () => {
@@ -76,7 +113,9 @@ test("a thread never reuses a block of another arena that it freed: the block go
   const other = Heap.attach(heap.handle); // the emptier arena: the second one
   assert.equal(heap.stats().arenas[1].threads, 1);
   const a = heap.malloc(8);
+  const cachedBefore = heap.stats().cached;
   other.free(a); // a remote free
+  assert.equal(heap.stats().cached, cachedBefore + 8, "stats().cached counts the other thread's remote stack");
   assertHeapError(() => heap.free(a), "DOUBLE_FREE", "found on the other thread's remote stack");
   assertHeapError(() => other.free(a), "DOUBLE_FREE", "found on its own remote stack");
   const mine = other.malloc(8);
@@ -89,6 +128,7 @@ test("a thread never reuses a block of another arena that it freed: the block go
   other.flush();
   heap.flush();
   assert.equal(heap.stats().allocated, 8, "only `mine` is live");
+  assert.equal(heap.stats().cached, 0);
   // Back in its own arena's bin, `a` (the lowest region) is the first one handed out there again.
   assert.equal(heap.malloc(8), a);
   other.free(mine);

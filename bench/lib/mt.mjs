@@ -73,7 +73,7 @@ async function runGeneration({ heap, script, w, gen, params, shared, genShared, 
 
 /** Start the memory sampler thread; resolves to { stop(): Promise<mem> , kill() }. */
 async function startSampler({ heap, implUrl, liveSab, sampleMs, deadline }) {
-  const ctlSab = new SharedArrayBuffer(4), outSab = new SharedArrayBuffer(8 * 6);
+  const ctlSab = new SharedArrayBuffer(4), outSab = new SharedArrayBuffer(8 * 7);
   const ctl = new Int32Array(ctlSab), out = new Float64Array(outSab);
   const wk = new Worker(new URL("sampler.mjs", WORKER_DIR), {
     workerData: { handle: heap.handle, implUrl, ctl: ctlSab, live: liveSab, out: outSab, sampleMs },
@@ -112,7 +112,7 @@ async function startSampler({ heap, implUrl, liveSab, sampleMs, deadline }) {
       } catch (err) { await kill(); throw err; }
       return {
         peakRequested: out[0], peakAllocated: out[1], peakActive: out[2], peakMapped: out[3],
-        metadataAtPeakMapped: out[4], samples: out[5],
+        metadataAtPeakMapped: out[4], samples: out[5], cachedAtPeakActive: out[6],
       };
     },
   };
@@ -122,7 +122,8 @@ async function startSampler({ heap, implUrl, liveSab, sampleMs, deadline }) {
 function mergePeaks(a, b) {
   if (!a) return b;
   const m = { ...a };
-  for (const k of ["peakRequested", "peakAllocated", "peakActive"]) m[k] = Math.max(a[k], b[k]);
+  for (const k of ["peakRequested", "peakAllocated"]) m[k] = Math.max(a[k], b[k]);
+  if (b.peakActive > a.peakActive) { m.peakActive = b.peakActive; m.cachedAtPeakActive = b.cachedAtPeakActive; }
   if (b.peakMapped > a.peakMapped) { m.peakMapped = b.peakMapped; m.metadataAtPeakMapped = b.metadataAtPeakMapped; }
   m.samples = a.samples + b.samples;
   return m;

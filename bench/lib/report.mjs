@@ -149,7 +149,8 @@ function mtMemRows(mt, configs) {
     if (!m) continue;
     const req = m.peakRequested;
     const f = (v) => (v == null || !req ? "n/a" : fmtFactor(v / req));
-    rows.push([r.id, row.workers, c, fmtBytes(req), f(m.peakAllocated), f(m.peakActive), f(m.peakMapped),
+    rows.push([r.id, row.workers, c, fmtBytes(req), f(m.peakAllocated), f(m.peakActive),
+      m.cachedAtPeakActive != null && req ? fmtFactor(m.cachedAtPeakActive / req) : "n/a", f(m.peakMapped),
       m.metadataAtPeakMapped != null && m.peakMapped ? (100 * m.metadataAtPeakMapped / m.peakMapped).toFixed(2) + " %" : "n/a"]);
   }
   return rows;
@@ -262,8 +263,8 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
       L.push("");
     }
     if (mtm.length) {
-      L.push("Multi-threaded (last repetition):", "");
-      L.push(mdTable(["workload", "workers", "config", "peak requested", "allocated", "active", "mapped", "metadata/mapped"], mtm));
+      L.push("Multi-threaded (peaks over all repetitions; *in caches*: stats().cached, the free blocks that thread caches held, at the sample of the active peak):", "");
+      L.push(mdTable(["workload", "workers", "config", "peak requested", "allocated", "active", "in caches at the active peak", "mapped", "metadata/mapped"], mtm));
       L.push("");
     }
   }

@@ -2,7 +2,8 @@
 // calls into the heap while workers run, and stays free to run the watchdog), sampling stats()
 // every `sampleMs` until told to stop. Peaks go to a Float64Array `out`:
 //   [0] peak live requested bytes (sum of the workers' published counts), [1] peak allocated,
-//   [2] peak active, [3] peak mapped, [4] metadata at the mapped peak, [5] samples taken.
+//   [2] peak active, [3] peak mapped, [4] metadata at the mapped peak, [5] samples taken,
+//   [6] bytes in thread caches at the active peak (stats().cached; 0 when the heap has no such stat).
 import { parentPort, workerData } from "node:worker_threads";
 
 const wd = workerData;
@@ -26,7 +27,7 @@ try {
     const req = Math.max(before, requested());
     if (req > out[0]) out[0] = req;
     if (st.allocated > out[1]) out[1] = st.allocated;
-    if (st.active > out[2]) out[2] = st.active;
+    if (st.active > out[2]) { out[2] = st.active; out[6] = st.cached ?? 0; }
     if (st.mapped > out[3]) { out[3] = st.mapped; out[4] = st.metadata; }
     out[5]++;
   };

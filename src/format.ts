@@ -1,7 +1,7 @@
 // format: a text report of a heap's statistics, laid out like jemalloc's malloc_stats_print.
 //
 //   ___ Begin sabmalloc statistics ___
-//   totals: allocated, active, metadata, mapped, capacity, threads, chunks
+//   totals: allocated, cached (in thread caches), active, metadata, mapped, capacity, threads, chunks
 //   huge:   allocated / nmalloc / nfree
 //   arenas[i]:              (arena 0 always; others only when they have seen activity)
 //     assigned threads, chunks, active
@@ -87,6 +87,7 @@ export function formatStats(stats: HeapStats): string {
   out.push("___ Begin sabmalloc statistics ___");
   const totals: [string, number][] = [
     ["allocated", stats.allocated],
+    ["cached", stats.cached],
     ["active", stats.active],
     ["metadata", stats.metadata],
     ["mapped", stats.mapped],

@@ -20,7 +20,8 @@ test("the report has the totals, arena 0, the large and huge counters, and a lin
   const text = formatStats(stats);
   assert.match(text, /^___ Begin sabmalloc statistics ___\n/);
   assert.match(text, /___ End sabmalloc statistics ___\n$/);
-  for (const k of ["allocated", "active", "metadata", "mapped", "capacity"]) {
+  assert.ok(stats.cached > 0, "the thread cache holds the rest of the fills");
+  for (const k of ["allocated", "cached", "active", "metadata", "mapped", "capacity"]) {
     assert.match(text, new RegExp(`^${k}: +${(stats as unknown as Record<string, number>)[k]}  \\(`, "m"), k);
   }
   assert.match(text, /^threads: 1/m);

@@ -59,6 +59,17 @@ for (const options of [{ threadCache: true }, { threadCache: false }, { debug: t
     assert.ok(c >= TWO_GIB);
     assert.ok(new Uint8Array(heap.buffer, c, 10000).every((x) => x === 0));
     heap.free(c);
+    // calloc of reused memory up there (not fresh pages): zeroed word by word.
+    for (const n of [1000, 20000]) {
+      const q = heap.malloc(n);
+      heap.u8.fill(0xab, q, q + n);
+      heap.free(q);
+      const z = heap.calloc(1, n);
+      assert.ok(z >= TWO_GIB);
+      assert.equal(z, q, "the block just freed, from the thread cache");
+      assert.ok(heap.u8.subarray(z, z + n).every((x) => x === 0), `calloc(1, ${n}) at ${z} is zeroed`);
+      heap.free(z);
+    }
     for (const align of [64, 4096, 65536, 2 * MiB]) {
       const p = heap.alignedAlloc(align, 1000);
       assert.ok(p >= TWO_GIB && p % align === 0, `alignedAlloc(${align}) = ${p}`);

@@ -7,7 +7,8 @@
 //   malloc(n <= 14336) --hit--> pop from the thread cache           no lock, no atomic
 //                      --miss-> mallocSlow: fill the cache from the arena (one lock per batch)
 //   malloc(larger)     -------> mallocSlow: a page run of the arena, or whole chunks (huge)
-//   free(p)            --------> validate p (page map, bitmap, free mark), push on the cache
+//   free(p)            --------> validate p (chunk table, page map, region boundary, free mark),
+//                                push on the cache
 //                                full cache / large / huge / bad p: freeSlow
 //
 // The two fast paths (malloc and free on a cache hit) are written for the optimizer: plain typed-

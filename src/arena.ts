@@ -207,17 +207,21 @@ export function largeFree(s: Space, a: number, run: number, npages: number): voi
 
 // ---- Resizing large runs in place ------------------------------------------------------------------
 
+/** Splits the large run at `run` (`have` pages) into two large runs, of `at` and `have - at` pages. */
+function runSplit(s: Space, run: number, have: number, at: number): void {
+  markRun(s, run, at, L.PS_LARGE, 0);
+  markRun(s, run + at, have - at, L.PS_LARGE, 0);
+}
+
 /** Shrinks the large run at `run` from `have` to `keep` pages; the tail goes back to the arena. */
 export function runShrink(s: Space, a: number, run: number, have: number, keep: number): void {
-  markRun(s, run, keep, L.PS_LARGE, 0);
-  markRun(s, run + keep, have - keep, L.PS_LARGE, 0);
+  runSplit(s, run, have, keep);
   runFree(s, a, run + keep, have - keep);
 }
 
 /** Gives back the first `lead` pages of the large run at `run` (`have` pages long). */
 export function runTrimHead(s: Space, a: number, run: number, have: number, lead: number): void {
-  markRun(s, run, lead, L.PS_LARGE, 0);
-  markRun(s, run + lead, have - lead, L.PS_LARGE, 0);
+  runSplit(s, run, have, lead);
   runFree(s, a, run, lead);
 }
 

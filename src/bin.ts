@@ -35,6 +35,11 @@ export function runNfree(s: Space, run: number): number {
 /** Free regions that binTake found written over since the last throwIfTakenCorrupt(). */
 let takeCorrupt = 0;
 
+/** Whether binTake found written-over regions since the last throwIfTakenCorrupt(). */
+export function takenCorrupt(): boolean {
+  return takeCorrupt !== 0;
+}
+
 /**
  * After binTake, with the lock released: throws CORRUPTION when binTake found free regions whose
  * mark was gone (written after they were freed). It left them allocated (leaked) instead of

@@ -19,7 +19,7 @@ import {
   ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoBin, infoSize, largeFree, pageInfo, runAlloc, runFree, runGrow,
   runShrink, runTrimHead, runZero,
 } from "./arena.js";
-import { binTake, smallRunOf, throwIfTakenCorrupt } from "./bin.js";
+import { binTake, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { checkHeap } from "./check.js";
 import {
@@ -319,15 +319,12 @@ export class Heap {
 
   /** Arena path: when binTake met written-over regions, returns the good one it took (`p`) and throws. */
   private giveBackIfCorrupt(bin: number, p: number): void {
-    try {
-      throwIfTakenCorrupt(bin);
-    } catch (err) {
-      const s = this.s;
-      arenaLock(s, this.arena);
-      giveRegion(s, this.arena, bin, p); // p still carries its mark: it was never handed out
-      arenaUnlock(s, this.arena);
-      throw err;
-    }
+    if (!takenCorrupt()) return;
+    const s = this.s;
+    arenaLock(s, this.arena);
+    giveRegion(s, this.arena, bin, p); // p still carries its mark: it was never handed out
+    arenaUnlock(s, this.arena);
+    throwIfTakenCorrupt(bin);
   }
 
   /** Pops the top of the non-empty cache bin `bin`. */

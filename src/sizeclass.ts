@@ -60,7 +60,8 @@ const TWO_POW_M32 = 2 ** -32;
  * The same ceil(2^32 / size) as int32 words (at most 2^29), for a divisibility test without the
  * quotient: size divides offset exactly when (offset * c) mod 2^32 < c (Lemire, Kaser and Kurz,
  * "Faster remainder by direct computation", 2019: exact for offsets below 2^(32 - log2 size),
- * and a run is at most 14 pages, so offsets stay below 2^16). One imul, where regionIndex needs two double multiplies.
+ * and a run is at most 14 pages, so offsets stay below 2^16). One imul, where regionIndex needs
+ * two double multiplies.
  */
 export const BIN_DIV = Int32Array.from(BIN_MAGIC);
 

@@ -7,9 +7,9 @@
 // lock and no atomic operation.
 //
 //   cache block (words)
-//   +--------------------------------------+----------+---------------------------------------+
-//   | record of bin 0 | bin 1 | ... bin 49 | fill[50] | 0 | stack of bin 0 | 0 | stack of bin 1 ..|
-//   +--------------------------------------+----------+---------------------------------------+
+//   +--------------------------------------+----------+-------+-----------------------------------+
+//   | record of bin 0 | bin 1 | ... bin 49 | fill[50] | large | 0 | stack of bin 0 | 0 | stack .. |
+//   +--------------------------------------+----------+-------+-----------------------------------+
 //     record: head | limit | dry | -        (L.TCR_*: 4 words, four bins to a cache line)
 //     bins 0..35: the small classes; 36..48: large runs of 4..16 pages; 49: remote frees
 //     (L.TC_NBINS in all)
@@ -24,11 +24,12 @@
 //          (a constant kept in the record: check() verifies it, the fast paths trust it)
 //   dry    1 when the stack ran dry (a fill) since the last GC visit of this bin
 //   fill   lg of the fill divisor: a miss takes TC_CAP >> fill regions from the bin
+//   large  bytes of the large runs in the cache (at most L.TC_LARGE_TOTAL: cacheTakesLarge)
 //
 // Blocks in a stack = head - base. The record lives in the buffer view that the fast paths hold
 // already (measured: a record of count, capacity and stack address instead of three tables of the
 // Heap object, 9.2 -> 8.7 ns per 32-byte malloc+free; the head and the 0 word instead of a count,
-// a further 0.4 ns).
+// 7.05 -> 6.35 ns in a plain loop).
 //
 // A large run stays a large run (its page infos unchanged) while it sits in a cache; a miss for a
 // large length is served by the arena as usual, one run at a time.

@@ -32,6 +32,11 @@ export function runNfree(s: Space, run: number): number {
   return s.i32[mapIdx(s, run) + L.MAP_NFREE];
 }
 
+/** Whether the word at `p` holds a free mark of region `p`: fresh or freed, stale or not (layout.ts). */
+export function hasFreeMark(m: Int32Array, p: number): boolean {
+  return ((m[p >>> 2] ^ p) | L.MARK_BITS) === L.FRESH_MARK;
+}
+
 /** Free regions that binTake found written over since the last throwIfTakenCorrupt(). */
 let takeCorrupt = 0;
 
@@ -82,7 +87,7 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
         const p = base + ((w << 5) + lowestBit(x)) * size;
         // Free regions carry a mark (layout.ts); one without it was written after it was freed.
         // It is not handed out: it stays allocated (leaked) and the caller reports it.
-        if (((m[p >>> 2] ^ p) | 3) === L.FRESH_MARK) m[dst + got++] = p;
+        if (hasFreeMark(m, p)) m[dst + got++] = p;
         else bad++;
         x &= x - 1;
         nfree--;

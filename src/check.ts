@@ -18,6 +18,7 @@
 // walk is bounded, so garbage metadata makes it throw, never hang or read past the buffer.
 
 import { ARENA_WORDS, arenaWord, binWord, infoBin, infoSize } from "./arena.js";
+import { hasFreeMark } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks } from "./chunk.js";
 import { corruption } from "./errors.js";
@@ -25,7 +26,7 @@ import { L } from "./layout.js";
 import { lockAcquireWithin, lockOwner, lockRelease, lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, mapIdx, pageAddr, Space } from "./space.js";
-import { largeBinBytes, TC_CAP, TC_LARGE, TC_PAGES, TC_STACK, tcCount, tcRec } from "./tcache.js";
+import { largeBinBytes, largeBinPages, TC_CAP, TC_LARGE, TC_PAGES, TC_STACK, tcCount, tcRec } from "./tcache.js";
 import { treeWalk } from "./tree.js";
 
 const LOCK_WAIT_MS = 5000;
@@ -218,7 +219,7 @@ function checkFreeMarks(s: Space, run: number, bin: number, where: string): void
   for (let i = 0; i < BIN_NREGS[bin]; i++) {
     if (!bitmapGet(m, bm, i)) continue;
     const p = base + i * BIN_SIZE[bin];
-    if (((m[p >>> 2] ^ p) | 3) !== L.FRESH_MARK) {
+    if (!hasFreeMark(m, p)) {
       throw corruption(`${where}: free region ${p} (class ${BIN_SIZE[bin]}) lost its free mark: written after free?`);
     }
   }
@@ -347,7 +348,7 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
       const p = m[tw + TC_STACK[b] + i] >>> 0;
       const small = b < NBINS || b === L.TC_REMOTE;
       const what = b < NBINS ? `region ${p} (class ${BIN_SIZE[b]})` : b === L.TC_REMOTE ? `remote region ${p}`
-        : `large run ${p} (${b - NBINS + L.TC_LARGE_MIN} pages)`;
+        : `large run ${p} (${largeBinPages(b)} pages)`;
       const where = `thread slot ${slot}: cached ${what}`;
       if (seen.has(p)) throw corruption(`${where} is in the cache twice`);
       seen.add(p);
@@ -365,11 +366,11 @@ function checkOwnCache(s: Space, tw: number, slot: number): void {
         const idx = regionIndex(cls, off);
         if (idx * BIN_SIZE[cls] !== off) throw corruption(`${where} is not a region boundary`);
         if (bitmapGet(m, auxIdx(s, run), idx)) throw corruption(`${where} is also free in its run`);
-      } else if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD) || infoSize(info) !== b - NBINS + L.TC_LARGE_MIN ||
+      } else if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD) || infoSize(info) !== largeBinPages(b) ||
                  (p - s.hb) % L.PAGE_SIZE !== 0) {
         throw corruption(`${where} is not the start of a large run of that length (info ${info})`);
       }
-      const mark = small ? ((m[p >>> 2] ^ p) | 3) === L.FRESH_MARK : ((m[p >>> 2] ^ p) | L.MARK_USED_BIT) === L.FREE_MARK;
+      const mark = small ? hasFreeMark(m, p) : ((m[p >>> 2] ^ p) | L.MARK_USED_BIT) === L.FREE_MARK;
       if (!mark) throw corruption(`${where} lost its free mark: written after free?`);
     }
   }

@@ -19,7 +19,7 @@ import {
   ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoBin, infoSize, largeFree, pageInfo, runAlloc, runFree, runGrow,
   runShrink, runTrimHead, runZero,
 } from "./arena.js";
-import { binTake, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
+import { binTake, hasFreeMark, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { checkHeap } from "./check.js";
 import {
@@ -36,7 +36,7 @@ import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroByte
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
-  cacheTakesLarge, largeBinBytes, largeCacheBin, regionArena, TC_CAP, TC_LARGE, TC_PAGES, tcCount, tcRec,
+  cacheTakesLarge, largeBinBytes, largeCacheBin, regionArena, slotCache, TC_CAP, TC_LARGE, TC_PAGES, tcCount, tcRec,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
 
@@ -455,7 +455,7 @@ export class Heap {
           // A region boundary (sizeclass.ts: isRegionStart; compared as int32, which V8 keeps
           // in integer registers), and live: every free region, cached or in its run, carries
           // a mark (layout.ts), so no bitmap read. With the mark, freeSlow looks closer.
-          if (q >= 0 && q < div && ((m[ptr >>> 2] ^ ptr) | 3) !== L.FRESH_MARK) {
+          if (q >= 0 && q < div && ((m[ptr >>> 2] ^ ptr) | L.MARK_BITS) !== L.FRESH_MARK) {
             // The bin's record (tcache.ts); a region of another arena goes on the remote stack.
             const r = (tc + (e === this.arenaEntry ? bin : L.TC_REMOTE) * L.TCR_WORDS) | 0;
             const h = m[r];
@@ -700,15 +700,13 @@ export class Heap {
    */
   private isFreed(ptr: number, bin: number): boolean {
     const s = this.s;
-    if (bin < 0 || ((s.i32[ptr >>> 2] ^ ptr) | 3) !== L.FRESH_MARK) return false;
+    if (bin < 0 || !hasFreeMark(s.i32, ptr)) return false;
     if (this.cache !== 0 && cacheHoldsAny(s, this.cache, bin, ptr)) return true;
     const nslots = s.i32[s.hdr + L.H_NSLOTS];
     for (let k = 0; k < nslots; k++) {
-      const sw = s.sl + k * L.SLOT_WORDS;
-      const tcb = s.i32[sw + L.S_TCACHE] >>> 0;
-      if (k === this.slot || Atomics.load(s.i32, sw + L.S_STATE) !== L.SS_LIVE || tcb === 0) continue;
-      if (tcb + TC_PAGES * L.PAGE_SIZE > s.bytes) continue;
-      if (cacheHoldsAny(s, tcb >>> 2, bin, ptr)) return true;
+      if (k === this.slot || Atomics.load(s.i32, s.sl + k * L.SLOT_WORDS + L.S_STATE) !== L.SS_LIVE) continue;
+      const tw = slotCache(s, k);
+      if (tw !== 0 && cacheHoldsAny(s, tw, bin, ptr)) return true;
     }
     return false;
   }

@@ -229,12 +229,14 @@ export const enum L {
   //                          ...0 x   the same, "stale": seen in a thread cache by the cache GC's
   //                                   last visit and not used since (tcache.ts: cacheGc)
   //
-  // (word ^ ptr) | 3 === FRESH_MARK tests for any mark; bit 0 tells fresh from freed, bit 1 clear
-  // means stale. (ptr is 8-aligned, so the xor leaves the low bits of the mark as they are.)
+  // (word ^ ptr) | MARK_BITS === FRESH_MARK tests for any mark (bin.ts: hasFreeMark); bit 0 tells
+  // fresh from freed, bit 1 clear means stale. (ptr is 8-aligned, so the xor leaves the low bits
+  // of the mark as they are.)
   FREE_MARK = 0x7ee1f4ee,
   FRESH_MARK = 0x7ee1f4ef,
   MARK_FRESH_BIT = 1,
   MARK_USED_BIT = 2,
+  MARK_BITS = MARK_FRESH_BIT | MARK_USED_BIT,
   JUNK_FREE = 0x5a, // debug: freed bytes
   JUNK_ALLOC = 0xa5, // debug: new small regions
 }

@@ -87,5 +87,7 @@ export function regionIndex(bin: number, offset: number): number {
 
 /** Whether byte `offset` of a run of class `bin` is the start of a region (the free fast path's test). */
 export function isRegionStart(bin: number, offset: number): boolean {
-  return Math.imul(offset, BIN_DIV[bin]) >>> 0 < BIN_DIV[bin];
+  // (offset * c) mod 2^32 < c, as int32: c is at most 2^29, so "below c as uint32" is "in [0, c)".
+  const q = Math.imul(offset, BIN_DIV[bin]);
+  return q >= 0 && q < BIN_DIV[bin];
 }

@@ -7,7 +7,7 @@ import { arenaLock, arenaUnlock, arenaWord, binWord } from "./arena.js";
 import { L } from "./layout.js";
 import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
 import { Space } from "./space.js";
-import { cacheBytes, TC_PAGES } from "./tcache.js";
+import { cacheBytes, slotCache } from "./tcache.js";
 
 export interface BinStats {
   /** Region size of the class. */
@@ -118,11 +118,10 @@ export function gatherStats(s: Space): HeapStats {
   let cached = 0;
   const nslots = m[s.hdr + L.H_NSLOTS];
   for (let k = 0; k < nslots; k++) {
-    const sw = s.sl + k * L.SLOT_WORDS;
-    if (Atomics.load(m, sw + L.S_STATE) === L.SS_FREE) continue;
+    if (Atomics.load(m, s.sl + k * L.SLOT_WORDS + L.S_STATE) === L.SS_FREE) continue;
     threads++;
-    const tcb = m[sw + L.S_TCACHE] >>> 0;
-    if (tcb !== 0 && tcb + TC_PAGES * L.PAGE_SIZE <= s.bytes) cached += cacheBytes(s, tcb >>> 2);
+    const tw = slotCache(s, k);
+    if (tw !== 0) cached += cacheBytes(s, tw);
   }
   return {
     allocated: allocated + huge.allocated,

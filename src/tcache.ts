@@ -65,7 +65,7 @@ import { addrChunk, addrPage, pageAddr, Space } from "./space.js";
 export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
   b < NBINS ? Math.max(8, Math.min(2 * BIN_NREGS[b], 200))
     : b === L.TC_REMOTE ? L.TC_REMOTE_CAP
-      : Math.max(1, Math.floor(L.TC_LARGE_BYTES / ((b - NBINS + L.TC_LARGE_MIN) * L.PAGE_SIZE))));
+      : Math.max(1, Math.floor(L.TC_LARGE_BYTES / largeBinBytes(b))));
 export const TC_FILL = L.TC_NBINS * L.TCR_WORDS;
 /** Word offset of the bytes of large runs in the cache (cacheTakesLarge's budget). */
 export const TC_LARGE = TC_FILL + L.TC_NBINS;
@@ -106,9 +106,14 @@ export function cacheTakesLarge(m: Int32Array, tw: number, npages: number): bool
   return largeCacheBin(npages) >= 0 && m[tw + TC_LARGE] + npages * L.PAGE_SIZE <= L.TC_LARGE_TOTAL;
 }
 
+/** Pages of one run of the large cache bin `bin` (0 for the small and remote bins). */
+export function largeBinPages(bin: number): number {
+  return bin >= NBINS && bin !== L.TC_REMOTE ? bin - NBINS + L.TC_LARGE_MIN : 0;
+}
+
 /** Bytes of one run of the large cache bin `bin` (0 for the small and remote bins). */
 export function largeBinBytes(bin: number): number {
-  return bin >= NBINS && bin !== L.TC_REMOTE ? (bin - NBINS + L.TC_LARGE_MIN) * L.PAGE_SIZE : 0;
+  return largeBinPages(bin) * L.PAGE_SIZE;
 }
 
 /** The cache bin of a large run of `npages` pages, or -1 when runs that long are not cached. */
@@ -288,6 +293,15 @@ export function cacheHolds(s: Space, tw: number, bin: number, p: number): boolea
   return false;
 }
 
+
+/**
+ * Word index of the cache block of thread slot `k`, or 0 when it has none or the block lies past
+ * this thread's view (read without a lock: for scans of other threads' caches).
+ */
+export function slotCache(s: Space, k: number): number {
+  const tcb = s.i32[s.sl + k * L.SLOT_WORDS + L.S_TCACHE] >>> 0;
+  return tcb !== 0 && tcb + TC_PAGES * L.PAGE_SIZE <= s.bytes ? tcb >>> 2 : 0;
+}
 
 /**
  * Bytes of the blocks held in the cache at `tw`: what its thread freed or took ahead and nobody

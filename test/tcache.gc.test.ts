@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { Heap } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { TC_CAP } from "../src/tcache.js";
-import { assertHeapError } from "./helpers.js";
+import { assertHeapError, freeAllAssertEmpty } from "./helpers.js";
 
 test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () => {
   for (const pages of [L.TC_LARGE_MIN, 5, 8, 10, L.TC_LARGE_MAX]) {
@@ -25,10 +25,7 @@ test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () =
     assert.ok(Number.isInteger(cachedRuns) && cachedRuns >= 1 && cachedRuns <= cap, `${pages} pages: ${cachedRuns} runs cached, cap ${cap}`);
     // And they are handed out again, newest first.
     assert.equal(heap.malloc(bytes), blocks[blocks.length - 1]);
-    heap.free(blocks[blocks.length - 1]);
-    heap.flush();
-    assert.equal(heap.stats().allocated, 0);
-    heap.check();
+    freeAllAssertEmpty(heap, [blocks[blocks.length - 1]]);
   }
 });
 
@@ -46,9 +43,7 @@ test("a cache holds at most TC_LARGE_TOTAL bytes of large runs over all lengths;
   const after = heap.stats();
   assert.ok(after.cached > 0 && after.cached <= L.TC_LARGE_TOTAL, `${after.cached} bytes of runs cached`);
   assert.equal(after.allocated, before.allocated - bytes + after.cached, "the runs not cached went back to the arena");
-  heap.flush();
-  assert.equal(heap.stats().allocated, 0);
-  heap.check();
+  freeAllAssertEmpty(heap, []);
 });
 
 test("a large run that one thread's cache holds is a DOUBLE_FREE in a thread whose budget is full", () => {
@@ -63,9 +58,7 @@ test("a large run that one thread's cache holds is a DOUBLE_FREE in a thread who
   assertHeapError(() => other.free(x), "DOUBLE_FREE", "found in the first thread's cache");
   heap.check();
   other.detach();
-  heap.flush();
-  assert.equal(heap.stats().allocated, 0);
-  heap.check();
+  freeAllAssertEmpty(heap, []);
 });
 
 test("an idle cache bin goes back to its arena while the thread allocates elsewhere", () => {
@@ -103,9 +96,7 @@ test("a busy cache bin keeps its regions: the GC only takes what stayed unused",
   }
   // The 64 regions the loop keeps using are still cached (allocated from the bin's point of view).
   assert.ok(heap.stats().allocated >= 64 * 48, `${heap.stats().allocated} bytes cached`);
-  heap.flush();
-  assert.equal(heap.stats().allocated, 0);
-  heap.check();
+  freeAllAssertEmpty(heap, []);
 });
 
 test("a thread never reuses a block of another arena that it freed: the block goes back to its arena", () => {
@@ -133,10 +124,7 @@ test("a thread never reuses a block of another arena that it freed: the block go
   assert.equal(heap.malloc(8), a);
   other.free(mine);
   other.detach();
-  heap.free(a);
-  heap.flush();
-  assert.equal(heap.stats().allocated, 0);
-  heap.check();
+  freeAllAssertEmpty(heap, [a]);
 });
 
 test("blocks the GC marked stale in a cache are still caught: double free, never handed out", () => {
@@ -159,8 +147,5 @@ test("blocks the GC marked stale in a cache are still caught: double free, never
   heap.check();
   assert.equal(heap.malloc(48), p);
   assert.equal(word(p), 0, "handed out: the mark is gone");
-  heap.free(p);
-  heap.flush();
-  assert.equal(heap.stats().allocated, 0);
-  heap.check();
+  freeAllAssertEmpty(heap, [p]);
 });

@@ -10,6 +10,7 @@
 import { Worker } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { churn } from "./churn.mjs";
 import { Rng, seedFor } from "./rng.mjs";
 import { summary, median } from "./stats.mjs";
 
@@ -118,16 +119,8 @@ function warmAllocator(ad) {
   let inst;
   try {
     inst = ad.create({ bytes: 64 * 1024 * 1024 });
-    const slots = inst.slots(256);
-    let s = 0x9e3779b9 | 0;
-    for (let k = 0; k < 20000; k++) {
-      s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-      const i = k & 255;
-      if (slots[i]) inst.free(slots[i]);
-      const u = (s >>> 0) / 2 ** 32;
-      slots[i] = inst.malloc(Math.floor(8 * Math.pow(12500, u * u))); // mostly small, some large
-    }
-    for (let i = 0; i < 256; i++) if (slots[i]) { inst.free(slots[i]); slots[i] = 0; }
+    // mostly small, some large
+    churn(inst, inst.slots(256), 20000, (r) => Math.floor(8 * Math.pow(12500, (r / 2 ** 32) ** 2)));
   } catch { /* a peer that cannot do this is reported by the workloads themselves */ }
   try { inst?.destroy?.(); } catch { /* ignore */ }
 }

@@ -11,6 +11,7 @@
 // allocated minus bytes it has freed (requested sizes), published now and then; the main thread
 // sums it to estimate the peak live requested bytes.
 import { parentPort, workerData } from "node:worker_threads";
+import { churn } from "../lib/churn.mjs";
 
 export function xorshift(seed) {
   return (seed | 0) || 0x2545f491;
@@ -18,15 +19,7 @@ export function xorshift(seed) {
 
 /** A short private malloc/free loop so the allocator's code is compiled before the clock starts. */
 function warmUp(heap, n) {
-  const ptrs = new Uint32Array(256);
-  let s = 0x9e3779b9 | 0;
-  for (let k = 0; k < n; k++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    const i = k & 255;
-    if (ptrs[i] !== 0) heap.free(ptrs[i]);
-    ptrs[i] = heap.malloc(8 + ((s >>> 0) % 2040));
-  }
-  for (let i = 0; i < 256; i++) if (ptrs[i] !== 0) heap.free(ptrs[i]);
+  churn(heap, new Uint32Array(256), n, (r) => 8 + (r % 2040));
 }
 
 /**
@@ -34,12 +27,8 @@ function warmUp(heap, n) {
  * starts: it should run the workload's own loop on private data, so that V8 has compiled the very
  * code that is timed (every generation is a fresh worker that compiles everything again).
  */
-export async function runWorker(body, warm) {
-  const wd = workerData;
-  let heap = null;
-  try {
-    const { Heap } = await import(wd.implUrl);
-    heap = Heap.attach(wd.handle);
+export function runWorker(body, warm) {
+  return attachedWorker((heap, wd) => {
     const ctl = new Int32Array(wd.ctl);
     const live = new Float64Array(wd.live);
     if (wd.params.warmOps > 0) warmUp(heap, wd.params.warmOps);
@@ -51,6 +40,22 @@ export async function runWorker(body, warm) {
     heap.detach();
     const end = performance.timeOrigin + performance.now();
     parentPort.postMessage({ type: "done", start, end, ...res });
+  });
+}
+
+/**
+ * What every thread of the benchmark that uses the heap does around its work (the workload
+ * workers and the memory sampler): imports the implementation, attaches to the heap of
+ * workerData, runs `main(heap, workerData)`, and on any exception posts { type: "error", message,
+ * slot } so that the main thread can reclaim the slot.
+ */
+export async function attachedWorker(main) {
+  const wd = workerData;
+  let heap = null;
+  try {
+    const { Heap } = await import(wd.implUrl);
+    heap = Heap.attach(wd.handle);
+    main(heap, wd);
   } catch (err) {
     let slot = null;
     try { slot = heap ? heap.slot : null; } catch { /* detached or broken */ }

@@ -4,13 +4,10 @@
 //   [0] peak live requested bytes (sum of the workers' published counts), [1] peak allocated,
 //   [2] peak active, [3] peak mapped, [4] metadata at the mapped peak, [5] samples taken,
 //   [6] bytes in thread caches at the active peak (stats().cached; 0 when the heap has no such stat).
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
+import { attachedWorker } from "./common.mjs";
 
-const wd = workerData;
-let heap = null;
-try {
-  const { Heap } = await import(wd.implUrl);
-  heap = Heap.attach(wd.handle);
+attachedWorker((heap, wd) => {
   const ctl = new Int32Array(wd.ctl);
   const live = new Float64Array(wd.live);
   const out = new Float64Array(wd.out);
@@ -39,8 +36,4 @@ try {
   sample();
   heap.detach();
   parentPort.postMessage({ type: "done" });
-} catch (err) {
-  let slot = null;
-  try { slot = heap ? heap.slot : null; } catch { /* detached or broken */ }
-  parentPort.postMessage({ type: "error", message: String(err?.stack ?? err), slot });
-}
+});

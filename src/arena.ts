@@ -12,10 +12,18 @@
 // and the page maps and bitmaps of its chunks. Taking a chunk for the arena also takes the global
 // lock, always after the arena's (lock order: arena, then global; never two arenas).
 //
+// A section under a lock writes page infos (and bitmaps, cache stacks) through its undo journal
+// (journal.ts), so that one cut short can be rolled back; the trees and counters are derived from
+// them and rebuilt after a rollback (repair.ts).
+//
 // An arena keeps one empty chunk as a spare (still in its tree, ready for the next burst); a second
-// chunk that empties goes back to the global pool for any arena or huge allocation to use.
+// chunk that empties goes back to the global pool for any arena or huge allocation to use - at the
+// section's commit, never inside it: once in the pool another arena may take it, and a rollback of
+// the section must not write into a chunk that is no longer its own.
 
 import { firstDataPage, initArenaChunk, poolGive, poolTake, poolTakeZero } from "./chunk.js";
+import { corruption } from "./errors.js";
+import { crashPoint, jset, journalClose, journalOpen, journalRollback } from "./journal.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
@@ -34,21 +42,89 @@ export function binWord(s: Space, a: number, bin: number): number {
   return s.ar + a * ARENA_WORDS + L.A_BINS + bin * L.BIN_WORDS;
 }
 
+// ---- Critical sections ---------------------------------------------------------------------------
+
+/**
+ * Takes arena `a`'s lock and opens a section in this thread's journal. A thread without a journal
+ * of its own (its thread block is being made or freed: slots.ts) takes the global lock too and
+ * journals into the global journal.
+ */
 export function arenaLock(s: Space, a: number): void {
-  lockAcquire(s.i32, arenaWord(s, a) + L.A_LOCK, s.owner, s.canBlock);
+  lockAcquire(s.i32, arenaWord(s, a) + L.A_LOCK, s.owner, s.canBlock, s.onLockWait);
+  s.heldArena = a;
   s.refresh(); // another thread may have grown the heap: its chunks must be in our views
+  if (s.jw === 0) {
+    globalLock(s);
+    s.jcur = s.gj;
+  } else {
+    s.jcur = s.jw;
+    journalOpen(s.i32, s.jw, a);
+  }
 }
 
+/** Commits the section, gives chunks it emptied back to the pool, and releases the lock. */
 export function arenaUnlock(s: Space, a: number): void {
+  if (s.jw !== 0) {
+    journalClose(s.i32, s.jw);
+    if (s.emptied.length > 0) {
+      // A new section with an empty journal: the releases change only derived state here (the
+      // chunk table is the global lock's), so a rollback has nothing to undo, only to rebuild.
+      journalOpen(s.i32, s.jw, a);
+      releaseEmptied(s, a);
+      journalClose(s.i32, s.jw);
+    }
+  } else {
+    releaseEmptied(s, a); // under the global lock, whose journal holds the whole section
+    globalUnlock(s);
+  }
+  s.heldArena = -1;
   lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
+}
+
+/** Takes the global lock (again, when this thread holds it already) and opens its journal. */
+export function globalLock(s: Space): void {
+  if (s.gDepth++ !== 0) return;
+  lockAcquire(s.i32, s.hdr + L.H_LOCK, s.owner, s.canBlock, s.onLockWait);
+  journalOpen(s.i32, s.gj, -1);
+}
+
+export function globalUnlock(s: Space): void {
+  if (--s.gDepth !== 0) return;
+  journalClose(s.i32, s.gj);
+  lockRelease(s.i32, s.hdr + L.H_LOCK);
+}
+
+/**
+ * After an exception inside a section of this thread: undoes what the open sections wrote, rebuilds
+ * what is derived from it, and releases the locks, so that the caller gets the error and the heap
+ * is as it was (repair.ts does the same for a thread that died).
+ */
+export function abortSections(s: Space, rebuildArena: (s: Space, a: number) => void, repairGlobal: (s: Space) => void): void {
+  if (s.dead) return; // a crash point fired: this thread is "gone", its repair is reclaim()'s
+  s.emptied.length = 0;
+  const a = s.heldArena;
+  const g = s.gDepth > 0;
+  try {
+    s.refresh();
+    if (g) journalRollback(s, s.gj);
+    if (a >= 0 && s.jw !== 0) journalRollback(s, s.jw);
+    if (g) repairGlobal(s);
+    if (a >= 0) rebuildArena(s, a);
+  } finally {
+    s.gDepth = 0;
+    s.heldArena = -1;
+    if (g) lockRelease(s.i32, s.hdr + L.H_LOCK);
+    if (a >= 0) lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
+  }
 }
 
 export function pageInfo(s: Space, gpage: number): number {
   return s.i32[mapIdx(s, gpage) + L.MAP_INFO];
 }
 
+/** Page infos are primary state: every write goes through the section's journal. */
 function setPageInfo(s: Space, gpage: number, info: number): void {
-  s.i32[mapIdx(s, gpage) + L.MAP_INFO] = info;
+  jset(s, mapIdx(s, gpage) + L.MAP_INFO, info);
 }
 
 export function infoSize(info: number): number {
@@ -76,7 +152,12 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
     if (!arenaAddChunk(s, a)) return 0;
     run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
   }
-  const have = infoSize(pageInfo(s, run));
+  const head = pageInfo(s, run);
+  const have = infoSize(head);
+  if ((head & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_FREE | L.PI_HEAD) || have < npages ||
+      (run & (L.CHUNK_PAGES - 1)) + have > L.CHUNK_PAGES) {
+    throw corruption(`arena ${a}: the free-run tree names page ${run}, which heads no free run of ${npages}+ pages (info ${head})`);
+  }
   s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run));
   if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, L.PI_ZERO & pageInfo(s, run + npages));
   markRun(s, run, npages, state, bin);
@@ -116,14 +197,14 @@ function freeRunInsert(s: Space, aw: number, run: number, npages: number, zeroHe
 
 /** Gives the arena a chunk from the pool (or the buffer's growth). Arena lock held. */
 function arenaAddChunk(s: Space, a: number): boolean {
-  const g = s.hdr + L.H_LOCK;
-  lockAcquire(s.i32, g, s.owner, s.canBlock);
+  globalLock(s);
   const c = poolTake(s, 1);
   const zero = poolTakeZero;
   if (c >= 0) initArenaChunk(s, c, a, zero);
-  lockRelease(s.i32, g);
+  globalUnlock(s);
   if (c < 0) return false;
   const aw = arenaWord(s, a);
+  crashPoint(s);
   s.i32[aw + L.A_NCHUNKS]++;
   const first = firstDataPage(s, c);
   s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], c * L.CHUNK_PAGES + first);
@@ -148,6 +229,7 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
     const before = pageInfo(s, start - 1);
     if ((before & L.PI_STATE_MASK) === L.PS_FREE) {
       const len = infoSize(before);
+      if (len < 1 || start - len < chunkFirst) throw corruption(`page ${start - 1}: free run of ${len} pages before page ${start} overruns its chunk`);
       start -= len;
       s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, start));
       setPageInfo(s, start, pageInfo(s, start) & (L.PI_ZERO | L.PI_STATE_MASK)); // no longer a head
@@ -158,37 +240,46 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
     const after = pageInfo(s, end);
     if ((after & L.PI_STATE_MASK) === L.PS_FREE) {
       const len = infoSize(after);
+      if (len < 1 || end + len > chunkEnd) throw corruption(`page ${end}: free run of ${len} pages overruns its chunk`);
       s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, end));
       setPageInfo(s, end, after & (L.PI_ZERO | L.PI_STATE_MASK));
       setPageInfo(s, end + len - 1, pageInfo(s, end + len - 1) & (L.PI_ZERO | L.PI_STATE_MASK));
       end += len;
     }
   }
-  if (start === chunkFirst && end === chunkEnd && c !== 0 && releaseEmptyChunk(s, a, c)) return;
   freeRunInsert(s, aw, start, end - start, pageInfo(s, start) & L.PI_ZERO);
+  if (start === chunkFirst && end === chunkEnd && c !== 0) keepOrRelease(s, a, c);
 }
 
 /**
  * Chunk `c` of arena `a` has become empty. Keeps it as the spare when there is none (or the spare
- * has been used since), else returns it to the pool. True when it went to the pool.
+ * has been used since), else notes it for the pool: arenaUnlock gives it back after the commit.
  */
-function releaseEmptyChunk(s: Space, a: number, c: number): boolean {
+function keepOrRelease(s: Space, a: number, c: number): void {
   const aw = arenaWord(s, a);
   const spare = s.i32[aw + L.A_SPARE] - 1;
-  if (spare < 0 || spare === c || !chunkEmpty(s, spare)) {
-    s.i32[aw + L.A_SPARE] = c + 1;
-    return false;
+  if (spare < 0 || spare === c || !chunkEmpty(s, spare)) s.i32[aw + L.A_SPARE] = c + 1;
+  else if (s.emptied.indexOf(c) < 0) s.emptied.push(c);
+}
+
+/** Returns the chunks noted by keepOrRelease to the pool, those still empty. Section open. */
+function releaseEmptied(s: Space, a: number): void {
+  const aw = arenaWord(s, a);
+  while (s.emptied.length > 0) {
+    const c = s.emptied.pop() as number;
+    if (!chunkEmpty(s, c) || s.i32[aw + L.A_SPARE] - 1 === c) continue;
+    const first = c * L.CHUNK_PAGES + firstDataPage(s, c);
+    s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(L.CHUNK_PAGES - firstDataPage(s, c), first));
+    globalLock(s);
+    poolGive(s, c, 1);
+    globalUnlock(s);
+    crashPoint(s);
+    s.i32[aw + L.A_NCHUNKS]--;
   }
-  const g = s.hdr + L.H_LOCK;
-  lockAcquire(s.i32, g, s.owner, s.canBlock);
-  poolGive(s, c, 1);
-  lockRelease(s.i32, g);
-  s.i32[aw + L.A_NCHUNKS]--;
-  return true;
 }
 
 /** Whether arena chunk `c` is one free run from its first data page to its end. */
-function chunkEmpty(s: Space, c: number): boolean {
+export function chunkEmpty(s: Space, c: number): boolean {
   const first = firstDataPage(s, c);
   const info = pageInfo(s, c * L.CHUNK_PAGES + first);
   return (info & L.PI_STATE_MASK) === L.PS_FREE && (info & L.PI_HEAD) !== 0 &&

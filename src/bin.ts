@@ -21,8 +21,9 @@
 // Arena lock held for everything here.
 
 import { arenaWord, binWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";
-import { bitmapFill, bitmapGet, bitmapSet, lowestBit } from "./bitmap.js";
+import { bitmapFill, bitmapGet, lowestBit } from "./bitmap.js";
 import { corruption } from "./errors.js";
+import { jset } from "./journal.js";
 import { L } from "./layout.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE } from "./sizeclass.js";
 import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
@@ -81,10 +82,15 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
     const bm = auxIdx(s, run);
     const base = pageAddr(s, run);
     let nfree = m[me + L.MAP_NFREE];
+    if (!(nfree > 0 && nfree <= BIN_NREGS[bin])) throw corruption(`class ${size} run at ${base}: free count ${nfree}`);
+    const had = nfree;
     for (let w = 0; w < nwords && got < n && nfree > 0; w++) {
       let x = m[bm + w];
+      if (x === 0) continue;
       while (x !== 0 && got < n) {
-        const p = base + ((w << 5) + lowestBit(x)) * size;
+        const bit = (w << 5) + lowestBit(x);
+        if (bit >= BIN_NREGS[bin]) throw corruption(`class ${size} run at ${base}: bitmap bit ${bit} past its regions`);
+        const p = base + bit * size;
         // Free regions carry a mark (layout.ts); one without it was written after it was freed.
         // It is not handed out: it stays allocated (leaked) and the caller reports it.
         if (hasFreeMark(m, p)) m[dst + got++] = p;
@@ -92,8 +98,10 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
         x &= x - 1;
         nfree--;
       }
-      m[bm + w] = x;
+      jset(s, bm + w, x); // the bitmap is primary state (journal.ts)
     }
+    // A pass that took nothing from a run that says it has free regions would loop for ever.
+    if (nfree === had) throw corruption(`class ${size} run at ${base}: free count ${nfree}, its bitmap is empty`);
     m[me + L.MAP_NFREE] = nfree;
   }
   // Written-over regions left allocated count as allocated: what the bitmap says.
@@ -143,9 +151,10 @@ export function binGive(s: Space, a: number, bin: number, run: number, idx: numb
   const m = s.i32;
   const bm = auxIdx(s, run);
   if (bitmapGet(m, bm, idx)) return false;
-  bitmapSet(m, bm, idx);
+  jset(s, bm + (idx >>> 5), m[bm + (idx >>> 5)] | (1 << (idx & 31)));
   const me = mapIdx(s, run);
   const nfree = ++m[me + L.MAP_NFREE];
+  if (nfree > BIN_NREGS[bin]) throw corruption(`class ${BIN_SIZE[bin]} run at ${pageAddr(s, run)}: free count ${nfree}`);
   const bw = binWord(s, a, bin);
   const aw = arenaWord(s, a);
   m[bw + L.B_CURREGS]--;

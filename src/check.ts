@@ -96,7 +96,8 @@ function checkHeaderLayout(s: Space): void {
   }
   const nslots = m[h + L.H_NSLOTS];
   const headerPages = m[h + L.H_HEADER_PAGES];
-  if (nslots < 1 || headerPages !== Math.ceil(((s.sl + nslots * L.SLOT_WORDS - s.hdr) * 4) / L.PAGE_SIZE)) {
+  if (nslots < 1 || s.hw + m[h + L.H_GJOURNAL] !== s.gj || s.gj !== s.sl + nslots * L.SLOT_WORDS ||
+      headerPages !== Math.ceil(((s.gj + L.GJ_WORDS - s.hdr) * 4) / L.PAGE_SIZE)) {
     throw corruption(`heap header: ${nslots} thread slots do not match its ${headerPages} pages`);
   }
 }
@@ -301,14 +302,26 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
   const caches = new Set<number>();
   for (let k = 0; k < nslots; k++) {
     const sw = s.sl + k * L.SLOT_WORDS;
-    const state = m[sw + L.S_STATE];
-    if (state !== L.SS_FREE && state !== L.SS_LIVE && state !== L.SS_RECLAIM) throw corruption(`thread slot ${k}: state ${state}`);
-    if (state === L.SS_FREE) continue; // a slot being reclaimed still owns its cache block
+    const word = m[sw + L.S_STATE];
+    const state = word & L.SS_MASK;
+    if (state === L.SS_MASK || (state === L.SS_FREE && word !== 0)) throw corruption(`thread slot ${k}: state ${word}`);
+    if (state === L.SS_FREE) {
+      if (m[sw + L.S_BLOCK] !== 0 || m[sw + L.S_TCACHE] !== 0) throw corruption(`thread slot ${k} is free but names a thread block`);
+      continue; // a slot being reclaimed still owns its thread block
+    }
     if (m[sw + L.S_ARENA] < 0 || m[sw + L.S_ARENA] >= tallies.length) throw corruption(`thread slot ${k}: arena ${m[sw + L.S_ARENA]}`);
+    const block = m[sw + L.S_BLOCK] >>> 0;
+    if (block === 0) continue; // claimed this instant, its block not carved yet
+    if ((block - s.hb) % L.PAGE_SIZE !== 0 || block + L.J_WORDS * 4 > s.bytes) throw corruption(`thread slot ${k}: thread block at ${block} is out of place`);
+    caches.add((block - s.hb) / L.PAGE_SIZE);
+    // Every lock is held by this thread now: no other thread is inside a section.
+    if (m[(block >>> 2) + L.J_STATE] !== 0) throw corruption(`thread slot ${k}: its undo journal is open while no lock is held`);
     const tcb = m[sw + L.S_TCACHE] >>> 0;
-    if (tcb === 0) continue;
-    if ((tcb - s.hb) % L.PAGE_SIZE !== 0 || tcb + TC_PAGES * L.PAGE_SIZE > s.bytes) throw corruption(`thread slot ${k}: cache block at ${tcb} is out of place`);
-    caches.add((tcb - s.hb) / L.PAGE_SIZE);
+    if (tcb === 0) {
+      if ((m[s.hdr + L.H_FLAGS] & L.HF_THREAD_CACHE) !== 0) throw corruption(`thread slot ${k}: its thread block has no cache`);
+      continue;
+    }
+    if (tcb !== block + L.J_WORDS * 4 || tcb + TC_PAGES * L.PAGE_SIZE > s.bytes) throw corruption(`thread slot ${k}: cache block at ${tcb} is out of place`);
     const tw = tcb >>> 2;
     let large = 0;
     for (let b = 0; b < L.TC_NBINS; b++) {
@@ -331,11 +344,12 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
   let metaRuns = 0;
   for (const t of tallies) {
     for (const g of t.metaRuns) {
-      if (!caches.has(g)) throw corruption(`page ${g}: a thread cache block that no live thread slot owns`);
+      if (!caches.has(g)) throw corruption(`page ${g}: a thread block that no live thread slot owns`);
       metaRuns++;
     }
   }
-  if (metaRuns !== caches.size) throw corruption(`thread caches: ${caches.size} slots own cache blocks, ${metaRuns} blocks exist`);
+  if (metaRuns !== caches.size) throw corruption(`thread blocks: ${caches.size} slots own thread blocks, ${metaRuns} blocks exist`);
+  if (m[s.gj + L.J_STATE] !== 0) throw corruption("the global lock's undo journal is open while this thread holds the lock");
 }
 
 /** This thread's cache: every entry a distinct, in-use region of its class, marked freed. */

@@ -5,6 +5,12 @@
 // under the global lock (H_LOCK), which guards the chunk table, the pool and growth; an arena may
 // hold its own lock while it takes the global one (lock order: arena, then global).
 //
+// Crash safety (journal.ts): the entry of an arena chunk and of a huge block's first chunk is the
+// primary state, written through the global journal; a huge block's later entries, the pool count
+// and the huge counters are derived from it (repair.ts: repairGlobal). Entries of chunks that
+// growth adds are written before the new chunk count is published, and writing them again is
+// harmless. A chunk's page map is written before its entry makes it an arena's.
+//
 // Arena chunk, as set up by initArenaChunk (chunk 0 also holds the heap header):
 //
 //   page 0      1 .. 4      5 ..                                       255
@@ -13,6 +19,7 @@
 //   +---------+-----------+--------------------------------------------+
 //   |<-- META run -------->|
 
+import { gset } from "./journal.js";
 import { L } from "./layout.js";
 import { chunkWord, Space } from "./space.js";
 
@@ -101,11 +108,11 @@ export function poolTake(s: Space, n: number): number {
 
 export let poolTakeZero = false;
 
+/** Takes chunks [first, first + n) out of the pool; the caller writes their entries at once. */
 function take(s: Space, first: number, n: number): number {
   let zero = true;
   for (let c = first; c < first + n; c++) {
     if ((chunkEntry(s, c) & L.CK_ZERO) === 0) zero = false;
-    setChunkEntry(s, c, L.CK_HUGE_BODY); // placeholder, the caller sets the real entry
   }
   s.i32[s.hdr + L.H_POOL_CHUNKS] -= n;
   poolTakeZero = zero;
@@ -114,7 +121,10 @@ function take(s: Space, first: number, n: number): number {
 
 /** Returns chunks [first, first + n) to the pool. Global lock held. */
 export function poolGive(s: Space, first: number, n: number): void {
-  for (let c = first; c < first + n; c++) setChunkEntry(s, c, L.CK_FREE);
+  // The first entry is an arena chunk's or a huge block's (journaled); the rest, a huge block's
+  // later chunks (derived).
+  gset(s, s.ct + first, L.CK_FREE);
+  for (let c = first + 1; c < first + n; c++) setChunkEntry(s, c, L.CK_FREE);
   s.i32[s.hdr + L.H_POOL_CHUNKS] += n;
 }
 
@@ -126,13 +136,14 @@ export function poolGive(s: Space, first: number, n: number): void {
  * the caller inserts it into the arena's tree.
  */
 export function initArenaChunk(s: Space, c: number, arena: number, zero: boolean): number {
-  setChunkEntry(s, c, L.CK_ARENA | (arena << L.CK_ARG_SHIFT));
   const m = s.i32;
   const map = chunkWord(s, c);
   const first = firstDataPage(s, c);
   m.fill(0, map, map + L.CHUNK_PAGES * L.MAP_ENTRY_WORDS);
   setRunInfo(s, map, 0, first, L.PS_META | L.PI_HEAD, 0);
   setRunInfo(s, map, first, L.CHUNK_PAGES - first, L.PS_FREE | L.PI_HEAD, zero ? L.PI_ZERO : 0);
+  // Last: until its entry says so, the chunk is not the arena's, and its map is nobody's.
+  gset(s, s.ct + c, L.CK_ARENA | (arena << L.CK_ARG_SHIFT));
   return c * L.CHUNK_PAGES + first;
 }
 
@@ -159,10 +170,10 @@ export function hugeChunks(npages: number): number {
 
 /** Marks chunks [first, first + n) as one huge allocation of `npages` pages. Global lock held. */
 export function setHuge(s: Space, first: number, n: number, npages: number): void {
-  setChunkEntry(s, first, L.CK_HUGE | (npages << L.CK_ARG_SHIFT));
   for (let c = first + 1; c < first + n; c++) {
     setChunkEntry(s, c, L.CK_HUGE_BODY | ((c - first) << L.CK_ARG_SHIFT));
   }
+  gset(s, s.ct + first, L.CK_HUGE | (npages << L.CK_ARG_SHIFT));
 }
 
 /**

@@ -4,7 +4,7 @@
 // built-in TypeError/RangeError; everything that concerns a pointer or the heap's state throws a
 // HeapError with a machine-readable `code`.
 
-export type HeapErrorCode = "INVALID_POINTER" | "DOUBLE_FREE" | "DETACHED" | "CORRUPTION";
+export type HeapErrorCode = "INVALID_POINTER" | "DOUBLE_FREE" | "DETACHED" | "CORRUPTION" | "LOCK_TIMEOUT";
 
 export class HeapError extends Error {
   readonly code: HeapErrorCode;

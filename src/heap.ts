@@ -16,8 +16,8 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, infoBin, infoSize, largeFree, pageInfo, runAlloc, runFree, runGrow,
-  runShrink, runTrimHead, runZero,
+  abortSections, ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, infoSize, largeFree,
+  pageInfo, runGrow, runShrink, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
 import { binTake, hasFreeMark, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
@@ -28,15 +28,19 @@ import {
 } from "./chunk.js";
 import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
 import { L } from "./layout.js";
-import { lockAcquire, lockBreak, lockRelease, threadCanBlock } from "./lock.js";
+import { threadCanBlock } from "./lock.js";
+import { rebuildArena, repairGlobal } from "./repair.js";
+import {
+  claimSlot, makeBlock, onLockWait, reclaimSlot, releaseSlot, slotsOfTag, slotWord, watchWorker, WatchedWorker,
+} from "./slots.js";
 import {
   BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
-  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
-  cacheTakesLarge, largeBinBytes, largeCacheBin, regionArena, slotCache, TC_CAP, TC_LARGE, TC_PAGES, tcCount, tcRec,
+  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
+  cacheTakesLarge, largeBinBytes, largeCacheBin, slotCache, TC_CAP, TC_LARGE, tcCount, tcRec,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
 
@@ -51,18 +55,27 @@ export interface HeapOptions {
   threadCache?: boolean;
   /** Junk-fill freed memory and verify on every free (default false). */
   debug?: boolean;
-  /** Thread slots: how many threads may be attached at once (default 128, at most 4096). */
+  /** Thread slots: how many threads may be attached at once (default 1024, at most 4096). */
   maxThreads?: number;
+  /**
+   * Milliseconds a thread waits for a lock before it gives up with HeapError LOCK_TIMEOUT, its
+   * call undone (default 10000; 0: wait for ever). Locks are held for microseconds: a long wait
+   * means the holder died and nobody reclaimed it (see `watch`).
+   */
+  lockTimeout?: number;
 }
 
 /** What a worker needs to join a heap: post it, then `Heap.attach(handle)`. Structured-cloneable. */
 export interface HeapHandle {
   readonly backing: SharedArrayBuffer | WebAssembly.Memory;
   readonly base: number;
+  /** Set by `heap.watch(worker)`: the slot a worker attaches with is reclaimed when it exits. */
+  readonly tag?: number;
 }
 
 const DEFAULT_INITIAL = 4 * L.CHUNK_SIZE;
 const DEFAULT_MAX = 2 ** 30;
+const DEFAULT_LOCK_TIMEOUT = 10_000;
 const MAX_ARENAS = 256;
 const MAX_SLOTS = 4096;
 const WASM_PAGE = 65536;
@@ -134,7 +147,7 @@ export class Heap {
   private readonly sizeToBin = SIZE_TO_BIN;
   private readonly binDiv = BIN_DIV;
 
-  private constructor(backing: Backing, base: number) {
+  private constructor(backing: Backing, base: number, tag = 0) {
     this.handle = Object.freeze({ backing, base });
     const s = (this.s = new Space(backing, base));
     const m = s.i32;
@@ -147,6 +160,7 @@ export class Heap {
     s.ct = s.hw + m[s.hdr + L.H_CHUNKTAB];
     s.ar = s.hw + m[s.hdr + L.H_ARENAS];
     s.sl = s.hw + m[s.hdr + L.H_SLOTS];
+    s.gj = s.hw + m[s.hdr + L.H_GJOURNAL];
     this.m = s.i32;
     s.onRemap = () => {
       this.m = s.i32;
@@ -159,14 +173,14 @@ export class Heap {
     s.refresh();
     const flags = m[s.hdr + L.H_FLAGS];
     this.debug = (flags & L.HF_DEBUG) !== 0;
-    this.slot = this.claimSlot();
+    this.slot = claimSlot(s, tag);
     s.owner = this.slot + 1;
+    s.onLockWait = (holder, ms) => onLockWait(s, holder, ms);
     this.arena = this.pickArena();
     this.arenaEntry = L.CK_ARENA | (this.arena << L.CK_ARG_SHIFT);
-    const sw = s.sl + this.slot * L.SLOT_WORDS;
+    const sw = slotWord(s, this.slot);
     m[sw + L.S_ARENA] = this.arena;
-    m[sw + L.S_TCACHE] = 0;
-    if ((flags & L.HF_THREAD_CACHE) !== 0) this.makeCache();
+    this.makeBlock((flags & L.HF_THREAD_CACHE) !== 0);
   }
 
   // ---- Making and joining heaps ------------------------------------------------------------------
@@ -210,7 +224,9 @@ export class Heap {
         !(handle.backing instanceof SharedArrayBuffer || handle.backing instanceof WebAssembly.Memory)) {
       throw new TypeError("sabmalloc: attach needs a heap handle (heap.handle)");
     }
-    return new Heap(handle.backing, handle.base);
+    const tag = handle.tag ?? 0;
+    if (!Number.isInteger(tag) || tag < 0 || tag > 0x3fffffff) throw new TypeError("sabmalloc: a heap handle's tag is not one watch() made");
+    return new Heap(handle.backing, handle.base, tag);
   }
 
   /** The buffer now backing the heap (a new object after a WebAssembly.Memory grows). */
@@ -271,50 +287,55 @@ export class Heap {
    * into its callers (measured: malloc(32)+free after a phase of 64 KiB blocks, 11.3 -> 8.8 ns).
    */
   private mallocSlow(size: number): number {
-    this.live();
-    checkInteger("size", size);
-    const s = this.s;
-    s.refresh();
-    if (size <= SMALL_MAX) {
-      // A small class: the cache (filled from the arena when empty), or the arena itself.
-      this.tick(size);
-      const bin = SIZE_TO_BIN[(size + 7) >>> 3];
-      let p: number;
-      if (this.cache !== 0) {
-        if (tcCount(s.i32, this.cache, bin) === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
-        p = this.cachePop(bin);
-      } else {
-        const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
-        arenaLock(s, this.arena);
-        const got = binTake(s, this.arena, bin, scratch, 1);
-        p = s.i32[scratch] >>> 0;
-        arenaUnlock(s, this.arena);
-        if (got === 0) {
-          throwIfTakenCorrupt(bin);
-          return 0;
+    try {
+      this.live();
+      checkInteger("size", size);
+      const s = this.s;
+      s.refresh();
+      if (size <= SMALL_MAX) {
+        // A small class: the cache (filled from the arena when empty), or the arena itself.
+        this.tick(size);
+        const bin = SIZE_TO_BIN[(size + 7) >>> 3];
+        let p: number;
+        if (this.cache !== 0) {
+          if (tcCount(s.i32, this.cache, bin) === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
+          p = this.cachePop(bin);
+        } else {
+          const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
+          arenaLock(s, this.arena);
+          const got = binTake(s, this.arena, bin, scratch, 1);
+          p = s.i32[scratch] >>> 0;
+          arenaUnlock(s, this.arena);
+          if (got === 0) {
+            throwIfTakenCorrupt(bin);
+            return 0;
+          }
+          this.giveBackIfCorrupt(bin, p);
         }
-        this.giveBackIfCorrupt(bin, p);
+        if (this.debug) s.u8.fill(L.JUNK_ALLOC, p, p + BIN_SIZE[bin]);
+        s.i32[p >>> 2] = this.debug ? s.i32[(p >>> 2) + 1] : 0; // clear the free mark
+        return p;
       }
-      if (this.debug) s.u8.fill(L.JUNK_ALLOC, p, p + BIN_SIZE[bin]);
-      s.i32[p >>> 2] = this.debug ? s.i32[(p >>> 2) + 1] : 0; // clear the free mark
-      return p;
+      this.lastZero = false;
+      const npages = Math.ceil(size / L.PAGE_SIZE);
+      if (npages > L.DATA_PAGES) {
+        this.tick(size);
+        return this.mallocHuge(npages, 1);
+      }
+      const cb = largeCacheBin(npages);
+      const cached = cb >= 0 && this.cache !== 0;
+      // A hit in the cache counts as an event, not by its bytes: it touches no arena (tcache.ts).
+      this.tick(cached && tcCount(s.i32, this.cache, cb) !== 0 ? 0 : size);
+      if (cached && tcCount(s.i32, this.cache, cb) !== 0) { // the GC step may have emptied it
+        const p = this.cachePop(cb);
+        s.i32[p >>> 2] = 0; // clear the free mark
+        return p;
+      }
+      return this.mallocLarge(npages, 1);
+    } catch (e) {
+      this.abort();
+      throw e;
     }
-    this.lastZero = false;
-    const npages = Math.ceil(size / L.PAGE_SIZE);
-    if (npages > L.DATA_PAGES) {
-      this.tick(size);
-      return this.mallocHuge(npages, 1);
-    }
-    const cb = largeCacheBin(npages);
-    const cached = cb >= 0 && this.cache !== 0;
-    // A hit in the cache counts as an event, not by its bytes: it touches no arena (tcache.ts).
-    this.tick(cached && tcCount(s.i32, this.cache, cb) !== 0 ? 0 : size);
-    if (cached && tcCount(s.i32, this.cache, cb) !== 0) { // the GC step may have emptied it
-      const p = this.cachePop(cb);
-      s.i32[p >>> 2] = 0; // clear the free mark
-      return p;
-    }
-    return this.mallocLarge(npages, 1);
   }
 
   /** Arena path: when binTake met written-over regions, returns the good one it took (`p`) and throws. */
@@ -377,8 +398,7 @@ export class Heap {
     const s = this.s;
     const n = hugeChunks(npages);
     if (n > s.i32[s.hdr + L.H_MAX_CHUNKS]) return 0;
-    const g = s.hdr + L.H_LOCK;
-    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    globalLock(s);
     const c = align <= L.CHUNK_SIZE && s.hb % align === 0 ? poolTake(s, n) : poolTakeAligned(s, n, align);
     if (c >= 0) {
       setHuge(s, c, n, npages);
@@ -386,7 +406,7 @@ export class Heap {
       s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] += npages * L.PAGE_SIZE;
     }
     this.lastZero = poolTakeZero;
-    lockRelease(s.i32, g);
+    globalUnlock(s);
     return c < 0 ? 0 : s.hb + c * L.CHUNK_SIZE;
   }
 
@@ -406,27 +426,32 @@ export class Heap {
 
   /** A block of at least `size` bytes at a multiple of `alignment` (a power of two up to 2^31). */
   alignedAlloc(alignment: number, size: number): number {
-    this.live();
-    checkInteger("alignment", alignment);
-    if (alignment === 0 || alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0) {
-      throw new RangeError(`sabmalloc: alignment ${alignment} is not a power of two up to 2^31`);
-    }
-    checkInteger("size", size);
-    if (alignment <= 8) return this.malloc(size);
-    if (size <= SMALL_MAX && alignment <= L.PAGE_SIZE) {
-      // A class whose size is a multiple of the alignment: its regions, in page-aligned runs, are.
-      for (let bin = SIZE_TO_BIN[(size + 7) >>> 3]; bin < NBINS; bin++) {
-        if (BIN_SIZE[bin] % alignment === 0) return this.mallocSlow(BIN_SIZE[bin]); // exactly that class
+    try {
+      this.live();
+      checkInteger("alignment", alignment);
+      if (alignment === 0 || alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0) {
+        throw new RangeError(`sabmalloc: alignment ${alignment} is not a power of two up to 2^31`);
       }
+      checkInteger("size", size);
+      if (alignment <= 8) return this.malloc(size);
+      if (size <= SMALL_MAX && alignment <= L.PAGE_SIZE) {
+        // A class whose size is a multiple of the alignment: its regions, in page-aligned runs, are.
+        for (let bin = SIZE_TO_BIN[(size + 7) >>> 3]; bin < NBINS; bin++) {
+          if (BIN_SIZE[bin] % alignment === 0) return this.mallocSlow(BIN_SIZE[bin]); // exactly that class
+        }
+      }
+      this.s.refresh();
+      this.lastZero = false;
+      const npages = Math.max(Math.ceil(size / L.PAGE_SIZE), Math.ceil((SMALL_MAX + 1) / L.PAGE_SIZE));
+      const alignPages = Math.max(1, alignment / L.PAGE_SIZE);
+      if (this.s.hb % L.PAGE_SIZE === 0 && npages + alignPages - 1 <= L.DATA_PAGES) {
+        return this.mallocLarge(npages, alignPages);
+      }
+      return this.mallocHuge(Math.max(npages, L.DATA_PAGES + 1), alignment);
+    } catch (e) {
+      this.abort();
+      throw e;
     }
-    this.s.refresh();
-    this.lastZero = false;
-    const npages = Math.max(Math.ceil(size / L.PAGE_SIZE), Math.ceil((SMALL_MAX + 1) / L.PAGE_SIZE));
-    const alignPages = Math.max(1, alignment / L.PAGE_SIZE);
-    if (this.s.hb % L.PAGE_SIZE === 0 && npages + alignPages - 1 <= L.DATA_PAGES) {
-      return this.mallocLarge(npages, alignPages);
-    }
-    return this.mallocHuge(Math.max(npages, L.DATA_PAGES + 1), alignment);
   }
 
   // ---- free ----------------------------------------------------------------------------------------
@@ -481,64 +506,68 @@ export class Heap {
    * benchmark's batch of 1,000 blocks, LIFO, 31.6 -> 23.2 ns per pair).
    */
   private freeSlow(ptr: number): void {
-    this.live();
-    if (ptr === 0) return;
-    const kind = this.locate(ptr, true);
-    const s = this.s;
-    let bytes = this.sizeOfLocated(kind);
-    if (kind === K_SMALL) {
-      const bin = locBin;
-      this.assertNotFreed(ptr, bin);
-      if (this.debug) {
-        s.u8.fill(L.JUNK_FREE, ptr, ptr + BIN_SIZE[bin]);
-        this.checkRunCheap(ptr);
-      }
-      if (this.cache !== 0) {
-        this.cachePush(locArena === this.arena ? bin : L.TC_REMOTE, ptr);
-      } else {
-        s.i32[ptr >>> 2] = L.FREE_MARK ^ ptr;
-        const a = locArena;
-        arenaLock(s, a);
-        const ok = giveRegion(s, a, bin, ptr);
-        arenaUnlock(s, a);
-        if (!ok) throw doubleFree(ptr, "was freed already (its region is free in its run)");
-      }
-    } else if (kind === K_LARGE) {
-      const cb = largeCacheBin(locPages);
-      // A run of a cached length may sit in a thread cache (this one's or another's, which took
-      // it within its budget): its page info still says "large run", so the mark tells.
-      if (cb >= 0) this.assertNotFreed(ptr, cb);
-      if (cb >= 0 && this.cache !== 0 && cacheTakesLarge(s.i32, this.cache, locPages)) {
-        if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + locPages * L.PAGE_SIZE);
-        this.cachePush(cb, ptr);
-        bytes = 0; // a large run that goes into the cache counts as an event (tcache.ts)
-      } else {
-        const a = locArena;
-        arenaLock(s, a);
-        // Re-read under the lock: another thread may have freed this run since locate() looked.
-        const info = pageInfo(s, locRun);
-        if ((info & L.PI_STATE_MASK) !== L.PS_LARGE || (info & L.PI_HEAD) === 0) {
-          arenaUnlock(s, a);
-          throw doubleFree(pageAddr(s, locRun), "was freed already");
+    try {
+      this.live();
+      if (ptr === 0) return;
+      const kind = this.locate(ptr, true);
+      const s = this.s;
+      let bytes = this.sizeOfLocated(kind);
+      if (kind === K_SMALL) {
+        const bin = locBin;
+        this.assertNotFreed(ptr, bin);
+        if (this.debug) {
+          s.u8.fill(L.JUNK_FREE, ptr, ptr + BIN_SIZE[bin]);
+          this.checkRunCheap(ptr);
         }
-        if (this.debug) s.u8.fill(L.JUNK_FREE, pageAddr(s, locRun), pageAddr(s, locRun) + locPages * L.PAGE_SIZE);
-        largeFree(s, a, locRun, locPages);
-        arenaUnlock(s, a);
+        if (this.cache !== 0) {
+          this.cachePush(locArena === this.arena ? bin : L.TC_REMOTE, ptr);
+        } else {
+          s.i32[ptr >>> 2] = L.FREE_MARK ^ ptr;
+          const a = locArena;
+          arenaLock(s, a);
+          const ok = giveRegion(s, a, bin, ptr);
+          arenaUnlock(s, a);
+          if (!ok) throw doubleFree(ptr, "was freed already (its region is free in its run)");
+        }
+      } else if (kind === K_LARGE) {
+        const cb = largeCacheBin(locPages);
+        // A run of a cached length may sit in a thread cache (this one's or another's, which took
+        // it within its budget): its page info still says "large run", so the mark tells.
+        if (cb >= 0) this.assertNotFreed(ptr, cb);
+        if (cb >= 0 && this.cache !== 0 && cacheTakesLarge(s.i32, this.cache, locPages)) {
+          if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + locPages * L.PAGE_SIZE);
+          this.cachePush(cb, ptr);
+          bytes = 0; // a large run that goes into the cache counts as an event (tcache.ts)
+        } else {
+          const a = locArena;
+          arenaLock(s, a);
+          // Re-read under the lock: another thread may have freed this run since locate() looked.
+          const info = pageInfo(s, locRun);
+          if ((info & L.PI_STATE_MASK) !== L.PS_LARGE || (info & L.PI_HEAD) === 0) {
+            arenaUnlock(s, a);
+            throw doubleFree(pageAddr(s, locRun), "was freed already");
+          }
+          if (this.debug) s.u8.fill(L.JUNK_FREE, pageAddr(s, locRun), pageAddr(s, locRun) + locPages * L.PAGE_SIZE);
+          largeFree(s, a, locRun, locPages);
+          arenaUnlock(s, a);
+        }
+      } else {
+        this.freeHuge(ptr);
       }
-    } else {
-      this.freeHuge(ptr);
+      this.tick(bytes); // only after a free that happened: a rejected pointer leaves the cache as it was
+    } catch (e) {
+      this.abort();
+      throw e;
     }
-    this.tick(bytes); // only after a free that happened: a rejected pointer leaves the cache as it was
   }
 
   private freeHuge(ptr: number): void {
     const s = this.s;
-    const g = s.hdr + L.H_LOCK;
-    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    globalLock(s);
     const c = (ptr - s.hb) / L.CHUNK_SIZE;
     const e = chunkEntry(s, c);
     if (chunkKind(e) !== L.CK_HUGE) {
-      lockRelease(s.i32, g);
+      globalUnlock(s);
       throw doubleFree(ptr, "was freed already");
     }
     const npages = chunkArg(e);
@@ -546,7 +575,7 @@ export class Heap {
     poolGive(s, c, hugeChunks(npages));
     s.f64[(s.hdr + L.H_HUGE_NFREE) >>> 1]++;
     s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] -= npages * L.PAGE_SIZE;
-    lockRelease(s.i32, g);
+    globalUnlock(s);
   }
 
   // ---- realloc, usableSize ---------------------------------------------------------------------------
@@ -556,26 +585,31 @@ export class Heap {
    * realloc(0, n) = malloc(n); realloc(p, 0) frees p and returns 0. On failure returns 0 and p stays.
    */
   realloc(ptr: number, size: number): number {
-    this.live();
-    checkInteger("size", size);
-    if (ptr === 0) return this.malloc(size);
-    const kind = this.locate(ptr, true);
-    this.assertNotFreed(ptr, cacheBinOf(kind));
-    if (size === 0) {
+    try {
+      this.live();
+      checkInteger("size", size);
+      if (ptr === 0) return this.malloc(size);
+      const kind = this.locate(ptr, true);
+      this.assertNotFreed(ptr, cacheBinOf(kind));
+      if (size === 0) {
+        this.free(ptr);
+        return 0;
+      }
+      const old = this.sizeOfLocated(kind);
+      if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
+      const npages = Math.ceil(size / L.PAGE_SIZE);
+      if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES && this.resizeLarge(npages)) return ptr;
+      if (kind === K_HUGE && npages > L.DATA_PAGES && this.resizeHuge(ptr, npages)) return ptr;
+      const q = this.malloc(size);
+      if (q === 0) return 0;
+      const u8 = this.s.u8; // malloc may have grown the buffer: read the view after it
+      u8.copyWithin(q, ptr, ptr + Math.min(old, size));
       this.free(ptr);
-      return 0;
+      return q;
+    } catch (e) {
+      this.abort();
+      throw e;
     }
-    const old = this.sizeOfLocated(kind);
-    if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
-    const npages = Math.ceil(size / L.PAGE_SIZE);
-    if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES && this.resizeLarge(npages)) return ptr;
-    if (kind === K_HUGE && npages > L.DATA_PAGES && this.resizeHuge(ptr, npages)) return ptr;
-    const q = this.malloc(size);
-    if (q === 0) return 0;
-    const u8 = this.s.u8; // malloc may have grown the buffer: read the view after it
-    u8.copyWithin(q, ptr, ptr + Math.min(old, size));
-    this.free(ptr);
-    return q;
   }
 
   /** Resizes the located large run in place (shrink, or grow into free pages after it). */
@@ -603,15 +637,14 @@ export class Heap {
   private resizeHuge(ptr: number, npages: number): boolean {
     const s = this.s;
     const c = (ptr - s.hb) / L.CHUNK_SIZE;
-    const g = s.hdr + L.H_LOCK;
-    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    globalLock(s);
     if (this.debug && npages < locPages) junkPages(s, (ptr - s.hb) / L.PAGE_SIZE + npages, locPages - npages);
     const ok = hugeResize(s, c, hugeChunks(locPages), hugeChunks(npages));
     if (ok) {
       setHuge(s, c, hugeChunks(npages), npages);
       s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] += (npages - locPages) * L.PAGE_SIZE;
     }
-    lockRelease(s.i32, g);
+    globalUnlock(s);
     return ok;
   }
 
@@ -704,7 +737,7 @@ export class Heap {
     if (this.cache !== 0 && cacheHoldsAny(s, this.cache, bin, ptr)) return true;
     const nslots = s.i32[s.hdr + L.H_NSLOTS];
     for (let k = 0; k < nslots; k++) {
-      if (k === this.slot || Atomics.load(s.i32, s.sl + k * L.SLOT_WORDS + L.S_STATE) !== L.SS_LIVE) continue;
+      if (k === this.slot || (Atomics.load(s.i32, s.sl + k * L.SLOT_WORDS + L.S_STATE) & L.SS_MASK) !== L.SS_LIVE) continue;
       const tw = slotCache(s, k);
       if (tw !== 0 && cacheHoldsAny(s, tw, bin, ptr)) return true;
     }
@@ -736,11 +769,16 @@ export class Heap {
 
   /** Returns every region in this thread's cache to its arena. */
   flush(): void {
-    this.live();
-    if (this.cache === 0) return;
-    this.s.refresh();
-    const bad = cacheFlushAll(this.s, this.cache);
-    if (bad > 0) throw lateDoubleFrees(bad, "this thread's cache");
+    try {
+      this.live();
+      if (this.cache === 0) return;
+      this.s.refresh();
+      const bad = cacheFlushAll(this.s, this.cache);
+      if (bad > 0) throw lateDoubleFrees(bad, "this thread's cache");
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
   }
 
   /** Flushes, gives up this thread's slot; every later call on this Heap throws DETACHED. */
@@ -749,8 +787,13 @@ export class Heap {
     const s = this.s;
     s.refresh();
     let bad = 0;
-    if (this.cache !== 0) bad = cacheFlushAll(s, this.cache);
-    this.releaseSlot(this.slot);
+    try {
+      if (this.cache !== 0) bad = cacheFlushAll(s, this.cache);
+      releaseSlot(s, this.slot);
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
     this.detached = true;
     this.tc = 0;
     this.cache = 0;
@@ -758,8 +801,9 @@ export class Heap {
   }
 
   /**
-   * Returns the cache of the thread in `slot` (which exited or was terminated without detach()) and
-   * frees the slot. The caller vouches that the thread is gone. A free slot: nothing to do.
+   * Cleans up after the thread in `slot`, which exited or was terminated without detach(): undoes
+   * what it was doing under a lock (a malloc or free cut short anywhere), returns its cache, frees
+   * the slot. The caller vouches that the thread is gone. A free slot: nothing to do.
    */
   reclaim(slot: number): void {
     this.live();
@@ -767,37 +811,54 @@ export class Heap {
     checkInteger("slot", slot);
     if (slot >= s.i32[s.hdr + L.H_NSLOTS]) throw new RangeError(`sabmalloc: no thread slot ${slot}`);
     if (slot === this.slot) throw new RangeError("sabmalloc: reclaim() of this thread's own slot; use detach()");
-    const sw = s.sl + slot * L.SLOT_WORDS;
-    // Only the thread that moves the slot from live to reclaim returns the cache: two reclaim()s of
-    // one slot at once would give every region back twice, and free the cache block twice.
-    if (Atomics.compareExchange(s.i32, sw + L.S_STATE, L.SS_LIVE, L.SS_RECLAIM) !== L.SS_LIVE) return;
     s.refresh();
-    // A thread terminated inside a critical section leaves its lock held: release it.
-    const owner = slot + 1;
-    lockBreak(s.i32, s.hdr + L.H_LOCK, owner);
-    const narenas = s.i32[s.hdr + L.H_NARENAS];
-    for (let a = 0; a < narenas; a++) lockBreak(s.i32, arenaWord(s, a) + L.A_LOCK, owner);
-    const tcb = s.i32[sw + L.S_TCACHE] >>> 0;
-    const bad = tcb !== 0 ? cacheFlushAll(s, tcb >>> 2) : 0;
-    this.releaseSlot(slot);
+    let bad: number;
+    try {
+      bad = reclaimSlot(s, slot, this.slot);
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
     if (bad > 0) throw lateDoubleFrees(bad, `slot ${slot}'s cache`);
   }
 
-  // ---- Slots, arenas, caches -----------------------------------------------------------------------
-
-  private claimSlot(): number {
-    const s = this.s;
-    const m = s.i32;
-    const nslots = m[s.hdr + L.H_NSLOTS];
-    for (let k = 0; k < nslots; k++) {
-      const sw = s.sl + k * L.SLOT_WORDS;
-      if (Atomics.compareExchange(m, sw + L.S_STATE, L.SS_FREE, L.SS_LIVE) === L.SS_FREE) {
-        Atomics.add(m, sw + L.S_GEN, 1);
-        return k;
-      }
+  /**
+   * Watches a worker (a Node `Worker` or a browser `Worker`) that will attach to this heap: returns
+   * the handle to post it (use it instead of `heap.handle`), and reclaims the worker's slot when
+   * it exits - Node: on its 'exit' event, and at once by a thread blocked on a lock the dead worker
+   * held; a browser: when `worker.terminate()` is called. A worker that detaches leaves nothing to do.
+   */
+  watch(worker: WatchedWorker): HeapHandle {
+    this.live();
+    if (worker === null || typeof worker !== "object" || typeof worker.terminate !== "function") {
+      throw new TypeError("sabmalloc: watch() needs a Worker");
     }
-    throw new RangeError(`sabmalloc: all ${nslots} thread slots are in use (HeapOptions.maxThreads; reclaim() slots of threads that are gone)`);
+    const tag = watchWorker(this.s, worker, (t) => this.reclaimTag(t));
+    return Object.freeze({ backing: this.handle.backing, base: this.handle.base, tag });
   }
+
+  /** Reclaims every slot attached with `tag` (watch()); a detached Heap does nothing. */
+  private reclaimTag(tag: number): void {
+    if (this.detached) return;
+    for (const k of slotsOfTag(this.s, tag)) if (k !== this.slot) this.reclaim(k);
+  }
+
+  /**
+   * After an exception thrown inside a critical section: undo it, release its locks (arena.ts:
+   * abortSections). A simulated death (a test's crash point) leaves everything to reclaim().
+   */
+  private abort(): void {
+    const s = this.s;
+    if (s.dead) {
+      this.detached = true;
+      this.tc = 0;
+      this.cache = 0;
+      return;
+    }
+    abortSections(s, rebuildArena, repairGlobal);
+  }
+
+  // ---- Slots, arenas, caches -----------------------------------------------------------------------
 
   /** The arena with the fewest threads (jemalloc's choice for a new thread). */
   private pickArena(): number {
@@ -821,43 +882,25 @@ export class Heap {
     }
   }
 
-  private makeCache(): void {
+  /** Carves this thread's block: its journal, and its cache when the heap has thread caches. */
+  private makeBlock(withCache: boolean): void {
     const s = this.s;
-    arenaLock(s, this.arena);
-    const run = runAlloc(s, this.arena, TC_PAGES, L.PS_META, 0);
-    const tcb = run === 0 ? 0 : pageAddr(s, run);
-    if (tcb !== 0) {
-      cacheInit(s, tcb / 4);
-      // Under the arena lock, so that check() never sees a cache block without its slot.
-      s.i32[s.sl + this.slot * L.SLOT_WORDS + L.S_TCACHE] = tcb;
+    let block = 0;
+    try {
+      block = makeBlock(s, this.slot, this.arena, withCache);
+    } catch (e) {
+      this.abort();
+      releaseSlot(s, this.slot);
+      throw e;
     }
-    arenaUnlock(s, this.arena);
-    if (tcb === 0) {
-      this.releaseSlot(this.slot);
-      throw new RangeError("sabmalloc: the heap is full: no room for this thread's cache");
+    if (block === 0) {
+      releaseSlot(s, this.slot);
+      throw new RangeError("sabmalloc: the heap is full: no room for this thread's block");
     }
-    const tw = tcb / 4;
+    if (!withCache) return;
+    const tw = (block >>> 2) + L.J_WORDS;
     this.cache = tw;
     if (!this.debug) this.tc = tw;
-  }
-
-  /** Frees slot `slot`'s cache block (already flushed) and the slot itself. */
-  private releaseSlot(slot: number): void {
-    const s = this.s;
-    const m = s.i32;
-    const sw = s.sl + slot * L.SLOT_WORDS;
-    const tcb = m[sw + L.S_TCACHE] >>> 0;
-    const a = m[sw + L.S_ARENA];
-    if (tcb !== 0) {
-      const run = addrPage(s, tcb);
-      const owner = regionArena(s, tcb);
-      arenaLock(s, owner);
-      runFree(s, owner, run, TC_PAGES);
-      s.i32[sw + L.S_TCACHE] = 0; // under the lock: check() sees block and slot go together
-      arenaUnlock(s, owner);
-    }
-    Atomics.sub(m, arenaWord(s, a) + L.A_NTHREADS, 1);
-    Atomics.store(m, sw + L.S_STATE, L.SS_FREE);
   }
 
   private live(): void {
@@ -916,6 +959,7 @@ interface ResolvedOptions {
   arenas: number;
   slots: number;
   flags: number;
+  lockTimeout: number;
 }
 
 function checkInteger(name: string, v: unknown): asserts v is number {
@@ -948,7 +992,10 @@ function readOptions(o: HeapOptions, base: number): ResolvedOptions {
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`sabmalloc: ${k} must be a boolean`);
   }
   const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0);
-  return { initialChunks, maxChunks, arenas, slots, flags };
+  const lockTimeout = o.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
+  checkInteger("lockTimeout", lockTimeout);
+  if (lockTimeout > 2 ** 31 - 1) throw new RangeError(`sabmalloc: lockTimeout must be at most 2^31 - 1 ms, not ${lockTimeout}`);
+  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout };
 }
 
 /** Debug: fills `n` pages from global page `gpage` with the freed-memory junk byte. */
@@ -964,7 +1011,8 @@ function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, f
   const chunktab = L.HEADER_WORD + L.H_FIXED_WORDS;
   const arenas = chunktab + o.maxChunks + ((chunktab + o.maxChunks) & 1); // even: f64 counters
   const slots = arenas + o.arenas * ARENA_WORDS;
-  const end = slots + o.slots * L.SLOT_WORDS;
+  const gjournal = slots + o.slots * L.SLOT_WORDS;
+  const end = gjournal + L.GJ_WORDS;
   const headerPages = Math.ceil((end - L.HEADER_WORD) * 4 / L.PAGE_SIZE);
   if (L.CHUNK_HEADER_PAGES + headerPages + 8 > L.CHUNK_PAGES) {
     throw new RangeError("sabmalloc: too many arenas and thread slots for the heap header");
@@ -978,13 +1026,16 @@ function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, f
   m[hdr + L.H_MAX_CHUNKS] = o.maxChunks;
   m[hdr + L.H_NARENAS] = o.arenas;
   m[hdr + L.H_NSLOTS] = o.slots;
+  m[hdr + L.H_LOCK_TIMEOUT] = o.lockTimeout;
   m[hdr + L.H_HEADER_PAGES] = headerPages;
   m[hdr + L.H_CHUNKTAB] = chunktab;
   m[hdr + L.H_ARENAS] = arenas;
   m[hdr + L.H_SLOTS] = slots;
+  m[hdr + L.H_GJOURNAL] = gjournal;
   s.ct = s.hw + chunktab;
   s.ar = s.hw + arenas;
   s.sl = s.hw + slots;
+  s.gj = s.hw + gjournal;
   const zero = (c: number): boolean => base + c * L.CHUNK_SIZE >= fresh;
   for (let c = 0; c < o.initialChunks; c++) setChunkEntry(s, c, L.CK_FREE | (zero(c) ? L.CK_ZERO : 0));
   m[hdr + L.H_POOL_CHUNKS] = o.initialChunks - 1; // all but chunk 0

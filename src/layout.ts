@@ -112,14 +112,14 @@ export const enum L {
   //
   // Starts right after chunk 0's chunk header, at word HEADER_WORD (relative to the heap base):
   //
-  //   +----------------+-----------------+------------------------+-------------------+
-  //   | fixed fields   | chunk table     | arena records          | thread slots      |
-  //   | (H_* below)    | 1 word a chunk  | ARENA_WORDS each       | SLOT_WORDS each   |
-  //   +----------------+-----------------+------------------------+-------------------+
+  //   +--------------+---------------+----------------+----------------+-----------------+
+  //   | fixed fields | chunk table   | arena records  | thread slots   | global journal  |
+  //   | (H_* below)  | 1 word a chunk| ARENA_WORDS    | SLOT_WORDS each| GJ_WORDS        |
+  //   +--------------+---------------+----------------+----------------+-----------------+
 
   HEADER_WORD = (CHUNK_HEADER_PAGES * PAGE_SIZE) / 4,
   HEAP_MAGIC = 0x5ab3a11c | 0,
-  HEAP_VERSION = 1,
+  HEAP_VERSION = 2,
 
   H_MAGIC = 0,
   H_VERSION = 1,
@@ -140,7 +140,10 @@ export const enum L {
   H_HUGE_ALLOCATED = 16,
   H_HUGE_NMALLOC = 18,
   H_HUGE_NFREE = 20,
-  H_FIXED_WORDS = 24,
+  H_NEXT_TAG = 24, // the last thread tag handed out by watch() (Atomics; slots.ts)
+  H_LOCK_TIMEOUT = 25, // ms a thread waits for a lock before LOCK_TIMEOUT (0: for ever)
+  H_GJOURNAL = 26, // word offset of the global lock's undo journal (journal.ts), after the slots
+  H_FIXED_WORDS = 32,
 
   HF_THREAD_CACHE = 1,
   HF_DEBUG = 2,
@@ -201,15 +204,36 @@ export const enum L {
 
   // ---- Thread slot ------------------------------------------------------------------------------------
 
-  S_STATE = 0, // SS_* (Atomics)
+  //   state word:  bit 31              2  1 0
+  //                +--------------------+-----+
+  //                | tag (watch(), or 0)|state|      claimed with one compareExchange, tag and all
+  //                +--------------------+-----+
+  S_STATE = 0, // SS_* | tag << SS_TAG_SHIFT (Atomics)
   S_ARENA = 1,
-  S_TCACHE = 2, // byte address of the slot's thread cache block, or 0
+  S_TCACHE = 2, // byte address of the slot's thread cache (inside its thread block), or 0
   S_GEN = 3, // bumped on every claim: tells apart successive threads of one slot
-  SLOT_WORDS = 4,
+  S_BLOCK = 4, // byte address of the slot's thread block (journal, then cache), or 0
+  S_RECLAIMER = 5, // SS_RECLAIM: slot + 1 of the thread reclaiming this one
+  S_RECLAIMING = 6, // slot + 1 of the slot this thread is reclaiming, or 0
+  SLOT_WORDS = 8,
   SS_FREE = 0,
   SS_LIVE = 1,
   SS_RECLAIM = 2, // its thread is gone and a reclaim() is returning its cache (one reclaim per slot)
-  DEFAULT_SLOTS = 128,
+  SS_MASK = 3,
+  SS_TAG_SHIFT = 2,
+  DEFAULT_SLOTS = 1024,
+
+  // ---- Undo journal (journal.ts draws it) ------------------------------------------------------------
+
+  J_STATE = 0, // 1 while a critical section is open: its derived state may be half-updated
+  J_ARENA = 1, // the arena whose lock the section holds (thread journals)
+  J_COUNT = 2, // entries written
+  J_ENTRIES = 4, // then J_CAP entries: | word index | old value |
+  J_CAP = 2046, // a thread journal: 4 + 2 * 2046 words = 4 pages
+  J_WORDS = J_ENTRIES + 2 * J_CAP,
+  GJ_CAP = 254, // the global journal, in the heap header
+  GJ_WORDS = J_ENTRIES + 2 * GJ_CAP,
+  JOURNAL_PAGES = (J_WORDS * 4) / PAGE_SIZE, // a thread block starts with its journal
 
   // ---- Lock word (lock.ts draws its bits) ---------------------------------------------------
 

@@ -24,6 +24,15 @@ import { L } from "./layout.js";
 const SPINS_BEFORE_SLEEP = 64;
 const MAX_BACKOFF = 1024;
 const CONTENDED = 1;
+/** A waiter looks up every this many milliseconds whether the holder is still alive (slots.ts). */
+const WAIT_SLICE_MS = 20;
+
+/**
+ * Told, every WAIT_SLICE_MS while a thread waits, which slot holds the lock and how long it has
+ * waited. It may repair a dead holder's lock (which frees it) or throw: a waiter never waits for
+ * ever unnoticed.
+ */
+export type LockWaitHook = (holder: number, waitedMs: number) => void;
 
 /** Whether this thread may call Atomics.wait (false on a browser's main thread). */
 export function threadCanBlock(m: Int32Array): boolean {
@@ -38,19 +47,29 @@ export function threadCanBlock(m: Int32Array): boolean {
 }
 
 /** Takes the lock at word `at` for `owner` (thread slot + 1). */
-export function lockAcquire(m: Int32Array, at: number, owner: number, canBlock: boolean): void {
+export function lockAcquire(m: Int32Array, at: number, owner: number, canBlock: boolean, onWait: LockWaitHook | null = null): void {
   if (Atomics.compareExchange(m, at, L.LOCK_FREE, owner << 1) !== L.LOCK_FREE) {
-    lockContended(m, at, owner, canBlock);
+    lockContended(m, at, owner, canBlock, onWait);
   }
 }
 
-function lockContended(m: Int32Array, at: number, owner: number, canBlock: boolean): void {
+function lockContended(m: Int32Array, at: number, owner: number, canBlock: boolean, onWait: LockWaitHook | null): void {
   let backoff = 1;
+  const start = Date.now();
+  let told = start;
   for (let spin = 0; spin < SPINS_BEFORE_SLEEP || !canBlock; spin++) {
     for (let i = 0; i < backoff; i++) spinPause(m, at);
     if (backoff < MAX_BACKOFF) backoff <<= 1;
-    if (Atomics.load(m, at) === L.LOCK_FREE &&
-        Atomics.compareExchange(m, at, L.LOCK_FREE, owner << 1) === L.LOCK_FREE) return;
+    const v = Atomics.load(m, at);
+    if (v === L.LOCK_FREE) {
+      if (Atomics.compareExchange(m, at, L.LOCK_FREE, owner << 1) === L.LOCK_FREE) return;
+    } else if (!canBlock && onWait !== null && (spin & 63) === 63) {
+      const now = Date.now();
+      if (now - told >= WAIT_SLICE_MS) {
+        told = now;
+        onWait(lockOwner(v) - 1, now - start);
+      }
+    }
   }
   // Sleep until the lock is free; then take it marked contended (others may be asleep too).
   for (;;) {
@@ -63,7 +82,9 @@ function lockContended(m: Int32Array, at: number, owner: number, canBlock: boole
       if (Atomics.compareExchange(m, at, v, v | CONTENDED) !== v) continue;
       v |= CONTENDED;
     }
-    Atomics.wait(m, at, v);
+    if (Atomics.wait(m, at, v, onWait === null ? Infinity : WAIT_SLICE_MS) === "timed-out" && onWait !== null) {
+      onWait(lockOwner(v) - 1, Date.now() - start);
+    }
   }
 }
 
@@ -90,6 +111,18 @@ export function lockBreak(m: Int32Array, at: number, owner: number): boolean {
       if ((v & CONTENDED) !== 0) Atomics.notify(m, at, 1);
       return true;
     }
+  }
+}
+
+/**
+ * Takes over the lock at `at` from `dead` (slot + 1 of a thread that is gone) for `owner`, keeping
+ * the contended bit so that the release wakes the sleepers. True when `dead` held it.
+ */
+export function lockSteal(m: Int32Array, at: number, dead: number, owner: number): boolean {
+  for (;;) {
+    const v = Atomics.load(m, at);
+    if (v === L.LOCK_FREE || lockOwner(v) !== dead) return false;
+    if (Atomics.compareExchange(m, at, v, (owner << 1) | (v & CONTENDED)) === v) return true;
   }
 }
 

@@ -31,9 +31,29 @@ export class Space {
   ct = 0;
   ar = 0;
   sl = 0;
+  /** Word index of the global lock's undo journal (journal.ts). */
+  gj = 0;
   /** This thread's lock owner tag (slot + 1) and whether it may sleep in Atomics.wait. */
   owner = 0;
   canBlock = true;
+
+  // ---- Critical sections (journal.ts, arena.ts) ----
+  /** Word index of this thread's journal (in its thread block), or 0 while it has none. */
+  jw = 0;
+  /** The journal that arena sections write now: jw, or the global journal (held with H_LOCK). */
+  jcur = 0;
+  /** The arena whose lock this thread holds, or -1. */
+  heldArena = -1;
+  /** How deep this thread holds the global lock (its sections nest). */
+  gDepth = 0;
+  /** Chunks that became empty in the open arena section: released to the pool at its commit. */
+  emptied: number[] = [];
+  /** Called every few milliseconds while this thread waits for a lock (slots.ts: holder dead?). */
+  onLockWait: ((holder: number, waitedMs: number) => void) | null = null;
+  /** Tests: crash at the crashIn-th crash point from now (journal.ts: crashPoint); 0 = never. */
+  crashIn = 0;
+  /** Set when a crash point fired: the thread counts as dead, nothing may clean up after it. */
+  dead = false;
 
   constructor(readonly backing: Backing, base: number) {
     this.hb = base;

@@ -118,7 +118,7 @@ export function gatherStats(s: Space): HeapStats {
   let cached = 0;
   const nslots = m[s.hdr + L.H_NSLOTS];
   for (let k = 0; k < nslots; k++) {
-    if (Atomics.load(m, s.sl + k * L.SLOT_WORDS + L.S_STATE) === L.SS_FREE) continue;
+    if ((Atomics.load(m, s.sl + k * L.SLOT_WORDS + L.S_STATE) & L.SS_MASK) === L.SS_FREE) continue;
     threads++;
     const tw = slotCache(s, k);
     if (tw !== 0) cached += cacheBytes(s, tw);

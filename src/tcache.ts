@@ -50,6 +50,7 @@
 // malloc would have to keep (see cacheGc).
 
 import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "./arena.js";
+import { jset } from "./journal.js";
 import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
@@ -133,6 +134,11 @@ export const GC_BYTES = 65536;
 export const GC_EVENT_MIN = Math.ceil(GC_BYTES / (8192 / NBINS));
 export const GC_EVENT_MAX = 16384;
 const INITIAL_FILL_SHIFT = 1;
+/**
+ * Blocks a flush returns under one lock at most: bounds what one section writes to its journal
+ * (a block may empty its run and free its pages: a dozen journal entries) - L.J_CAP holds 64 such.
+ */
+const FLUSH_PASS = 64;
 
 /** Sets up an empty cache in the block at word `tw`. */
 export function cacheInit(s: Space, tw: number): void {
@@ -154,9 +160,8 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
   const want = Math.max(1, TC_CAP[bin] >> s.i32[tw + TC_FILL + bin]);
   const stack = tw + TC_STACK[bin];
   arenaLock(s, a);
+  // The stack is empty: binTake writes above its head, words nobody reads until the head moves.
   const got = binTake(s, a, bin, stack, want);
-  s.f64[(binWord(s, a, bin) + L.B_NFILLS) >>> 1]++;
-  arenaUnlock(s, a);
   const m = s.i32; // read after the fill: it may have grown the heap and remade the views
   // binTake wrote ascending addresses; reverse so that the lowest address is on top.
   for (let i = 0, j = got - 1; i < j; i++, j--) {
@@ -165,7 +170,11 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
     m[stack + j] = t;
   }
   // The regions keep the mark they had in their run (layout.ts): a cached region is a free region.
-  tcSetCount(m, tw, bin, got);
+  // The head moves inside the section, journaled with the bitmap words that gave the regions up:
+  // a section cut short gives them back to the bitmap and takes them out of the stack together.
+  jset(s, tcRec(tw, bin) + L.TCR_HEAD, tw + TC_STACK[bin] - 1 + got);
+  s.f64[(binWord(s, a, bin) + L.B_NFILLS) >>> 1]++;
+  arenaUnlock(s, a);
   m[tcRec(tw, bin) + L.TCR_DRY] = 1; // ran dry since the last GC visit
   throwIfTakenCorrupt(bin);
   return got;
@@ -180,31 +189,36 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
   let m = s.i32;
   const stack = tw + TC_STACK[bin];
   const n = tcCount(m, tw, bin);
-  const nflush = n - keep;
-  if (nflush <= 0) return 0;
+  let end = n - keep; // the stack: [end blocks to flush | keep newer blocks]
+  if (end <= 0) return 0;
   let bad = 0;
-  let end = nflush;
   while (end > 0) {
-    // Everything of the first region's arena goes back now; the rest moves down for the next pass.
+    // One pass: under the lock of the first block's arena, its blocks (FLUSH_PASS at most) go back
+    // and the rest moves down. Every pass leaves the stack as it leaves the bitmaps - its writes
+    // are journaled together - so a pass cut short is undone whole (journal.ts).
     const a = regionArena(s, m[stack] >>> 0);
     arenaLock(s, a);
     m = s.i32; // locking refreshes the views
     let kept = 0;
+    let given = 0;
     for (let i = 0; i < end; i++) {
       const p = m[stack + i] >>> 0;
-      if (regionArena(s, p) === a) {
+      if (given < FLUSH_PASS && regionArena(s, p) === a) {
         if (!giveRegion(s, a, bin, p)) bad++;
+        given++;
       } else {
-        m[stack + kept++] = p;
+        jset(s, stack + kept++, p | 0);
       }
     }
+    for (let i = 0; i < keep; i++) jset(s, stack + kept + i, m[stack + end + i]);
+    jset(s, tcRec(tw, bin) + L.TCR_HEAD, tw + TC_STACK[bin] - 1 + kept + keep);
+    const large = largeBinBytes(bin);
+    if (large !== 0) jset(s, tw + TC_LARGE, m[tw + TC_LARGE] - given * large);
     if (bin < NBINS) s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
     arenaUnlock(s, a);
+    m = s.i32;
     end = kept;
   }
-  m.copyWithin(stack, stack + nflush, stack + n);
-  tcSetCount(m, tw, bin, keep);
-  m[tw + TC_LARGE] -= nflush * largeBinBytes(bin);
   if (bad > 0) Atomics.add(m, s.hdr + L.H_DOUBLE_FREES, bad);
   return bad;
 }
@@ -230,8 +244,9 @@ export function giveRegion(s: Space, a: number, bin: number, p: number): boolean
     if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD)) return false;
     // Clear its free mark: the arena hands the run out again as it is (mallocLarge writes nothing),
     // and a live run with the mark is looked up in every cache, where a thread flushing this very
-    // run still lists it for a moment - a live block reported as freed.
-    s.i32[p >>> 2] = 0;
+    // run still lists it for a moment - a live block reported as freed. (Journaled: a pass undone
+    // puts the run back in the stack, where it must carry its mark.)
+    jset(s, p >>> 2, 0);
     largeFree(s, a, gpage, npages);
     return true;
   }

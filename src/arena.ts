@@ -52,6 +52,7 @@ export function binWord(s: Space, a: number, bin: number): number {
 export function arenaLock(s: Space, a: number): void {
   lockAcquire(s.i32, arenaWord(s, a) + L.A_LOCK, s.owner, s.canBlock, s.onLockWait);
   s.heldArena = a;
+  crashPoint(s); // held, nothing written yet
   s.refresh(); // another thread may have grown the heap: its chunks must be in our views
   if (s.jw === 0) {
     globalLock(s);
@@ -77,6 +78,7 @@ export function arenaUnlock(s: Space, a: number): void {
     releaseEmptied(s, a); // under the global lock, whose journal holds the whole section
     globalUnlock(s);
   }
+  crashPoint(s); // committed, still held
   s.heldArena = -1;
   lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
 }
@@ -85,12 +87,14 @@ export function arenaUnlock(s: Space, a: number): void {
 export function globalLock(s: Space): void {
   if (s.gDepth++ !== 0) return;
   lockAcquire(s.i32, s.hdr + L.H_LOCK, s.owner, s.canBlock, s.onLockWait);
+  crashPoint(s);
   journalOpen(s.i32, s.gj, -1);
 }
 
 export function globalUnlock(s: Space): void {
   if (--s.gDepth !== 0) return;
   journalClose(s.i32, s.gj);
+  crashPoint(s);
   lockRelease(s.i32, s.hdr + L.H_LOCK);
 }
 
@@ -110,12 +114,13 @@ export function abortSections(s: Space, rebuildArena: (s: Space, a: number) => v
     if (a >= 0 && s.jw !== 0) journalRollback(s, s.jw);
     if (g) repairGlobal(s);
     if (a >= 0) rebuildArena(s, a);
-  } finally {
-    s.gDepth = 0;
-    s.heldArena = -1;
-    if (g) lockRelease(s.i32, s.hdr + L.H_LOCK);
-    if (a >= 0) lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
+  } catch (e) {
+    if (s.dead) throw e; // "died" at a crash point: the locks stay held for reclaim()
   }
+  s.gDepth = 0;
+  s.heldArena = -1;
+  if (g) lockRelease(s.i32, s.hdr + L.H_LOCK);
+  if (a >= 0) lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
 }
 
 export function pageInfo(s: Space, gpage: number): number {

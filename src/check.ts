@@ -306,12 +306,12 @@ function checkSlots(s: Space, tallies: ArenaTally[], ownCache: number): void {
     const state = word & L.SS_MASK;
     if (state === L.SS_MASK || (state === L.SS_FREE && word !== 0)) throw corruption(`thread slot ${k}: state ${word}`);
     if (state === L.SS_FREE) {
-      if (m[sw + L.S_BLOCK] !== 0 || m[sw + L.S_TCACHE] !== 0) throw corruption(`thread slot ${k} is free but names a thread block`);
+      if (m[sw + L.S_BLOCK] !== 0 || m[sw + L.S_TCACHE] !== 0 || m[sw + L.S_ARENA] !== -1) throw corruption(`thread slot ${k} is free but names a thread block`);
       continue; // a slot being reclaimed still owns its thread block
     }
-    if (m[sw + L.S_ARENA] < 0 || m[sw + L.S_ARENA] >= tallies.length) throw corruption(`thread slot ${k}: arena ${m[sw + L.S_ARENA]}`);
     const block = m[sw + L.S_BLOCK] >>> 0;
-    if (block === 0) continue; // claimed this instant, its block not carved yet
+    if (block === 0) continue; // claimed this instant (or by a thread that died then), no block yet
+    if (m[sw + L.S_ARENA] < 0 || m[sw + L.S_ARENA] >= tallies.length) throw corruption(`thread slot ${k}: arena ${m[sw + L.S_ARENA]}`);
     if ((block - s.hb) % L.PAGE_SIZE !== 0 || block + L.J_WORDS * 4 > s.bytes) throw corruption(`thread slot ${k}: thread block at ${block} is out of place`);
     caches.add((block - s.hb) / L.PAGE_SIZE);
     // Every lock is held by this thread now: no other thread is inside a section.

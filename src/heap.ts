@@ -27,6 +27,7 @@ import {
   poolTakeAligned, poolTakeZero, setChunkEntry, setHuge,
 } from "./chunk.js";
 import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
+import { crashPoint, testHooks } from "./journal.js";
 import { L } from "./layout.js";
 import { threadCanBlock } from "./lock.js";
 import { rebuildArena, repairGlobal } from "./repair.js";
@@ -150,6 +151,7 @@ export class Heap {
   private constructor(backing: Backing, base: number, tag = 0) {
     this.handle = Object.freeze({ backing, base });
     const s = (this.s = new Space(backing, base));
+    s.crashIn = testHooks.crashInAttach;
     const m = s.i32;
     if (s.bytes < base + L.CHUNK_SIZE || m[s.hdr + L.H_MAGIC] !== L.HEAP_MAGIC) {
       throw new TypeError("sabmalloc: this buffer holds no sabmalloc heap at base " + base);
@@ -350,10 +352,15 @@ export class Heap {
 
   /** Pops the top of the non-empty cache bin `bin`. */
   private cachePop(bin: number): number {
-    const m = this.s.i32;
+    const s = this.s;
+    const m = s.i32;
     const r = tcRec(this.cache, bin);
     m[this.cache + TC_LARGE] -= largeBinBytes(bin);
-    return m[m[r + L.TCR_HEAD]--] >>> 0;
+    crashPoint(s);
+    const h = m[r + L.TCR_HEAD];
+    m[r + L.TCR_HEAD] = h - 1; // cut short after this, the block is lost: the one in flight
+    crashPoint(s);
+    return m[h] >>> 0;
   }
 
   /** Pushes freed block `ptr` on cache bin `bin` (flushing half of a full stack first), marked freed. */
@@ -363,8 +370,15 @@ export class Heap {
     // A full stack keeps its newer half; the remote stack keeps nothing (this thread never reuses it).
     if (tcCount(s.i32, this.cache, bin) >= TC_CAP[bin]) this.flushBin(bin, bin === L.TC_REMOTE ? 0 : TC_CAP[bin] >> 1);
     const m = s.i32; // after a flush, which may have remade the views
-    m[ptr >>> 2] = L.FREE_MARK ^ ptr; // first, as on the fast path
-    m[++m[r + L.TCR_HEAD]] = ptr;
+    // In this order, as on the fast path: cut short anywhere, the block is lost (the one in
+    // flight), never a stale word counted into the stack.
+    m[ptr >>> 2] = L.FREE_MARK ^ ptr;
+    crashPoint(s);
+    const h = m[r + L.TCR_HEAD] + 1;
+    m[h] = ptr;
+    crashPoint(s);
+    m[r + L.TCR_HEAD] = h;
+    crashPoint(s);
     m[this.cache + TC_LARGE] += largeBinBytes(bin);
   }
 
@@ -890,7 +904,7 @@ export class Heap {
       block = makeBlock(s, this.slot, this.arena, withCache);
     } catch (e) {
       this.abort();
-      releaseSlot(s, this.slot);
+      if (!s.dead) releaseSlot(s, this.slot);
       throw e;
     }
     if (block === 0) {
@@ -1032,6 +1046,7 @@ function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, f
   m[hdr + L.H_ARENAS] = arenas;
   m[hdr + L.H_SLOTS] = slots;
   m[hdr + L.H_GJOURNAL] = gjournal;
+  for (let k = 0; k < o.slots; k++) m[s.hw + slots + k * L.SLOT_WORDS + L.S_ARENA] = -1; // none yet
   s.ct = s.hw + chunktab;
   s.ar = s.hw + arenas;
   s.sl = s.hw + slots;

@@ -37,6 +37,9 @@ export class ThreadDeath extends Error {
   }
 }
 
+/** Tests: the crash countdown a new Heap (attach, create) starts with (0 = none). */
+export const testHooks = { crashInAttach: 0 };
+
 /**
  * Crash points for tests: when s.crashIn counts down to 0 here, the thread stops as if terminated
  * (no rollback, no unlock). One field test on slow paths only; the fast paths have none.

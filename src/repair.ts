@@ -178,8 +178,16 @@ export function repairLocks(s: Space, k: number, alsoOf: number): void {
     }
     if (g) repairGlobal(s);
     if (arena >= 0) rebuildArena(s, arena);
-  } finally {
-    if (g) lockRelease(m, s.hdr + L.H_LOCK);
-    if (arena >= 0) lockRelease(m, arenaWord(s, arena) + L.A_LOCK);
+  } catch (e) {
+    // A repair that found corruption still frees the locks (every later call gets an error or
+    // works, never a hang); one whose thread "died" at a crash point leaves them to the next repair.
+    if (!s.dead) release(s, g, arena);
+    throw e;
   }
+  release(s, g, arena);
+}
+
+function release(s: Space, g: boolean, arena: number): void {
+  if (g) lockRelease(s.i32, s.hdr + L.H_LOCK);
+  if (arena >= 0) lockRelease(s.i32, arenaWord(s, arena) + L.A_LOCK);
 }

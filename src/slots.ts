@@ -21,7 +21,7 @@
 
 import { arenaLock, arenaUnlock, arenaWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";
 import { HeapError } from "./errors.js";
-import { jset } from "./journal.js";
+import { crashPoint, jset } from "./journal.js";
 import { L } from "./layout.js";
 import { repairLocks } from "./repair.js";
 import { addrPage, pageAddr, Space } from "./space.js";
@@ -48,6 +48,7 @@ export function claimSlot(s: Space, tag: number): number {
   for (let k = 0; k < nslots; k++) {
     const sw = slotWord(s, k);
     if (Atomics.compareExchange(m, sw + L.S_STATE, L.SS_FREE, live) === L.SS_FREE) {
+      crashPoint(s);
       Atomics.add(m, sw + L.S_GEN, 1);
       return k;
     }
@@ -105,11 +106,14 @@ export function releaseSlot(s: Space, k: number): void {
   const sw = slotWord(s, k);
   const a = m[sw + L.S_ARENA];
   freeBlock(s, k);
+  crashPoint(s);
   // The slot first: cut short after it, the arena's thread count stays one too high (it only
   // steers which arena new threads pick), never one too low.
+  m[sw + L.S_ARENA] = -1;
   Atomics.store(m, sw + L.S_RECLAIMER, 0);
   Atomics.store(m, sw + L.S_RECLAIMING, 0);
   Atomics.store(m, sw + L.S_STATE, L.SS_FREE);
+  crashPoint(s);
   if (a >= 0 && a < m[s.hdr + L.H_NARENAS]) Atomics.sub(m, arenaWord(s, a) + L.A_NTHREADS, 1);
 }
 
@@ -149,7 +153,9 @@ export function reclaimSlot(s: Space, k: number, me: number): number {
   // 1. Its locks: undo what it was doing, rebuild, release - and the journals of the slot it was
   //    reclaiming itself, if any (finished in 4).
   const of = Atomics.load(m, sw + L.S_RECLAIMING) - 1;
+  crashPoint(s);
   repairLocks(s, k, of);
+  crashPoint(s);
   // 2. Its cache. 3. Its block and the slot.
   let bad = 0;
   const tc = m[sw + L.S_TCACHE] >>> 0;

@@ -50,7 +50,7 @@
 // malloc would have to keep (see cacheGc).
 
 import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "./arena.js";
-import { jset } from "./journal.js";
+import { crashPoint, jset } from "./journal.js";
 import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
@@ -175,6 +175,7 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
   jset(s, tcRec(tw, bin) + L.TCR_HEAD, tw + TC_STACK[bin] - 1 + got);
   s.f64[(binWord(s, a, bin) + L.B_NFILLS) >>> 1]++;
   arenaUnlock(s, a);
+  crashPoint(s);
   m[tcRec(tw, bin) + L.TCR_DRY] = 1; // ran dry since the last GC visit
   throwIfTakenCorrupt(bin);
   return got;

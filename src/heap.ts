@@ -838,9 +838,11 @@ export class Heap {
 
   /**
    * Watches a worker (a Node `Worker` or a browser `Worker`) that will attach to this heap: returns
-   * the handle to post it (use it instead of `heap.handle`), and reclaims the worker's slot when
-   * it exits - Node: on its 'exit' event, and at once by a thread blocked on a lock the dead worker
-   * held; a browser: when `worker.terminate()` is called. A worker that detaches leaves nothing to do.
+   * the handle to post it (use it instead of `heap.handle`), and reclaims the worker's slot when it
+   * is gone - Node: on its 'exit' event (terminate(), an uncaught error, process.exit() in the
+   * worker); a browser: a second after `worker.terminate()`. A thread of this realm blocked on a
+   * lock that the worker held repairs the lock itself a second after terminate(), without waiting
+   * for the event loop. A worker that detaches leaves nothing to do.
    */
   watch(worker: WatchedWorker): HeapHandle {
     this.live();

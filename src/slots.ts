@@ -175,9 +175,15 @@ export interface WatchedWorker {
 }
 
 interface NodeLikeWorker extends WatchedWorker {
-  threadId: number;
   once(event: "exit", listener: () => void): unknown;
 }
+
+/**
+ * How long after its terminate() a watched worker counts as gone. terminate() only asks the
+ * worker's thread to stop at its next interrupt check; no event says when it has (Node's 'exit'
+ * comes through the parent's event loop, which a thread blocked on a lock does not run).
+ */
+export const TERMINATE_GRACE_MS = 1000;
 
 /** Workers this realm watches, by tag: whether each is gone. */
 const watched = new Map<number, () => boolean>();
@@ -189,30 +195,34 @@ export function tagGone(tag: number): boolean {
 }
 
 /**
- * Registers `worker` under a fresh tag; `reclaim(tag)` is called when it exits (Node: its 'exit'
- * event; a browser: its terminate()). Returns the tag.
+ * Registers `worker` under a fresh tag and returns the tag. `reclaimTag(tag)` runs when the worker
+ * is gone: Node, on its 'exit' event; a browser (no such event), TERMINATE_GRACE_MS after its
+ * terminate(). A thread blocked on a lock that the worker held repairs it on its own once the
+ * worker counts as gone (onLockWait): the worker's terminate() was called TERMINATE_GRACE_MS ago.
  */
 export function watchWorker(s: Space, worker: WatchedWorker, reclaimTag: (tag: number) => void): number {
   const tag = (Atomics.add(s.i32, s.hdr + L.H_NEXT_TAG, 1) + 1) & 0x3fffffff;
+  let terminatedAt = 0;
+  let exited = false;
+  watched.set(tag, () => exited || (terminatedAt !== 0 && Date.now() - terminatedAt >= TERMINATE_GRACE_MS));
+  const done = (): void => {
+    exited = true;
+    reclaimTag(tag);
+    watched.delete(tag);
+  };
+  const terminate = worker.terminate.bind(worker);
+  worker.terminate = (): unknown => {
+    if (terminatedAt === 0) terminatedAt = Date.now();
+    return terminate();
+  };
   const w = worker as Partial<NodeLikeWorker>;
-  if (typeof w.once === "function" && typeof w.threadId === "number") {
-    // Node: threadId turns -1 as soon as the thread is gone, before 'exit' is delivered: a thread
-    // blocked on a lock the worker held learns it there (slots.ts: onLockWait).
-    const nw = worker as NodeLikeWorker;
-    watched.set(tag, () => nw.threadId < 0);
-    nw.once("exit", () => {
-      reclaimTag(tag);
-      watched.delete(tag);
-    });
+  if (typeof w.once === "function") {
+    (worker as NodeLikeWorker).once("exit", done); // Node: exits of every kind, terminate() or not
   } else {
-    let gone = false;
-    watched.set(tag, () => gone);
-    const terminate = worker.terminate.bind(worker);
+    const t = worker.terminate;
     worker.terminate = (): unknown => {
-      const r = terminate();
-      gone = true;
-      reclaimTag(tag);
-      watched.delete(tag);
+      const r = t();
+      setTimeout(done, TERMINATE_GRACE_MS);
       return r;
     };
   }

@@ -2,7 +2,7 @@
 // regions), keeps some blocks live, posts { slot, held }, optionally takes its arena's lock and the
 // global lock (as if terminated inside a critical section), then blocks until terminate().
 //
-// workerData: { handle, ctl: Int32Array over a SharedArrayBuffer, holdLocks: boolean }
+// workerData: { handle (or none: it is the first message), ctl: Int32Array over a SharedArrayBuffer, holdLocks }
 //   ctl[0]: set by the main thread to let it take the locks; ctl[1]: set here once they are held.
 
 import { parentPort, workerData } from "node:worker_threads";
@@ -13,7 +13,10 @@ import { lockAcquire } from "../../src/lock.js";
 import type { Space } from "../../src/space.js";
 import { fill, logUniform, rng, Views, waitOn } from "./shared.js";
 
-const { handle, ctl, holdLocks } = workerData as { handle: HeapHandle; ctl: Int32Array; holdLocks: boolean };
+const { ctl, holdLocks } = workerData as { handle?: HeapHandle; ctl: Int32Array; holdLocks: boolean };
+// A handle from heap.watch(worker) can only be made once the Worker exists: it comes as a message.
+const handle = (workerData as { handle?: HeapHandle }).handle ??
+  await new Promise<HeapHandle>((resolve) => parentPort!.once("message", resolve));
 const heap = Heap.attach(handle);
 const v = new Views(heap);
 const r = rng(0x5eed);

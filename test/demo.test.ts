@@ -56,3 +56,21 @@ test("sabmalloc demo prints a report without --json; bad flags print the usage a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("sabmalloc demo --chaos terminates and replaces workers while it runs, and still verifies every record", { timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sabmalloc-demo-"));
+  try {
+    const { stdout } = await run(process.execPath,
+      [cli, "demo", "--workers", "2", "--seconds", "4", "--max-bytes", "64M", "--chaos", "--json", "--out", join(dir, "m.svg")],
+      { timeout: 110000 });
+    const r = JSON.parse(stdout);
+    assert.ok(r.chaos.kills >= 1, `workers terminated: ${r.chaos.kills}`);
+    assert.ok(r.table.records > 0, "every record still there was checked byte for byte");
+    assert.equal(r.teardown.check, "passed");
+    assert.equal(r.teardown.stats.threads, 1, "every terminated worker's slot was reclaimed");
+    // Only records in flight in a terminated worker may be lost: one per termination at most.
+    assert.ok(r.teardown.allocated <= r.chaos.kills * 2.6 * 2 ** 20, `allocated ${r.teardown.allocated}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,8 +7,9 @@
 //   | magic | capacity | segments | slots | locks | count | -     | -     |
 //   +-------+----------+----------+-------+-------+-------+-------+-------+
 //                                     |       |
-//                                     |       +--> one lock word per segment (0 free, 1 held,
-//                                     |            2 held and someone may sleep on it)
+//                                     |       +--> one lock word per segment: 0 free, else
+//                                     |            (holder's heap slot + 1) << 2 | 1 held, | 2 held
+//                                     |            and someone may sleep on it
 //                                     v
 //   slots (malloc'd): capacity x 2 words, in segments of SEG_SLOTS slots
 //   +---------+--------+---------+--------+-----
@@ -27,6 +28,13 @@
 // covers only the slot update, and whoever unlinks a record owns it. Reads check the record's bytes
 // under the lock (a concurrent delete cannot free it meanwhile). Every record's bytes are derived
 // from its key and version, so any lost write, stray write or reuse of live memory is caught.
+//
+// A worker may be terminated anywhere (`sabmalloc demo --chaos` does it on purpose). Each update
+// under a lock is one word or ordered so that a cut leaves a valid table: an insert writes the
+// record pointer before the key that makes the slot live; a delete writes the tombstone first.
+// The lock word names its holder, so that breakLocksOf(slot) can free the locks of a dead thread;
+// the count may be off by one then. A record made but not linked yet, or unlinked but not freed yet,
+// when its thread dies is lost (the heap's reclaim cannot know it was the table's).
 
 import type { Heap } from "../heap.js";
 
@@ -42,6 +50,9 @@ const T_COUNT = 5;
 const REC_HEADER = 12;
 const TOMBSTONE = -1;
 const SPINS = 100;
+const HELD = 1;
+const CONTENDED = 2;
+const WAIT_MS = 50; // a waiter looks again this often (a dead holder's lock is broken, not released)
 const NO_ROOM = -0x7fffffff; // find(): the segment is full
 
 /** What put() did. */
@@ -80,6 +91,8 @@ export class SharedTable {
   private readonly slots: number; // word index
   private readonly locks: number; // word index
   private readonly canBlock: boolean;
+  /** This thread's lock tag: (heap slot + 1) << 2. */
+  private readonly owner: number;
   private i32: Int32Array;
   private u8: Uint8Array;
 
@@ -96,6 +109,7 @@ export class SharedTable {
     this.slots = this.i32[h + T_SLOTS] >>> 2;
     this.locks = this.i32[h + T_LOCKS] >>> 2;
     this.canBlock = canBlock(this.i32);
+    this.owner = (heap.slot + 1) << 2;
   }
 
   /** A new empty table of at least `capacity` slots (rounded up to a power of two), in `heap`. */
@@ -160,8 +174,8 @@ export class SharedTable {
       m[this.slots + 2 * i + 1] = rec;
     } else if (i !== NO_ROOM) {
       const at = this.slots + 2 * (-i - 1);
+      m[at + 1] = rec; // first: until the key is written the slot is not live
       m[at] = key + 1;
-      m[at + 1] = rec;
       Atomics.add(m, (this.ptr >>> 2) + T_COUNT, 1);
       result = Put.INSERTED;
     } else {
@@ -324,16 +338,45 @@ export class SharedTable {
   private lock(seg: number): void {
     const m = this.i32;
     const at = this.locks + seg;
-    if (Atomics.compareExchange(m, at, 0, 1) === 0) return;
+    const held = this.owner | HELD;
+    if (Atomics.compareExchange(m, at, 0, held) === 0) return;
     for (let n = 0; n < SPINS || !this.canBlock; n++) {
-      if (Atomics.load(m, at) === 0 && Atomics.compareExchange(m, at, 0, 1) === 0) return;
+      if (Atomics.load(m, at) === 0 && Atomics.compareExchange(m, at, 0, held) === 0) return;
     }
-    while (Atomics.exchange(m, at, 2) !== 0) Atomics.wait(m, at, 2);
+    for (;;) {
+      const v = Atomics.load(m, at);
+      if (v === 0) {
+        if (Atomics.compareExchange(m, at, 0, this.owner | CONTENDED) === 0) return;
+        continue;
+      }
+      if ((v & CONTENDED) === 0 && Atomics.compareExchange(m, at, v, v | CONTENDED) !== v) continue;
+      Atomics.wait(m, at, v | CONTENDED, WAIT_MS);
+    }
   }
 
   private unlock(seg: number): void {
     const at = this.locks + seg;
-    if (Atomics.exchange(this.i32, at, 0) === 2) Atomics.notify(this.i32, at, 1);
+    if ((Atomics.exchange(this.i32, at, 0) & CONTENDED) !== 0) Atomics.notify(this.i32, at, 1);
+  }
+
+  /**
+   * After the thread of heap slot `slot` died: frees the segment locks it held (each segment is
+   * valid at every write, see above). Returns how many it held. (`count` may then be off by one
+   * per death: it is updated after the slot.)
+   */
+  breakLocksOf(slot: number): number {
+    const m = this.i32;
+    const tag = (slot + 1) << 2;
+    let broken = 0;
+    for (let seg = 0; seg <= this.segMask; seg++) {
+      const at = this.locks + seg;
+      const v = Atomics.load(m, at);
+      if ((v & ~3) === tag && Atomics.compareExchange(m, at, v, 0) === v) {
+        Atomics.notify(m, at);
+        broken++;
+      }
+    }
+    return broken;
   }
 }
 

@@ -3,7 +3,8 @@
 //
 //   main                                   worker
 //   ----                                   ------
-//   new Worker(workerData)          --->   Heap.attach, SharedTable.open
+//   new Worker(workerData)
+//   heap.watch(worker) handle       --->   Heap.attach, SharedTable.open
 //                                   <---   { type: "ready" }
 //   ctl[0] = GO, notify             --->   loop: 256 ops, publish ops in ctl[1 + id], until ctl[0] = STOP
 //                                   <---   heap.flush(); { type: "done", counters }
@@ -13,19 +14,21 @@
 //   any exception                   <---   { type: "error", message }
 
 import { parentPort, workerData } from "node:worker_threads";
-import { Heap } from "../heap.js";
+import { Heap, type HeapHandle } from "../heap.js";
 import { SharedTable } from "./table.js";
 import { newCounters, Phase, Rng, runOps } from "./workload.js";
 import type { WorkerData } from "./workload.js";
 
 const BATCH = 256;
 
-function main(): void {
+async function main(): Promise<void> {
   const port = parentPort!;
   const wd = workerData as WorkerData;
   let heap: Heap | null = null;
   try {
-    heap = Heap.attach(wd.handle);
+    // The handle of heap.watch(worker) (its slot is reclaimed if the worker dies) comes as the
+    // first message: it can only be made once the Worker exists.
+    heap = Heap.attach(await new Promise<HeapHandle>((resolve) => port.once("message", resolve)));
     const table = SharedTable.open(heap, wd.table);
     const ctl = new Int32Array(wd.ctl);
     const rng = new Rng(wd.seed);
@@ -52,4 +55,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

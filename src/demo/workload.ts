@@ -9,12 +9,10 @@
 // what real programs allocate: mostly small, some up to the largest small class, a few large page
 // runs and, rarely, huge multi-chunk blocks.
 
-import type { HeapHandle } from "../heap.js";
 import { Put, SharedTable } from "./table.js";
 
 /** What the main thread hands each worker (see worker.ts). */
 export interface WorkerData {
-  handle: HeapHandle;
   table: number;
   ctl: SharedArrayBuffer;
   id: number;

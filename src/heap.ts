@@ -16,17 +16,18 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  abortSections, ARENA_WORDS, arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, infoSize, largeFree,
+  abortSections, arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, infoSize, largeFree,
   pageInfo, runGrow, runShrink, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
 import { binTake, hasFreeMark, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { checkHeap } from "./check.js";
 import {
-  chunkArg, chunkEntry, chunkKind, hugeChunks, hugeResize, initArenaChunk, poolGive, poolTake,
-  poolTakeAligned, poolTakeZero, setChunkEntry, setHuge,
+  chunkArg, chunkEntry, chunkKind, hugeChunks, hugeResize, poolGive, poolTake,
+  poolTakeAligned, poolTakeZero, setHuge,
 } from "./chunk.js";
 import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
+import { checkInteger, HeapOptions, readOptions, writeHeader } from "./header.js";
 import { crashPoint, testHooks } from "./journal.js";
 import { L } from "./layout.js";
 import { threadCanBlock } from "./lock.js";
@@ -43,28 +44,6 @@ import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
   cacheTakesLarge, largeBinBytes, largeCacheBin, slotCache, TC_CAP, TC_LARGE, tcCount, tcRec,
 } from "./tcache.js";
-import { treeInsert } from "./tree.js";
-
-export interface HeapOptions {
-  /** Bytes of buffer reserved at creation (default 4 MiB), rounded up to whole chunks (1 MiB). */
-  initialBytes?: number;
-  /** The heap never grows past this (default 1 GiB, at most 4 GiB); for fromMemory, from base. */
-  maxBytes?: number;
-  /** Number of arenas (default 4 x available CPUs, at most 256). */
-  arenas?: number;
-  /** Per-thread caches (default true). */
-  threadCache?: boolean;
-  /** Junk-fill freed memory and verify on every free (default false). */
-  debug?: boolean;
-  /** Thread slots: how many threads may be attached at once (default 1024, at most 4096). */
-  maxThreads?: number;
-  /**
-   * Milliseconds a thread waits for a lock before it gives up with HeapError LOCK_TIMEOUT, its
-   * call undone (default 10000; 0: wait for ever). Locks are held for microseconds: a long wait
-   * means the holder died and nobody reclaimed it (see `watch`).
-   */
-  lockTimeout?: number;
-}
 
 /** What a worker needs to join a heap: post it, then `Heap.attach(handle)`. Structured-cloneable. */
 export interface HeapHandle {
@@ -74,23 +53,8 @@ export interface HeapHandle {
   readonly tag?: number;
 }
 
-const DEFAULT_INITIAL = 4 * L.CHUNK_SIZE;
-const DEFAULT_MAX = 2 ** 30;
-const DEFAULT_LOCK_TIMEOUT = 10_000;
-const MAX_ARENAS = 256;
-const MAX_SLOTS = 4096;
 const WASM_PAGE = 65536;
 const MAX_ALIGNMENT = 2 ** 31;
-
-let cpuCount = globalThis.navigator?.hardwareConcurrency ?? 0;
-if (!cpuCount && typeof process !== "undefined" && process.versions?.node) {
-  try {
-    cpuCount = (await import("node:os")).availableParallelism();
-  } catch {
-    cpuCount = 0;
-  }
-}
-if (!(cpuCount > 0)) cpuCount = 4;
 
 // What locate() found out about a pointer (module scratch: no allocation per call).
 const K_SMALL = 1;
@@ -113,6 +77,8 @@ function cacheBinOf(kind: number): number {
 }
 
 const NO_WORDS = new Int32Array(0);
+
+export type { HeapOptions } from "./header.js";
 
 export class Heap {
   /** Structured-cloneable: post it to a worker, then `Heap.attach(handle)` there. */
@@ -967,100 +933,14 @@ export class Heap {
   }
 }
 
-// ---- Options and the header ------------------------------------------------------------------------
-
-interface ResolvedOptions {
-  initialChunks: number;
-  maxChunks: number;
-  arenas: number;
-  slots: number;
-  flags: number;
-  lockTimeout: number;
-}
-
-function checkInteger(name: string, v: unknown): asserts v is number {
-  if (typeof v !== "number") throw new TypeError(`sabmalloc: ${name} must be a number, not ${typeof v}`);
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`sabmalloc: ${name} must be a non-negative integer, not ${v}`);
-}
+// ---- Helpers ----------------------------------------------------------------------------------------
 
 function roundUp8(n: number): number {
   return Math.ceil(n / 8) * 8;
 }
 
 
-function readOptions(o: HeapOptions, base: number): ResolvedOptions {
-  if (o === null || typeof o !== "object") throw new TypeError("sabmalloc: options must be an object");
-  const maxBytes = o.maxBytes ?? Math.min(DEFAULT_MAX, L.MAX_BUFFER_BYTES - base);
-  checkInteger("maxBytes", maxBytes);
-  const maxChunks = Math.floor(Math.min(maxBytes, L.MAX_BUFFER_BYTES - base) / L.CHUNK_SIZE);
-  if (maxChunks < 1) throw new RangeError(`sabmalloc: maxBytes ${maxBytes} is too small: the header alone needs ${L.CHUNK_SIZE}`);
-  const initialBytes = o.initialBytes ?? Math.min(DEFAULT_INITIAL, maxChunks * L.CHUNK_SIZE);
-  checkInteger("initialBytes", initialBytes);
-  if (initialBytes > maxBytes) throw new RangeError(`sabmalloc: initialBytes ${initialBytes} > maxBytes ${maxBytes}`);
-  const initialChunks = Math.min(maxChunks, Math.max(1, Math.ceil(initialBytes / L.CHUNK_SIZE)));
-  const arenas = o.arenas ?? Math.min(MAX_ARENAS, 4 * cpuCount);
-  checkInteger("arenas", arenas);
-  if (arenas < 1 || arenas > MAX_ARENAS) throw new RangeError(`sabmalloc: arenas must be 1 .. ${MAX_ARENAS}, not ${arenas}`);
-  const slots = o.maxThreads ?? L.DEFAULT_SLOTS;
-  checkInteger("maxThreads", slots);
-  if (slots < 1 || slots > MAX_SLOTS) throw new RangeError(`sabmalloc: maxThreads must be 1 .. ${MAX_SLOTS}, not ${slots}`);
-  for (const k of ["threadCache", "debug"] as const) {
-    if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`sabmalloc: ${k} must be a boolean`);
-  }
-  const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0);
-  const lockTimeout = o.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
-  checkInteger("lockTimeout", lockTimeout);
-  if (lockTimeout > 2 ** 31 - 1) throw new RangeError(`sabmalloc: lockTimeout must be at most 2^31 - 1 ms, not ${lockTimeout}`);
-  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout };
-}
-
 /** Debug: fills `n` pages from global page `gpage` with the freed-memory junk byte. */
 function junkPages(s: Space, gpage: number, n: number): void {
   s.u8.fill(L.JUNK_FREE, pageAddr(s, gpage), pageAddr(s, gpage + n));
-}
-
-/**
- * Lays out a new heap: its header, the chunk table, arena records, slots, and chunk 0. Bytes from
- * `fresh` up are known to be zero (new from growth); below it, a memory may hold anything.
- */
-function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, fresh: number): void {
-  const chunktab = L.HEADER_WORD + L.H_FIXED_WORDS;
-  const arenas = chunktab + o.maxChunks + ((chunktab + o.maxChunks) & 1); // even: f64 counters
-  const slots = arenas + o.arenas * ARENA_WORDS;
-  const gjournal = slots + o.slots * L.SLOT_WORDS;
-  const end = gjournal + L.GJ_WORDS;
-  const headerPages = Math.ceil((end - L.HEADER_WORD) * 4 / L.PAGE_SIZE);
-  if (L.CHUNK_HEADER_PAGES + headerPages + 8 > L.CHUNK_PAGES) {
-    throw new RangeError("sabmalloc: too many arenas and thread slots for the heap header");
-  }
-  const s = new Space(buf, base);
-  const m = s.i32;
-  const hdr = s.hdr;
-  m.fill(0, hdr, s.hw + end);
-  m[hdr + L.H_VERSION] = L.HEAP_VERSION;
-  m[hdr + L.H_FLAGS] = o.flags;
-  m[hdr + L.H_MAX_CHUNKS] = o.maxChunks;
-  m[hdr + L.H_NARENAS] = o.arenas;
-  m[hdr + L.H_NSLOTS] = o.slots;
-  m[hdr + L.H_LOCK_TIMEOUT] = o.lockTimeout;
-  m[hdr + L.H_HEADER_PAGES] = headerPages;
-  m[hdr + L.H_CHUNKTAB] = chunktab;
-  m[hdr + L.H_ARENAS] = arenas;
-  m[hdr + L.H_SLOTS] = slots;
-  m[hdr + L.H_GJOURNAL] = gjournal;
-  for (let k = 0; k < o.slots; k++) m[s.hw + slots + k * L.SLOT_WORDS + L.S_ARENA] = -1; // none yet
-  s.ct = s.hw + chunktab;
-  s.ar = s.hw + arenas;
-  s.sl = s.hw + slots;
-  s.gj = s.hw + gjournal;
-  const zero = (c: number): boolean => base + c * L.CHUNK_SIZE >= fresh;
-  for (let c = 0; c < o.initialChunks; c++) setChunkEntry(s, c, L.CK_FREE | (zero(c) ? L.CK_ZERO : 0));
-  m[hdr + L.H_POOL_CHUNKS] = o.initialChunks - 1; // all but chunk 0
-  m[hdr + L.H_NCHUNKS] = o.initialChunks;
-  // Chunk 0 belongs to arena 0 and carries this header.
-  const run = initArenaChunk(s, 0, 0, zero(0));
-  const aw = arenaWord(s, 0);
-  m[aw + L.A_NCHUNKS] = 1;
-  m[aw + L.A_RUNS] = treeInsert(s, 0, run);
-  Atomics.store(m, hdr + L.H_MAGIC, L.HEAP_MAGIC); // last: attach() trusts a heap with its magic
 }

@@ -86,10 +86,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const v = new Views(heap);
   let blocks = 0;
   for (let i = 0; i < rec.length >>> 1; i++) {
-    const p = rec[2 * i] >>> 0;
-    if (p === 0) continue;
+    const word = rec[2 * i];
+    if (word === 0) continue;
+    const p = (word & ~1) >>> 0;
     const n = rec[2 * i + 1];
-    const bad = n > 0 ? verify(v, p, n) : -1; // (negative: its worker died while filling it)
+    const bad = (word & 1) === 0 ? verify(v, p, n) : -1; // (bit 0: its worker died while filling it)
     assert.equal(bad, -1, `block ${p} of ${n} bytes damaged at byte ${bad}`);
     heap.free(p);
     blocks++;

@@ -2,7 +2,7 @@
 // terminated - at any instant, lock held or not. Every block it makes is recorded in a shared
 // table as soon as malloc returns (and unrecorded before free), so that the main thread knows
 // which blocks must still be live, with their bytes, whatever the moment of death (a block is
-// recorded before it is filled, its size negative until the fill is done).
+// recorded before it is filled, bit 0 of its pointer set until the fill is done).
 //
 // workerData: { rec: Int32Array (2 words an entry: ptr, size), base, count, seed }; the heap handle
 // comes as the first message (heap.watch(worker) needs the Worker object before it can make one)
@@ -37,14 +37,20 @@ function churn(heap: Heap): void {
     return logUniform(rand, 1 << 20, 3 << 20);
   }
 
-  /** Frees the block of entry `i`, if any; its own entries are verified first (only the owner
-   *  writes an entry's size: another worker could read the size of the next block there). */
+  /**
+   * Frees the block of entry `i`, if it has one that is filled (a worker filling a block marks its
+   * pointer with bit 0 until it is done: another worker must not free it under its hands). Its own
+   * entries are verified first (only the owner writes an entry's size).
+   */
   function take(i: number, own: boolean): void {
+    const p = Atomics.load(rec, 2 * i);
+    if (p === 0 || (p & 1) !== 0 || Atomics.compareExchange(rec, 2 * i, p, 0) !== p) return;
     const n = rec[2 * i + 1];
-    const p = Atomics.exchange(rec, 2 * i, 0);
-    if (p === 0) return;
-    const bad = own && n > 0 ? verify(v, p, n, 256) : -1;
-    if (bad >= 0) throw new Error(`block ${p} (${n} bytes) is damaged at byte ${bad}`);
+    const bad = own ? verify(v, p >>> 0, n, 256) : -1;
+    if (bad >= 0) {
+      const words = Array.from(v.i32.subarray(p >>> 2, (p >>> 2) + 4)).join(",");
+      throw new Error(`block ${p >>> 0} (${n} bytes) is damaged at byte ${bad} (entry ${i}, words ${words})`);
+    }
     heap.free(p >>> 0);
   }
 
@@ -62,11 +68,11 @@ function churn(heap: Heap): void {
     const n = size();
     const p = heap.malloc(n);
     if (p === 0) continue; // full for now
-    // Recorded at once (size negative: not filled yet), so that a death while filling a big
-    // block loses nothing; filled, then marked so.
-    rec[2 * i + 1] = -n;
-    Atomics.store(rec, 2 * i, p | 0);
-    fill(v, p, n);
+    // Recorded at once, bit 0 set while it is being filled, so that a death while filling a big
+    // block loses nothing and nobody frees it under our hands; filled, then the bit cleared.
     rec[2 * i + 1] = n;
+    Atomics.store(rec, 2 * i, p | 1);
+    fill(v, p, n);
+    Atomics.store(rec, 2 * i, p | 0);
   }
 }

@@ -23,7 +23,7 @@
 
 import { firstDataPage, initArenaChunk, poolGive, poolTake, poolTakeZero } from "./chunk.js";
 import { corruption } from "./errors.js";
-import { crashPoint, jset, journalClose, journalOpen, journalRollback } from "./journal.js";
+import { crashPoint, jsave, jset, journalClose, journalOpen, journalRollback } from "./journal.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
@@ -172,23 +172,31 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
 
 /** Writes the page infos of a newly allocated run, noting in runZero whether it was all zero. */
 function markRun(s: Space, run: number, npages: number, state: number, bin: number): void {
+  saveInfos(s, run, npages); // then plain writes: the journal holds them all (journal.ts)
+  const m = s.i32;
+  const at = mapIdx(s, run) + L.MAP_INFO;
   let zero = L.PI_ZERO;
   if (state === L.PS_SMALL) {
     const base = L.PS_SMALL | (bin << L.PI_BIN_SHIFT);
     for (let i = 0; i < npages; i++) {
-      zero &= pageInfo(s, run + i);
-      setPageInfo(s, run + i, base | (i << L.PI_SIZE_SHIFT));
+      zero &= m[at + i * L.MAP_ENTRY_WORDS];
+      m[at + i * L.MAP_ENTRY_WORDS] = base | (i << L.PI_SIZE_SHIFT);
     }
-    setPageInfo(s, run, base | L.PI_HEAD);
+    m[at] = base | L.PI_HEAD;
   } else {
     for (let i = 0; i < npages; i++) {
-      zero &= pageInfo(s, run + i);
-      setPageInfo(s, run + i, state);
+      zero &= m[at + i * L.MAP_ENTRY_WORDS];
+      m[at + i * L.MAP_ENTRY_WORDS] = state;
     }
-    setPageInfo(s, run, state | L.PI_HEAD | (npages << L.PI_SIZE_SHIFT));
-    setPageInfo(s, run + npages - 1, pageInfo(s, run + npages - 1) | (npages << L.PI_SIZE_SHIFT));
+    m[at] = state | L.PI_HEAD | (npages << L.PI_SIZE_SHIFT);
+    m[at + (npages - 1) * L.MAP_ENTRY_WORDS] |= npages << L.PI_SIZE_SHIFT;
   }
   runZero = zero !== 0;
+}
+
+/** Journals the page infos of pages [run, run + npages) (one chunk) before a loop writes them. */
+function saveInfos(s: Space, run: number, npages: number): void {
+  jsave(s, mapIdx(s, run) + L.MAP_INFO, npages, L.MAP_ENTRY_WORDS);
 }
 
 /** Records a free run (infos of its first and last page) and inserts it into the arena's tree. */
@@ -223,7 +231,9 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
   const aw = arenaWord(s, a);
   const state = pageInfo(s, run) & L.PI_STATE_MASK;
   s.i32[aw + (state === L.PS_META ? L.A_META_PAGES : L.A_ACTIVE_PAGES)] -= npages;
-  for (let i = 0; i < npages; i++) setPageInfo(s, run + i, L.PS_FREE);
+  saveInfos(s, run, npages);
+  const at = mapIdx(s, run) + L.MAP_INFO;
+  for (let i = 0; i < npages; i++) s.i32[at + i * L.MAP_ENTRY_WORDS] = L.PS_FREE;
   const c = run >>> 8;
   const chunkFirst = c * L.CHUNK_PAGES + firstDataPage(s, c);
   const chunkEnd = (c + 1) * L.CHUNK_PAGES;

@@ -5,13 +5,19 @@
 // its *primary* state - the words that say what is free and what is not - through a journal:
 //
 //   journal (words)
-//   +-------+-------+-------+---+---------------+---------------+-----+
-//   | state | arena | count | - | word  | old   | word  | old   | ... |   J_CAP entries (GJ_CAP for
-//   +-------+-------+-------+---+---------------+---------------+-----+   the global journal)
+//   +-------+-------+------+---+--------------+---------------------------------+-----+
+//   | state | arena | used | - | word | old   | old[0] .. old[n-1] | -w-1 | n,k | ... |  2 * J_CAP words
+//   +-------+-------+------+---+--------------+---------------------------------+-----+  (GJ_CAP: global)
 //     state  1 while a section is open (its derived state may be half-updated), 0 once it committed
 //     arena  the arena whose lock the section holds
+//     used   words of entries written
 //
-//   jset(w, v):  entry = (w, m[w]);  count++;  m[w] = v        - the entry first, then the write
+//   jset(w, v):          entry (w, m[w]), then m[w] = v            one word
+//   jsave(w, n, k):      entry (m[w], m[w+k], .., -w-1, n << 3 | k)  n words k apart, saved before
+//                        a loop writes them plainly (a run's page infos, a cache stack)
+//
+// An entry is read backwards from its last two words: a first word >= 0 is a word index (a one-word
+// entry), a negative one -w-1 starts a saved range.
 //
 // Primary state: page infos, region bitmaps, the cache stacks and heads that a section changes, a
 // slot's block words, chunk table entries of arena chunks and the first chunk of huge blocks.
@@ -76,13 +82,42 @@ function journalWrite(s: Space, j: number, w: number, v: number): void {
   const old = m[w];
   if (old === v) return;
   crashPoint(s);
-  const n = m[j + L.J_COUNT];
-  if (n >= journalCap(s, j)) throw corruption(`a critical section wrote more than its journal holds (${n} words)`);
-  const e = j + L.J_ENTRIES + 2 * n;
+  const used = m[j + L.J_COUNT];
+  const e = j + L.J_ENTRIES + used;
+  // The same word as the last entry (a flush gives back region after region of one bitmap word):
+  // that entry holds its value from before the section already.
+  if (used >= 2 && m[e - 2] === w) {
+    m[w] = v;
+    return;
+  }
+  if (used + 2 > 2 * journalCap(s, j)) overflow(used);
   m[e] = w;
   m[e + 1] = old;
-  m[j + L.J_COUNT] = n + 1;
+  m[j + L.J_COUNT] = used + 2;
   m[w] = v;
+}
+
+function overflow(used: number): never {
+  throw corruption(`a critical section wrote more than its journal holds (${used} words)`);
+}
+
+/**
+ * Saves the `n` words w, w + k, w + 2k, ... (k = 1..7) in the section's journal: the section may
+ * then write them plainly, in a loop (one entry instead of one per word: a large run's page infos,
+ * a cache stack being compacted).
+ */
+export function jsave(s: Space, w: number, n: number, k: number): void {
+  crashPoint(s);
+  const m = s.i32;
+  const j = s.jcur;
+  const used = m[j + L.J_COUNT];
+  if (used + n + 2 > 2 * journalCap(s, j)) overflow(used);
+  const e = j + L.J_ENTRIES + used;
+  if (k === 1) m.copyWithin(e, w, w + n); // a native memmove: a cache stack of 200 words in ~50 ns
+  else for (let i = 0; i < n; i++) m[e + i] = m[w + i * k];
+  m[e + n] = -w - 1;
+  m[e + n + 1] = (n << 3) | k;
+  m[j + L.J_COUNT] = used + n + 2;
 }
 
 /** A journaled write of primary state under an arena lock (into the journal of the section). */
@@ -102,13 +137,26 @@ export function gset(s: Space, w: number, v: number): void {
 export function journalRollback(s: Space, j: number): void {
   const m = s.i32;
   if (!journalIsOpen(m, j)) return; // committed: what it wrote stands
-  const n = m[j + L.J_COUNT];
-  if (!(n >= 0 && n <= journalCap(s, j))) throw corruption(`an undo journal holds ${n} entries`);
-  for (let i = n - 1; i >= 0; i--) {
-    const e = j + L.J_ENTRIES + 2 * i;
-    const w = m[e];
-    if (!(w > s.hw && w < m.length)) throw corruption(`undo journal entry ${i} names word ${w}`);
-    m[w] = m[e + 1];
+  const used = m[j + L.J_COUNT];
+  if (!(used >= 0 && used <= 2 * journalCap(s, j))) throw corruption(`an undo journal holds ${used} words`);
+  const base = j + L.J_ENTRIES;
+  for (let e = used; e > 0;) {
+    if (e < 2) throw corruption("an undo journal's entries do not add up");
+    const x = m[base + e - 2];
+    const y = m[base + e - 1];
+    if (x >= 0) {
+      if (!(x > s.hw && x < m.length)) throw corruption(`an undo journal entry names word ${x}`);
+      m[x] = y;
+      e -= 2;
+      continue;
+    }
+    const w = -x - 1;
+    const n = y >>> 3;
+    const k = y & 7;
+    if (e < n + 2 || k === 0 || !(w > s.hw && w + (n - 1) * k < m.length)) throw corruption(`an undo journal range (${w}, ${n}, ${k}) is out of place`);
+    const from = base + e - 2 - n;
+    for (let i = 0; i < n; i++) m[w + i * k] = m[from + i];
+    e -= n + 2;
   }
   journalClose(m, j);
 }

@@ -227,8 +227,8 @@ export const enum L {
 
   J_STATE = 0, // 1 while a critical section is open: its derived state may be half-updated
   J_ARENA = 1, // the arena whose lock the section holds (thread journals)
-  J_COUNT = 2, // entries written
-  J_ENTRIES = 4, // then J_CAP entries: | word index | old value |
+  J_COUNT = 2, // words of entries written
+  J_ENTRIES = 4, // then 2 * J_CAP words of entries (journal.ts)
   J_CAP = 2046, // a thread journal: 4 + 2 * 2046 words = 4 pages
   J_WORDS = J_ENTRIES + 2 * J_CAP,
   GJ_CAP = 254, // the global journal, in the heap header

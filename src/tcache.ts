@@ -50,7 +50,7 @@
 // malloc would have to keep (see cacheGc).
 
 import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "./arena.js";
-import { crashPoint, jset } from "./journal.js";
+import { crashPoint, jsave, jset } from "./journal.js";
 import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
@@ -200,18 +200,19 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
     const a = regionArena(s, m[stack] >>> 0);
     arenaLock(s, a);
     m = s.i32; // locking refreshes the views
+    jsave(s, stack, end + keep, 1); // the stack as it is: the pass rewrites it plainly
     let kept = 0;
     let given = 0;
     for (let i = 0; i < end; i++) {
-      const p = m[stack + i] >>> 0;
-      if (given < FLUSH_PASS && regionArena(s, p) === a) {
-        if (!giveRegion(s, a, bin, p)) bad++;
+      const p = m[stack + i];
+      if (given < FLUSH_PASS && regionArena(s, p >>> 0) === a) {
+        if (!giveRegion(s, a, bin, p >>> 0)) bad++;
         given++;
       } else {
-        jset(s, stack + kept++, p | 0);
+        m[stack + kept++] = p;
       }
     }
-    for (let i = 0; i < keep; i++) jset(s, stack + kept + i, m[stack + end + i]);
+    m.copyWithin(stack + kept, stack + end, stack + end + keep);
     jset(s, tcRec(tw, bin) + L.TCR_HEAD, tw + TC_STACK[bin] - 1 + kept + keep);
     const large = largeBinBytes(bin);
     if (large !== 0) jset(s, tw + TC_LARGE, m[tw + TC_LARGE] - given * large);

@@ -1,0 +1,65 @@
+// A/B of two builds of sabmalloc in one process: the same loops, alternated, medians of rounds.
+//   node --expose-gc bench/ab.mjs OLD/index.js NEW/index.js [rounds]
+// Loops: malloc(32)+free pairs (the cache-hit fast paths), a batch of 1,000 LIFO, a batch of
+// 100,000 FIFO (fills and flushes: the critical sections), 64 KiB malloc+free (large runs through
+// the cache), 300 KiB malloc+free (large runs through the arena lock), 2 MiB (huge, global lock).
+
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+
+const [a, b] = process.argv.slice(2, 4);
+const rounds = Number(process.argv[4] ?? 7);
+if (!a || !b) {
+  console.error("usage: node bench/ab.mjs OLD/index.js NEW/index.js [rounds]");
+  process.exit(2);
+}
+const load = async (p) => (await import(pathToFileURL(resolve(p)).href)).Heap;
+const impls = [["A", await load(a)], ["B", await load(b)]];
+
+// Each build gets its own copy of every loop (compiled from the same source), so that V8's type
+// feedback at the call sites sees one Heap class: a loop shared by both would be polymorphic.
+const LOOPS = {
+  "malloc(32)+free": `const n = 2000000; const t0 = performance.now();
+    for (let i = 0; i < n; i++) h.free(h.malloc(32));
+    return ((performance.now() - t0) * 1e6) / n;`,
+  "batch 1k LIFO": `const ps = new Array(1000); const reps = 1000; const t0 = performance.now();
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < 1000; i++) ps[i] = h.malloc(16);
+      for (let i = 999; i >= 0; i--) h.free(ps[i]);
+    }
+    return ((performance.now() - t0) * 1e6) / (reps * 1000);`,
+  "batch 100k FIFO": `const n = 100000; const ps = new Array(n); const reps = 10; const t0 = performance.now();
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < n; i++) ps[i] = h.malloc(16 + (i & 3) * 16);
+      for (let i = 0; i < n; i++) h.free(ps[i]);
+    }
+    return ((performance.now() - t0) * 1e6) / (reps * n);`,
+  "64 KiB malloc+free": `const n = 200000; const t0 = performance.now();
+    for (let i = 0; i < n; i++) h.free(h.malloc(65536));
+    return ((performance.now() - t0) * 1e6) / n;`,
+  "300 KiB malloc+free": `const n = 50000; const t0 = performance.now();
+    for (let i = 0; i < n; i++) h.free(h.malloc(300 << 10));
+    return ((performance.now() - t0) * 1e6) / n;`,
+  "2 MiB malloc+free": `const n = 20000; const t0 = performance.now();
+    for (let i = 0; i < n; i++) h.free(h.malloc(2 << 20));
+    return ((performance.now() - t0) * 1e6) / n;`,
+};
+const loopsOf = () => Object.fromEntries(Object.entries(LOOPS).map(([k, src]) => [k, new Function("h", src)]));
+const compiled = { A: loopsOf(), B: loopsOf() };
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+console.log(`A = ${a}\nB = ${b}\n${rounds} rounds, alternated; ns per operation (pair), medians\n`);
+console.log("loop".padEnd(22) + "A".padStart(9) + "B".padStart(9) + "   B/A");
+for (const name of Object.keys(LOOPS)) {
+  const times = { A: [], B: [] };
+  for (let r = 0; r < rounds + 1; r++) {
+    for (const [id, Heap] of r % 2 === 0 ? impls : [...impls].reverse()) {
+      const h = Heap.create({ initialBytes: 32 << 20, maxBytes: 1 << 30 });
+      const t = compiled[id][name](h);
+      if (r > 0) times[id].push(t); // round 0 warms both up
+    }
+  }
+  const ma = median(times.A);
+  const mb = median(times.B);
+  console.log(name.padEnd(22) + ma.toFixed(2).padStart(9) + mb.toFixed(2).padStart(9) + (mb / ma).toFixed(3).padStart(8));
+}

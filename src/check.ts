@@ -96,7 +96,7 @@ function checkHeaderLayout(s: Space): void {
   }
   const nslots = m[h + L.H_NSLOTS];
   const headerPages = m[h + L.H_HEADER_PAGES];
-  if (nslots < 1 || headerPages !== Math.ceil(((s.sl + nslots * L.SLOT_WORDS - s.hdr) * 4) / L.PAGE_SIZE)) {
+  if (nslots < 1 || headerPages !== Math.ceil(((s.sl + nslots * L.SLOT_WORDS + L.ROOTS_WORDS - s.hdr) * 4) / L.PAGE_SIZE)) {
     throw corruption(`heap header: ${nslots} thread slots do not match its ${headerPages} pages`);
   }
 }

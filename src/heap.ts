@@ -22,6 +22,7 @@ import {
 import { binTake, hasFreeMark, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { checkHeap } from "./check.js";
+import { statsAtExit, withConf } from "./conf.js";
 import {
   chunkArg, chunkEntry, chunkKind, hugeChunks, hugeResize, initArenaChunk, poolGive, poolTake,
   poolTakeAligned, poolTakeZero, setChunkEntry, setHuge,
@@ -33,6 +34,8 @@ import {
   BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
+import { getRoot, setRoot } from "./roots.js";
+import { loadSnapshot, restoreSnapshot, restoreSnapshotInto, saveSnapshot, takeSnapshot } from "./snapshot.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, cacheInit, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
@@ -173,10 +176,10 @@ export class Heap {
 
   /** A new heap on a growable SharedArrayBuffer; this thread takes slot 0. */
   static create(options: HeapOptions = {}): Heap {
-    const o = readOptions(options, 0);
+    const o = readOptions(withConf(options), 0); // SABMALLOC_CONF under the explicit options (conf.ts)
     const buf = new SharedArrayBuffer(o.initialChunks * L.CHUNK_SIZE, { maxByteLength: o.maxChunks * L.CHUNK_SIZE });
     writeHeader(buf, 0, o, 0);
-    return new Heap(buf, 0);
+    return statsAtExit(new Heap(buf, 0));
   }
 
   /**
@@ -190,7 +193,7 @@ export class Heap {
     const rawBase = options.base ?? (memory.buffer as unknown as SharedArrayBuffer).byteLength;
     checkInteger("base", rawBase);
     const base = Math.ceil(rawBase / WASM_PAGE) * WASM_PAGE;
-    const o = readOptions(options, base);
+    const o = readOptions(withConf(options), base); // SABMALLOC_CONF under the explicit options (conf.ts)
     const need = base + o.initialChunks * L.CHUNK_SIZE;
     const have = (memory.buffer as unknown as SharedArrayBuffer).byteLength;
     if (need > have) {
@@ -201,7 +204,7 @@ export class Heap {
       }
     }
     writeHeader(memory.buffer as unknown as SharedArrayBuffer, base, o, have);
-    return new Heap(memory, base);
+    return statsAtExit(new Heap(memory, base));
   }
 
   /** Joins the heap of `handle` (from another thread's `heap.handle`), taking a free thread slot. */
@@ -211,6 +214,55 @@ export class Heap {
       throw new TypeError("sabmalloc: attach needs a heap handle (heap.handle)");
     }
     return new Heap(handle.backing, handle.base);
+  }
+
+  // ---- Snapshots and roots (snapshot.ts, roots.ts) ---------------------------------------------------
+
+  /**
+   * A new heap made from `bytes` (heap.snapshot()) on a new growable SharedArrayBuffer, at the saved
+   * base: every block live in the snapshot is live at the same pointer with the same bytes. This
+   * thread takes slot 0; the snapshot's threads are reclaimed (their cached blocks are free again).
+   * `maxBytes` (default: as the saved heap) caps its growth. Bad bytes: HeapError BAD_SNAPSHOT.
+   */
+  static restore(bytes: Uint8Array, options?: { maxBytes?: number }): Heap {
+    return statsAtExit(restoreSnapshot(bytes, options, Heap.attach));
+  }
+
+  /** Like restore, into a shared WebAssembly.Memory at the saved base (grown to hold the heap). */
+  static restoreInto(memory: WebAssembly.Memory, bytes: Uint8Array): Heap {
+    return statsAtExit(restoreSnapshotInto(memory, bytes, Heap.attach));
+  }
+
+  /** Node: restore from a file written by heap.save(path), read straight into the new buffer. */
+  static async load(path: string, options?: { maxBytes?: number }): Promise<Heap> {
+    return statsAtExit(await loadSnapshot(path, options, Heap.attach));
+  }
+
+  /**
+   * The heap as bytes: its header and every chunk in use, taken under all of its locks (blocks that
+   * other threads write meanwhile are theirs to keep still). For Heap.restore / restoreInto.
+   */
+  snapshot(): Uint8Array {
+    this.live();
+    return takeSnapshot(this);
+  }
+
+  /** Node: writes snapshot() to a file, a chunk at a time (no second copy of the heap). */
+  async save(path: string): Promise<void> {
+    this.live();
+    return saveSnapshot(this, path);
+  }
+
+  /** Keeps `ptr` (a live block, or 0 to remove) under `name` (1-12 bytes) in the heap's header. */
+  setRoot(name: string, ptr: number): void {
+    this.live();
+    setRoot(this, name, ptr);
+  }
+
+  /** The pointer kept under `name` by setRoot (by any thread, before a snapshot too), or 0. */
+  getRoot(name: string): number {
+    this.live();
+    return getRoot(this, name);
   }
 
   /** The buffer now backing the heap (a new object after a WebAssembly.Memory grows). */
@@ -964,7 +1016,7 @@ function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, f
   const chunktab = L.HEADER_WORD + L.H_FIXED_WORDS;
   const arenas = chunktab + o.maxChunks + ((chunktab + o.maxChunks) & 1); // even: f64 counters
   const slots = arenas + o.arenas * ARENA_WORDS;
-  const end = slots + o.slots * L.SLOT_WORDS;
+  const end = slots + o.slots * L.SLOT_WORDS + L.ROOTS_WORDS; // roots: the header pages' last words (roots.ts)
   const headerPages = Math.ceil((end - L.HEADER_WORD) * 4 / L.PAGE_SIZE);
   if (L.CHUNK_HEADER_PAGES + headerPages + 8 > L.CHUNK_PAGES) {
     throw new RangeError("sabmalloc: too many arenas and thread slots for the heap header");
@@ -973,6 +1025,7 @@ function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, f
   const m = s.i32;
   const hdr = s.hdr;
   m.fill(0, hdr, s.hw + end);
+  m.fill(0, hdr + headerPages * (L.PAGE_SIZE / 4) - L.ROOTS_WORDS, hdr + headerPages * (L.PAGE_SIZE / 4)); // roots.ts
   m[hdr + L.H_VERSION] = L.HEAP_VERSION;
   m[hdr + L.H_FLAGS] = o.flags;
   m[hdr + L.H_MAX_CHUNKS] = o.maxChunks;

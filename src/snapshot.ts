@@ -34,6 +34,7 @@
 // in slot 0. Any fault in the bytes: HeapError BAD_SNAPSHOT, and no heap.
 
 import { arenaWord } from "./arena.js";
+import { hasFreeMark } from "./bin.js";
 import { chunkKind, setChunkEntry } from "./chunk.js";
 import { badSnapshot, HeapError } from "./errors.js";
 import { Hash32 } from "./hash.js";
@@ -42,6 +43,7 @@ import { spaceOf } from "./inspect.js";
 import { L } from "./layout.js";
 import { lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { Backing, Space } from "./space.js";
+import { largeBinBytes, slotCache, TC_CAP, TC_LARGE, TC_STACK, tcCount, tcSetCount } from "./tcache.js";
 
 /** Version of the snapshot format (not of the heap's layout: that is L.HEAP_VERSION). */
 export const SNAPSHOT_FORMAT = 1;
@@ -447,7 +449,40 @@ function adopt(backing: Backing, head: Int32Array, fresh: boolean, attach: Attac
     m[arenaWord(s, a) + L.A_LOCK] = L.LOCK_FREE;
     m[arenaWord(s, a) + L.A_LOCK_NAP] = 0;
   }
+  s.sl = s.hw + m[s.hdr + L.H_SLOTS];
+  s.refresh();
+  dropInFlight(s);
   return attachAsFirst(s, Object.freeze({ backing, base }), attach);
+}
+
+/**
+ * Takes out of the snapshot's thread caches every block that does not carry its free mark. The
+ * fast paths change a cache without a lock, so a snapshot taken while a thread mallocs can list a
+ * block in the thread's cache that the thread had already taken (mark cleared, maybe written): that
+ * block is in use, and reclaim() must not free it. It stays allocated (lost, as a block in flight
+ * when a thread dies). A snapshot of idle threads has no such block.
+ */
+function dropInFlight(s: Space): void {
+  const m = s.i32;
+  const nslots = m[s.hdr + L.H_NSLOTS];
+  const end = s.hb + s.nchunks * L.CHUNK_SIZE;
+  for (let k = 0; k < nslots; k++) {
+    const tw = slotCache(s, k);
+    if (tw === 0) continue;
+    for (let b = 0; b < L.TC_NBINS; b++) {
+      const n = tcCount(m, tw, b);
+      if (n <= 0 || n > TC_CAP[b]) continue; // a stack the reclaim will find as it is
+      const stack = tw + TC_STACK[b];
+      let kept = 0;
+      for (let i = 0; i < n; i++) {
+        const p = m[stack + i] >>> 0;
+        if (p >= s.hb + L.CHUNK_SIZE && p < end && p % 8 === 0 && hasFreeMark(m, p)) m[stack + kept++] = p;
+      }
+      if (kept === n) continue;
+      tcSetCount(m, tw, b, kept);
+      m[tw + TC_LARGE] -= (n - kept) * largeBinBytes(b);
+    }
+  }
 }
 
 /** reclaim(k); a double free found while its cache is returned was a block freed already: no loss. */

@@ -476,7 +476,7 @@ function dropInFlight(s: Space): void {
       let kept = 0;
       for (let i = 0; i < n; i++) {
         const p = m[stack + i] >>> 0;
-        if (p >= s.hb + L.CHUNK_SIZE && p < end && p % 8 === 0 && hasFreeMark(m, p)) m[stack + kept++] = p;
+        if (p >= s.hb + L.CHUNK_HEADER_PAGES * L.PAGE_SIZE && p < end && p % 8 === 0 && hasFreeMark(m, p)) m[stack + kept++] = p;
       }
       if (kept === n) continue;
       tcSetCount(m, tw, b, kept);

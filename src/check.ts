@@ -97,7 +97,7 @@ function checkHeaderLayout(s: Space): void {
   const nslots = m[h + L.H_NSLOTS];
   const headerPages = m[h + L.H_HEADER_PAGES];
   if (nslots < 1 || s.hw + m[h + L.H_GJOURNAL] !== s.gj || s.gj !== s.sl + nslots * L.SLOT_WORDS ||
-      headerPages !== Math.ceil(((s.gj + L.GJ_WORDS - s.hdr) * 4) / L.PAGE_SIZE)) {
+      headerPages !== Math.ceil(((s.gj + L.GJ_WORDS + L.ROOTS_WORDS - s.hdr) * 4) / L.PAGE_SIZE)) {
     throw corruption(`heap header: ${nslots} thread slots do not match its ${headerPages} pages`);
   }
 }

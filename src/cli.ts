@@ -9,8 +9,12 @@
 //   STOP                                 ---->  flush, report counters
 //   throughput, formatStats(heap.stats()), heapMap(heap) -> heapmap.svg
 //   check every record, free them all, workers detach, check(), stats().allocated === 0
+//
+// --save FILE keeps the heap (heap.save, the table found again through the root "demo.table")
+// once the workers have stopped; --load FILE starts from such a file instead of an empty heap,
+// verifies every record, and goes on. `sabmalloc inspect FILE` (inspectcmd.ts) reports on a file.
 
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -20,9 +24,11 @@ import { heapMap } from "./heapmap.js";
 import type { HeapStats } from "./stats.js";
 import { SharedTable } from "./demo/table.js";
 import { Counters, newCounters, Phase } from "./demo/workload.js";
+import { inspectCommand } from "./inspectcmd.js";
 import type { WorkerData } from "./demo/workload.js";
 
 const USAGE = `usage: sabmalloc demo [options]
+       sabmalloc inspect FILE [--svg map.svg] [--json]   (a heap saved by demo --save or heap.save)
 
 Starts worker threads that share one sabmalloc heap and a hash map that lives inside it, runs a
 mixed workload (get / put / delete of variable-length records, every byte checked), then prints
@@ -37,6 +43,8 @@ options:
   --chaos          terminate workers at random moments (every 30-300 ms) and start new ones:
                    their slots are reclaimed by heap.watch(), every record is still verified
   --json           print the raw stats object and the results as JSON on stdout
+  --save FILE      save the heap to FILE when the workers stop (heap.save), then tear down
+  --load FILE      start from a heap saved with --save: find the table, verify every record, go on
   -h, --help       this text
 `;
 
@@ -48,13 +56,18 @@ interface Options {
   out: string;
   json: boolean;
   chaos: boolean;
+  save?: string;
+  load?: string;
 }
 
 class UsageError extends Error {}
 
-const MIN_BYTES = 8 * 2 ** 20;
+/** The root under which the demo keeps its table (found again by --load). */
+const TABLE_ROOT = "demo.table";
+
+const MIN_BYTES = 8 * 2 ** 20; // the heap's header, the table, and a thread cache per worker
 /** The largest record the workload makes (workload.ts: recordSize), with its header, in a block. */
-const MAX_RECORD = (1 << 20) + (3 << 19) + 4096; // the heap's header, the table, and a thread cache per worker
+const MAX_RECORD = (1 << 20) + (3 << 19) + 4096;
 
 function parseBytes(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(i?b)?$/i.exec(s.trim());
@@ -84,6 +97,8 @@ function readOptions(argv: string[]): Options | null {
       out: { type: "string" },
       json: { type: "boolean" },
       chaos: { type: "boolean" },
+      save: { type: "string" },
+      load: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -95,10 +110,12 @@ function readOptions(argv: string[]): Options | null {
     workers: Math.floor(parseNumber("workers", values.workers, availableParallelism(), 1, 120)),
     seconds: parseNumber("seconds", values.seconds, 3, 0.1, 3600),
     maxBytes: values["max-bytes"] === undefined ? 2 ** 30 : parseBytes(values["max-bytes"]),
-    keys: Math.floor(parseNumber("keys", values.keys, 16384, 1, 1 << 24)),
+    keys: Math.floor(parseNumber("keys", values.keys, values.load === undefined ? 16384 : 0, 1, 1 << 24)), // 0: the loaded table's
     out: values.out ?? "heapmap.svg",
     json: values.json ?? false,
     chaos: values.chaos ?? false,
+    save: values.save,
+    load: values.load,
   };
 }
 
@@ -212,13 +229,35 @@ function sum(results: WorkerResult[]): Counters {
 
 async function demo(o: Options): Promise<number> {
   const say = o.json ? () => {} : (s = "") => process.stdout.write(s + "\n");
-  const heap = Heap.create({ maxBytes: o.maxBytes, initialBytes: Math.min(o.maxBytes, 8 << 20) });
-  const table = SharedTable.create(heap, 2 * o.keys);
+  let heap: Heap;
+  let table: SharedTable;
+  let loaded: { file: string; ms: number; bytes: number; records: number; verifyMs: number } | undefined;
+  if (o.load !== undefined) {
+    // A saved heap: the table is where its root says; every record must still check out.
+    const t0 = performance.now();
+    heap = await Heap.load(o.load, { maxBytes: o.maxBytes });
+    const ms = performance.now() - t0;
+    const ptr = heap.getRoot(TABLE_ROOT);
+    if (ptr === 0) throw new Error(`${o.load} holds no demo table (no root "${TABLE_ROOT}")`);
+    table = SharedTable.open(heap, ptr);
+    const t1 = performance.now();
+    const found = table.verifyAll();
+    loaded = { file: o.load, ms, bytes: heap.stats().mapped, records: found.records, verifyMs: performance.now() - t1 };
+    if (o.keys === 0) o.keys = table.capacity / 2;
+  } else {
+    heap = Heap.create({ maxBytes: o.maxBytes, initialBytes: Math.min(o.maxBytes, 8 << 20) });
+    table = SharedTable.create(heap, 2 * o.keys);
+    heap.setRoot(TABLE_ROOT, table.ptr);
+  }
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + o.workers)));
   const url = new URL("./demo/worker.js", import.meta.url);
   say(`sabmalloc demo: ${o.workers} worker thread${o.workers === 1 ? "" : "s"} x ${o.seconds} s on one shared heap (max ${formatBytes(o.maxBytes)})`);
   say(`workload: a hash map in the heap (${o.keys.toLocaleString("en-US")} keys, ${table.capacity.toLocaleString("en-US")} slots, ` +
     `a lock per 64 slots); records of 12 B .. 2.5 MiB; 50% get, 30% put, 20% delete; every byte checked`);
+  if (loaded) {
+    say(`loaded ${loaded.file}: ${formatBytes(loaded.bytes)} of chunks in ${loaded.ms.toFixed(1)} ms; ` +
+      `${int(loaded.records)} records found through root "${TABLE_ROOT}", every byte verified in ${loaded.verifyMs.toFixed(1)} ms`);
+  }
 
   const peers: Peer[] = [];
   let generation = 0;
@@ -289,6 +328,13 @@ async function demo(o: Options): Promise<number> {
     const stats: HeapStats = heap.stats();
     const live = table.verifyAll();
     say(`table: ${int(live.records)} records, ${formatBytes(live.bytes)} of record bytes, every byte checked`);
+    let saved: { file: string; ms: number; bytes: number } | undefined;
+    if (o.save !== undefined) {
+      const t1 = performance.now();
+      await heap.save(o.save);
+      saved = { file: o.save, ms: performance.now() - t1, bytes: statSync(o.save).size };
+      say(`saved the heap to ${o.save}: ${formatBytes(saved.bytes)} in ${saved.ms.toFixed(1)} ms (sabmalloc demo --load ${o.save} goes on from here)`);
+    }
     say();
     if (!o.json) process.stdout.write(formatStats(stats));
     const svg = heapMap(heap);
@@ -318,6 +364,8 @@ async function demo(o: Options): Promise<number> {
         table: live,
         stats,
         heapMap: o.out,
+        loaded,
+        saved,
         teardown: { check: "passed", allocated: after.allocated, stats: after },
       }, null, 2) + "\n");
     }
@@ -340,6 +388,10 @@ function columns(header: string[], rows: string[][]): string[] {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "inspect") {
+    process.exitCode = await inspectCommand(process.argv.slice(3));
+    return;
+  }
   let o: Options | null;
   try {
     o = readOptions(process.argv.slice(2));

@@ -4,7 +4,7 @@
 // built-in TypeError/RangeError; everything that concerns a pointer or the heap's state throws a
 // HeapError with a machine-readable `code`.
 
-export type HeapErrorCode = "INVALID_POINTER" | "DOUBLE_FREE" | "DETACHED" | "CORRUPTION" | "LOCK_TIMEOUT";
+export type HeapErrorCode = "INVALID_POINTER" | "DOUBLE_FREE" | "DETACHED" | "CORRUPTION" | "LOCK_TIMEOUT" | "BAD_SNAPSHOT";
 
 export class HeapError extends Error {
   readonly code: HeapErrorCode;
@@ -26,4 +26,8 @@ export function doubleFree(ptr: number, why: string): HeapError {
 
 export function corruption(where: string): HeapError {
   return new HeapError("CORRUPTION", where);
+}
+
+export function badSnapshot(why: string): HeapError {
+  return new HeapError("BAD_SNAPSHOT", why);
 }

@@ -96,7 +96,7 @@ export function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOpt
   const arenas = chunktab + o.maxChunks + ((chunktab + o.maxChunks) & 1); // even: f64 counters
   const slots = arenas + o.arenas * ARENA_WORDS;
   const gjournal = slots + o.slots * L.SLOT_WORDS;
-  const end = gjournal + L.GJ_WORDS;
+  const end = gjournal + L.GJ_WORDS + L.ROOTS_WORDS; // roots: the header pages' last words (roots.ts)
   const headerPages = Math.ceil((end - L.HEADER_WORD) * 4 / L.PAGE_SIZE);
   if (L.CHUNK_HEADER_PAGES + headerPages + 8 > L.CHUNK_PAGES) {
     throw new RangeError("sabmalloc: too many arenas and thread slots for the heap header");
@@ -105,6 +105,7 @@ export function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOpt
   const m = s.i32;
   const hdr = s.hdr;
   m.fill(0, hdr, s.hw + end);
+  m.fill(0, hdr + headerPages * (L.PAGE_SIZE / 4) - L.ROOTS_WORDS, hdr + headerPages * (L.PAGE_SIZE / 4)); // roots.ts
   m[hdr + L.H_VERSION] = L.HEAP_VERSION;
   m[hdr + L.H_FLAGS] = o.flags;
   m[hdr + L.H_MAX_CHUNKS] = o.maxChunks;

@@ -22,6 +22,7 @@ import {
 import { binTake, hasFreeMark, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { checkHeap } from "./check.js";
+import { statsAtExit, withConf } from "./conf.js";
 import {
   chunkArg, chunkEntry, chunkKind, hugeChunks, hugeResize, poolGive, poolTake,
   poolTakeAligned, poolTakeZero, setHuge,
@@ -39,6 +40,8 @@ import {
   BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
+import { getRoot, setRoot } from "./roots.js";
+import { loadSnapshot, restoreSnapshot, restoreSnapshotInto, saveSnapshot, takeSnapshot } from "./snapshot.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
   cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
@@ -114,7 +117,7 @@ export class Heap {
   private readonly sizeToBin = SIZE_TO_BIN;
   private readonly binDiv = BIN_DIV;
 
-  private constructor(backing: Backing, base: number, tag = 0) {
+  private constructor(backing: Backing, base: number, tag = 0, adopt = -1) {
     this.handle = Object.freeze({ backing, base });
     const s = (this.s = new Space(backing, base));
     s.crashIn = testHooks.crashInAttach;
@@ -141,9 +144,25 @@ export class Heap {
     s.refresh();
     const flags = m[s.hdr + L.H_FLAGS];
     this.debug = (flags & L.HF_DEBUG) !== 0;
+    s.onLockWait = (holder, ms) => onLockWait(s, holder, ms);
+    if (adopt >= 0) {
+      // A restored heap's slot, taken over with its arena, journal and cache (snapshot.ts).
+      const sw = slotWord(s, adopt);
+      this.slot = adopt;
+      s.owner = adopt + 1;
+      this.arena = m[sw + L.S_ARENA];
+      this.arenaEntry = L.CK_ARENA | (this.arena << L.CK_ARG_SHIFT);
+      m[sw + L.S_RECLAIMER] = 0;
+      m[sw + L.S_RECLAIMING] = 0;
+      Atomics.store(m, sw + L.S_STATE, L.SS_LIVE);
+      s.jw = (m[sw + L.S_BLOCK] >>> 2);
+      const tc = m[sw + L.S_TCACHE] >>> 2;
+      this.cache = tc;
+      if (!this.debug) this.tc = tc;
+      return;
+    }
     this.slot = claimSlot(s, tag);
     s.owner = this.slot + 1;
-    s.onLockWait = (holder, ms) => onLockWait(s, holder, ms);
     this.arena = this.pickArena();
     this.arenaEntry = L.CK_ARENA | (this.arena << L.CK_ARG_SHIFT);
     const sw = slotWord(s, this.slot);
@@ -151,14 +170,27 @@ export class Heap {
     this.makeBlock((flags & L.HF_THREAD_CACHE) !== 0);
   }
 
+  /**
+   * Snapshots: takes over live (or half-reclaimed) thread slot `slot` of a restored image for this
+   * thread, with its block and cached blocks, instead of claiming a free one. Its thread is gone.
+   */
+  private static adoptSlot(handle: HeapHandle, slot: number): Heap {
+    return new Heap(handle.backing, handle.base, 0, slot);
+  }
+
+  /** What snapshot.ts attaches a restorer with: attach, or adopt slot `adopt`. */
+  private static restorer(this: void, handle: HeapHandle, adopt?: number): Heap {
+    return adopt === undefined ? Heap.attach(handle) : Heap.adoptSlot(handle, adopt);
+  }
+
   // ---- Making and joining heaps ------------------------------------------------------------------
 
   /** A new heap on a growable SharedArrayBuffer; this thread takes slot 0. */
   static create(options: HeapOptions = {}): Heap {
-    const o = readOptions(options, 0);
+    const o = readOptions(withConf(options), 0); // SABMALLOC_CONF under the explicit options (conf.ts)
     const buf = new SharedArrayBuffer(o.initialChunks * L.CHUNK_SIZE, { maxByteLength: o.maxChunks * L.CHUNK_SIZE });
     writeHeader(buf, 0, o, 0);
-    return new Heap(buf, 0);
+    return statsAtExit(new Heap(buf, 0));
   }
 
   /**
@@ -172,7 +204,7 @@ export class Heap {
     const rawBase = options.base ?? (memory.buffer as unknown as SharedArrayBuffer).byteLength;
     checkInteger("base", rawBase);
     const base = Math.ceil(rawBase / WASM_PAGE) * WASM_PAGE;
-    const o = readOptions(options, base);
+    const o = readOptions(withConf(options), base); // SABMALLOC_CONF under the explicit options (conf.ts)
     const need = base + o.initialChunks * L.CHUNK_SIZE;
     const have = (memory.buffer as unknown as SharedArrayBuffer).byteLength;
     if (need > have) {
@@ -183,7 +215,7 @@ export class Heap {
       }
     }
     writeHeader(memory.buffer as unknown as SharedArrayBuffer, base, o, have);
-    return new Heap(memory, base);
+    return statsAtExit(new Heap(memory, base));
   }
 
   /** Joins the heap of `handle` (from another thread's `heap.handle`), taking a free thread slot. */
@@ -195,6 +227,55 @@ export class Heap {
     const tag = handle.tag ?? 0;
     if (!Number.isInteger(tag) || tag < 0 || tag > 0x3fffffff) throw new TypeError("sabmalloc: a heap handle's tag is not one watch() made");
     return new Heap(handle.backing, handle.base, tag);
+  }
+
+  // ---- Snapshots and roots (snapshot.ts, roots.ts) ---------------------------------------------------
+
+  /**
+   * A new heap made from `bytes` (heap.snapshot()) on a new growable SharedArrayBuffer, at the saved
+   * base: every block live in the snapshot is live at the same pointer with the same bytes. This
+   * thread takes slot 0; the snapshot's threads are reclaimed (their cached blocks are free again).
+   * `maxBytes` (default: as the saved heap) caps its growth. Bad bytes: HeapError BAD_SNAPSHOT.
+   */
+  static restore(bytes: Uint8Array, options?: { maxBytes?: number }): Heap {
+    return statsAtExit(restoreSnapshot(bytes, options, Heap.restorer));
+  }
+
+  /** Like restore, into a shared WebAssembly.Memory at the saved base (grown to hold the heap). */
+  static restoreInto(memory: WebAssembly.Memory, bytes: Uint8Array): Heap {
+    return statsAtExit(restoreSnapshotInto(memory, bytes, Heap.restorer));
+  }
+
+  /** Node: restore from a file written by heap.save(path), read straight into the new buffer. */
+  static async load(path: string, options?: { maxBytes?: number }): Promise<Heap> {
+    return statsAtExit(await loadSnapshot(path, options, Heap.restorer));
+  }
+
+  /**
+   * The heap as bytes: its header and every chunk in use, taken under all of its locks (blocks that
+   * other threads write meanwhile are theirs to keep still). For Heap.restore / restoreInto.
+   */
+  snapshot(): Uint8Array {
+    this.live();
+    return takeSnapshot(this);
+  }
+
+  /** Node: writes snapshot() to a file, a chunk at a time (no second copy of the heap). */
+  async save(path: string): Promise<void> {
+    this.live();
+    return saveSnapshot(this, path);
+  }
+
+  /** Keeps `ptr` (a live block, or 0 to remove) under `name` (1-12 bytes) in the heap's header. */
+  setRoot(name: string, ptr: number): void {
+    this.live();
+    setRoot(this, name, ptr);
+  }
+
+  /** The pointer kept under `name` by setRoot (by any thread, before a snapshot too), or 0. */
+  getRoot(name: string): number {
+    this.live();
+    return getRoot(this, name);
   }
 
   /** The buffer now backing the heap (a new object after a WebAssembly.Memory grows). */

@@ -148,6 +148,19 @@ export const enum L {
   HF_THREAD_CACHE = 1,
   HF_DEBUG = 2,
 
+  // The roots area (roots.ts; added with snapshots): the last ROOTS_WORDS words of the header's
+  // H_HEADER_PAGES pages, after the thread slots. ROOTS entries of a name (up to 12 bytes of UTF-8,
+  // zero-padded; all zero = an empty entry) and a pointer, so a restored heap finds its data again.
+  //
+  //   +--------+--------+--------+--------+
+  //   |  name (12 bytes)         |  ptr   |   entry r at word ROOT_WORDS * r
+  //   +--------+--------+--------+--------+
+  ROOTS = 16,
+  ROOT_NAME_BYTES = 12,
+  ROOT_PTR = 3,
+  ROOT_WORDS = 4,
+  ROOTS_WORDS = ROOTS * ROOT_WORDS,
+
   // ---- Chunk table entry --------------------------------------------------------------------------
   //
   //   bit 31              8 7        3   2    1 0

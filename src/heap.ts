@@ -39,6 +39,10 @@ import {
   cacheTakesLarge, largeBinBytes, largeCacheBin, regionArena, slotCache, TC_CAP, TC_LARGE, TC_PAGES, tcCount, tcRec,
 } from "./tcache.js";
 import { treeInsert } from "./tree.js";
+import {
+  captureStack, dropSample, HeapProfile, markSampled, ProfileAlloc, ProfileOptions, readProfile, readProfileOption,
+  recordSample, Sampler, unmarkSampled,
+} from "./profile.js";
 
 export interface HeapOptions {
   /** Bytes of buffer reserved at creation (default 4 MiB), rounded up to whole chunks (1 MiB). */
@@ -53,6 +57,8 @@ export interface HeapOptions {
   debug?: boolean;
   /** Thread slots: how many threads may be attached at once (default 128, at most 4096). */
   maxThreads?: number;
+  /** Sampled heap profiles (heap.profile()): true, or the mean bytes between samples (default 512 KiB). */
+  profile?: boolean | ProfileOptions;
 }
 
 /** What a worker needs to join a heap: post it, then `Heap.attach(handle)`. Structured-cloneable. */
@@ -87,6 +93,8 @@ let locRun = 0; // small, large: first global page of the run
 let locIdx = 0; // small: region index
 let locPages = 0; // large, huge: length in pages
 let locArena = 0; // small, large: owning arena
+let locSampled = 0; // large, huge: non-zero for a sampled block (profile.ts)
+let locSClass = -1; // large: the class of a sampled small block, else -1
 
 /** DOUBLE_FREE for `bad` regions found free already while `where` was flushed. */
 function lateDoubleFrees(bad: number, where: string): HeapError {
@@ -133,6 +141,9 @@ export class Heap {
   // binding (measured: 15 -> 11 ns per malloc+free pair).
   private readonly sizeToBin = SIZE_TO_BIN;
   private readonly binDiv = BIN_DIV;
+  /** Heap profiles: this thread's sampling countdowns (profile.ts), null when profiling is off. */
+  private readonly prof: Sampler | null = null;
+  private readonly profAlloc: ProfileAlloc | null = null;
 
   private constructor(backing: Backing, base: number) {
     this.handle = Object.freeze({ backing, base });
@@ -167,6 +178,10 @@ export class Heap {
     m[sw + L.S_ARENA] = this.arena;
     m[sw + L.S_TCACHE] = 0;
     if ((flags & L.HF_THREAD_CACHE) !== 0) this.makeCache();
+    if ((flags & L.HF_PROFILE) !== 0) {
+      this.prof = new Sampler(m[s.hdr + L.H_PROF_MEAN]);
+      this.profAlloc = { alloc: (n) => this.malloc(n), free: (p) => this.free(p) };
+    }
   }
 
   // ---- Making and joining heaps ------------------------------------------------------------------
@@ -279,9 +294,16 @@ export class Heap {
       // A small class: the cache (filled from the arena when empty), or the arena itself.
       this.tick(size);
       const bin = SIZE_TO_BIN[(size + 7) >>> 3];
+      // Profiling: the regions a fill may take before the next sample point; 0: this is a sample.
+      let room = 0;
+      if (this.prof !== null && (this.cache === 0 || tcCount(s.i32, this.cache, bin) === 0)) {
+        room = this.prof.smallMiss(bin, this.cache === 0 ? 1 : TC_CAP[bin]);
+        if (room === 0) return this.mallocSampled(bin);
+      }
       let p: number;
       if (this.cache !== 0) {
-        if (tcCount(s.i32, this.cache, bin) === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
+        if (tcCount(s.i32, this.cache, bin) === 0 && cacheFill(s, this.cache, this.arena, bin, room) === 0) return 0;
+        if (room !== 0) this.prof!.chargeSmall(bin, tcCount(s.i32, this.cache, bin));
         p = this.cachePop(bin);
       } else {
         const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
@@ -294,6 +316,7 @@ export class Heap {
           return 0;
         }
         this.giveBackIfCorrupt(bin, p);
+        if (room !== 0) this.prof!.chargeSmall(bin, 1);
       }
       if (this.debug) s.u8.fill(L.JUNK_ALLOC, p, p + BIN_SIZE[bin]);
       s.i32[p >>> 2] = this.debug ? s.i32[(p >>> 2) + 1] : 0; // clear the free mark
@@ -301,6 +324,9 @@ export class Heap {
     }
     this.lastZero = false;
     const npages = Math.ceil(size / L.PAGE_SIZE);
+    if (this.prof !== null && this.prof.takeBig(npages * L.PAGE_SIZE)) {
+      return this.sampled(npages > L.DATA_PAGES ? this.mallocHuge(npages, 1) : this.mallocLarge(npages, 1), npages, -1);
+    }
     if (npages > L.DATA_PAGES) {
       this.tick(size);
       return this.mallocHuge(npages, 1);
@@ -315,6 +341,41 @@ export class Heap {
       return p;
     }
     return this.mallocLarge(npages, 1);
+  }
+
+  // ---- Heap profiles (profile.ts) ------------------------------------------------------------------
+
+  /** A sampled small request of class `bin`: a large run of its own, so its free takes the slow path. */
+  private mallocSampled(bin: number): number {
+    return this.sampled(this.mallocLarge(Math.ceil(BIN_SIZE[bin] / L.PAGE_SIZE), 1), 0, bin);
+  }
+
+  /**
+   * Records the sample of the new block `p` (0: none, out of memory): `npages` pages, or a small
+   * block of class `bin` (>= 0). Marks the block first: a thread stopped in between leaves a
+   * sampled block with no sample, never a sample of a block that nobody will drop. Returns p.
+   */
+  private sampled(p: number, npages: number, bin: number): number {
+    if (p === 0) return 0;
+    const s = this.s;
+    const huge = npages > L.DATA_PAGES;
+    markSampled(s, p, huge, bin);
+    const stack = captureStack();
+    const prof = this.prof!;
+    prof.busy = true; // the profile's own blocks are neither sampled nor charged
+    try {
+      recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, stack);
+    } finally {
+      prof.busy = false;
+    }
+    return p;
+  }
+
+  /** Live sampled blocks of every thread, by call stack, scaled to estimates (profiling off: none). */
+  profile(): HeapProfile {
+    this.live();
+    this.s.refresh();
+    return readProfile(this.s);
   }
 
   /** Arena path: when binTake met written-over regions, returns the good one it took (`p`) and throws. */
@@ -424,9 +485,12 @@ export class Heap {
     const npages = Math.max(Math.ceil(size / L.PAGE_SIZE), Math.ceil((SMALL_MAX + 1) / L.PAGE_SIZE));
     const alignPages = Math.max(1, alignment / L.PAGE_SIZE);
     if (this.s.hb % L.PAGE_SIZE === 0 && npages + alignPages - 1 <= L.DATA_PAGES) {
-      return this.mallocLarge(npages, alignPages);
+      const p = this.mallocLarge(npages, alignPages);
+      return this.prof !== null && this.prof.takeBig(npages * L.PAGE_SIZE) ? this.sampled(p, npages, -1) : p;
     }
-    return this.mallocHuge(Math.max(npages, L.DATA_PAGES + 1), alignment);
+    const hp = Math.max(npages, L.DATA_PAGES + 1);
+    const p = this.mallocHuge(hp, alignment);
+    return this.prof !== null && this.prof.takeBig(hp * L.PAGE_SIZE) ? this.sampled(p, hp, -1) : p;
   }
 
   // ---- free ----------------------------------------------------------------------------------------
@@ -485,6 +549,11 @@ export class Heap {
     if (ptr === 0) return;
     const kind = this.locate(ptr, true);
     const s = this.s;
+    if (locSampled !== 0) {
+      // A sampled block (profile.ts): its sample goes, then it is freed as any other.
+      dropSample(s, ptr);
+      unmarkSampled(s, ptr, kind === K_HUGE, locArena);
+    }
     let bytes = this.sizeOfLocated(kind);
     if (kind === K_SMALL) {
       const bin = locBin;
@@ -566,6 +635,12 @@ export class Heap {
       return 0;
     }
     const old = this.sizeOfLocated(kind);
+    // A sampled block (profile.ts) stays in place only when it keeps its class; else it moves, and
+    // its free drops its sample (resizing it in place would rewrite the infos that mark it).
+    if (locSampled !== 0) {
+      if (locSClass >= 0 && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locSClass) return ptr;
+      return this.reallocMove(ptr, size, old);
+    }
     if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
     const npages = Math.ceil(size / L.PAGE_SIZE);
     if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES && this.resizeLarge(npages)) return ptr;
@@ -574,6 +649,15 @@ export class Heap {
     if (q === 0) return 0;
     const u8 = this.s.u8; // malloc may have grown the buffer: read the view after it
     u8.copyWithin(q, ptr, ptr + Math.min(old, size));
+    this.free(ptr);
+    return q;
+  }
+
+  /** realloc by malloc, copy, free. */
+  private reallocMove(ptr: number, size: number, old: number): number {
+    const q = this.malloc(size);
+    if (q === 0) return 0;
+    this.s.u8.copyWithin(q, ptr, ptr + Math.min(old, size));
     this.free(ptr);
     return q;
   }
@@ -625,6 +709,7 @@ export class Heap {
   }
 
   private sizeOfLocated(kind: number): number {
+    if (locSClass >= 0) return BIN_SIZE[locSClass]; // a sampled small block (profile.ts)
     return kind === K_SMALL ? BIN_SIZE[locBin] : locPages * L.PAGE_SIZE;
   }
 
@@ -645,12 +730,15 @@ export class Heap {
     const c = addrChunk(s, ptr);
     if (c >= s.nchunks) throw invalidPointer(ptr, "lies past the end of the heap");
     const e = chunkEntry(s, c);
+    locSampled = 0;
+    locSClass = -1;
     switch (chunkKind(e)) {
       case L.CK_FREE: throw invalidPointer(ptr, "lies in an unused chunk");
       case L.CK_HUGE_BODY: throw invalidPointer(ptr, "lies inside a huge block");
       case L.CK_HUGE:
         if ((ptr - s.hb) % L.CHUNK_SIZE !== 0) throw invalidPointer(ptr, "lies inside a huge block");
         locPages = chunkArg(e);
+        locSampled = e & L.CK_SAMPLED;
         return K_HUGE;
     }
     locArena = chunkArg(e);
@@ -665,6 +753,8 @@ export class Heap {
         }
         locRun = gpage;
         locPages = infoSize(info);
+        locSampled = info & L.PI_SAMPLED;
+        if (locSampled !== 0) locSClass = ((info >>> L.PI_SCLASS_SHIFT) & L.PI_SCLASS_MASK) - 1;
         return K_LARGE;
     }
     const bin = infoBin(info);
@@ -775,6 +865,7 @@ export class Heap {
     // A thread terminated inside a critical section leaves its lock held: release it.
     const owner = slot + 1;
     lockBreak(s.i32, s.hdr + L.H_LOCK, owner);
+    lockBreak(s.i32, s.hdr + L.H_PROF_LOCK, owner); // heap profiles (profile.ts)
     const narenas = s.i32[s.hdr + L.H_NARENAS];
     for (let a = 0; a < narenas; a++) lockBreak(s.i32, arenaWord(s, a) + L.A_LOCK, owner);
     const tcb = s.i32[sw + L.S_TCACHE] >>> 0;
@@ -916,6 +1007,7 @@ interface ResolvedOptions {
   arenas: number;
   slots: number;
   flags: number;
+  profileMean: number;
 }
 
 function checkInteger(name: string, v: unknown): asserts v is number {
@@ -947,8 +1039,10 @@ function readOptions(o: HeapOptions, base: number): ResolvedOptions {
   for (const k of ["threadCache", "debug"] as const) {
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`sabmalloc: ${k} must be a boolean`);
   }
-  const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0);
-  return { initialChunks, maxChunks, arenas, slots, flags };
+  const profileMean = readProfileOption(o.profile);
+  const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0) |
+    (profileMean > 0 ? L.HF_PROFILE : 0);
+  return { initialChunks, maxChunks, arenas, slots, flags, profileMean };
 }
 
 /** Debug: fills `n` pages from global page `gpage` with the freed-memory junk byte. */
@@ -975,6 +1069,7 @@ function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOptions, f
   m.fill(0, hdr, s.hw + end);
   m[hdr + L.H_VERSION] = L.HEAP_VERSION;
   m[hdr + L.H_FLAGS] = o.flags;
+  m[hdr + L.H_PROF_MEAN] = o.profileMean;
   m[hdr + L.H_MAX_CHUNKS] = o.maxChunks;
   m[hdr + L.H_NARENAS] = o.arenas;
   m[hdr + L.H_NSLOTS] = o.slots;

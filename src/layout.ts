@@ -107,6 +107,15 @@ export const enum L {
   PI_BIN_MASK = 63,
   PI_SIZE_SHIFT = 10,
   PI_SIZE_MASK = 1023,
+  // Heap profiles (profile.ts), first page of a large run only: a sampled block. Its class + 1
+  // when it serves a small request (a sampled small block is its own large run, so that free()'s
+  // fast path, which takes only small pages, sends it to freeSlow); 0 for a sampled large request.
+  //   bit 31   27 26      21  20
+  //      +------+----------+-------+
+  //      |unused| class+1  |SAMPLED|
+  PI_SAMPLED = 1 << 20,
+  PI_SCLASS_SHIFT = 21,
+  PI_SCLASS_MASK = 63,
 
   // ---- Heap header ------------------------------------------------------------------------------
   //
@@ -141,9 +150,14 @@ export const enum L {
   H_HUGE_NMALLOC = 18,
   H_HUGE_NFREE = 20,
   H_FIXED_WORDS = 24,
+  // Heap profiles (profile.ts), in words the fields above left unused:
+  H_PROF_LOCK = 15, // guards the profile's tables (lock order: profile, arena, global)
+  H_PROF_MEAN = 22, // mean bytes between samples (HF_PROFILE set)
+  H_PROF_ROOT = 23, // byte address of the profile's root block, 0 before the first sample
 
   HF_THREAD_CACHE = 1,
   HF_DEBUG = 2,
+  HF_PROFILE = 4, // sampled heap profiles (profile.ts)
 
   // ---- Chunk table entry --------------------------------------------------------------------------
   //
@@ -165,6 +179,7 @@ export const enum L {
   CK_HUGE_BODY = 3,
   CK_ZERO = 1 << 2,
   CK_ARG_SHIFT = 8,
+  CK_SAMPLED = 1 << 3, // (CK_HUGE) a sampled block of the heap profile (profile.ts)
 
   // ---- Arena record ----------------------------------------------------------------------------------
 

@@ -1,0 +1,528 @@
+// profile: sampled heap profiles - which JavaScript call sites hold the heap's live bytes
+// (jemalloc's prof / pprof's heap profiles, by bytes allocated, with an exponential sampling gap).
+//
+// Sampling. Every thread keeps countdowns of bytes until its next sample, drawn from an exponential
+// distribution of mean `sampleBytes` (a Poisson process over the bytes allocated), so that a
+// block of usable size u is sampled with probability 1 - exp(-u / mean), whatever happened
+// before it; a sample then stands for 1 / (1 - exp(-u / mean)) blocks (pprof's scaling). The fast
+// paths count nothing (a counter there costs 10% of a malloc+free pair): bytes are charged on the
+// slow paths only, each small class with its own countdown and the large and huge calls with one
+// more:
+//
+//   small miss, stack empty   countdown <= class size: this malloc is the sample
+//                             else: fill at most ceil(countdown / size) - 1 regions and charge
+//                             them all ahead; the regions in the stack hold no sample point, and
+//                             the miss after them finds the countdown within one region: sampled
+//   small, no thread cache    charged call by call
+//   large, huge               charged call by call (their cache hits are slow-path calls too)
+//
+// A region that this thread freed into its own cache and a malloc took again on the fast path is
+// charged to nobody (it was charged when it was first filled): allocations served by such recycled
+// regions are never sampled. That is the price of fast paths that count nothing; README.md says
+// what it means for the estimates.
+//
+// A sampled block leaves the fast paths: a small request is served as a large run of its own
+// (page info PI_SAMPLED, its class + 1 in PI_SCLASS: usableSize still says the class), a large
+// one sets PI_SAMPLED on its run, a huge one CK_SAMPLED in its chunk table entry. free()'s fast
+// path takes small pages only, so every free of a sampled block, by any thread, goes to freeSlow,
+// which drops the sample. realloc moves a sampled block unless it keeps its class.
+//
+// The samples live in the heap itself, so that every thread sees every thread's samples:
+//
+//   header word H_PROF_ROOT --> root block            R_SAMPLES --> sample table
+//                               | samples | stacks |  R_STACKS  --> stack table
+//
+//   table block (words)   | cap | used | live | - | entry 0 (4 words) | entry 1 | ... |
+//     sample entry:  ptr (0 empty, 1 deleted) | stack (byte address of its string) | usable size | slot
+//     stack entry:   hash | string (byte address, 0 empty) | length (UTF-16 units) | -
+//   stack string: UTF-16 code units in a block of its own, frames "function\x1furl\x1fline\x1fcolumn"
+//   joined by "\x1e", innermost first; interned: every sample of one stack shares it.
+//
+// Both tables are open-addressing hash tables (linear probing, power-of-two capacities), grown by
+// building the bigger table in a new block, then switching the root's word to it. Every table
+// and string block is an ordinary block of the heap (allocated, not sampled, by the thread that
+// needed it), so the profile's own memory shows in stats().allocated.
+//
+// Locking: everything in the tables is read and written under the profile lock (H_PROF_LOCK),
+// taken before any arena or the global lock (lock order: profile, arena, global). A sampled
+// block's page info or chunk entry bit is written under its arena's lock or the global lock.
+//
+// A thread that dies: reclaim() breaks the profile lock it held. Every update writes the entry's
+// other words first and its key word last, and the counts after that, so a thread stopped inside
+// leaves at worst one sample lost (or a count off by one, which only moves the next rehash), a
+// table block or a string block allocated and unreferenced (leaked, never corrupting), and a
+// sampled block whose sample is gone (its free finds nothing to drop). Probes are bounded by the
+// capacity, so no state of the tables makes a lookup loop.
+
+import { arenaLock, arenaUnlock } from "./arena.js";
+import { chunkArg, chunkEntry, chunkKind, setChunkEntry } from "./chunk.js";
+import { L } from "./layout.js";
+import { lockAcquire, lockRelease } from "./lock.js";
+import { BIN_SIZE, NBINS } from "./sizeclass.js";
+import { addrChunk, addrPage, mapIdx, type Space } from "./space.js";
+
+/** Profiling options: `true`, or the mean bytes between samples. */
+export interface ProfileOptions {
+  /** Mean bytes allocated between two samples (default 512 KiB); 1 samples every allocation. */
+  sampleBytes?: number;
+}
+
+/** One frame of a sampled call stack. `line` and `column` are 1-based, as in `Error().stack`. */
+export interface ProfileFrame {
+  functionName: string;
+  url: string;
+  line: number;
+  column: number;
+}
+
+/** The live sampled blocks of one call stack (and one thread slot), scaled to estimates. */
+export interface ProfileSample {
+  /** Innermost frame first (the caller of malloc/calloc/realloc/alignedAlloc). */
+  stack: ProfileFrame[];
+  /** Estimated live bytes (usable sizes) allocated from this stack. */
+  bytes: number;
+  /** Estimated live blocks allocated from this stack. */
+  objects: number;
+  /** Sampled blocks behind the estimates. */
+  count: number;
+  /** The thread slot that allocated them. */
+  slot: number;
+}
+
+/** A heap profile: live sampled blocks of every thread, by call stack. */
+export interface HeapProfile {
+  /** Mean bytes between samples (0: profiling is off for this heap). */
+  sampleBytes: number;
+  samples: ProfileSample[];
+}
+
+export const DEFAULT_SAMPLE_BYTES = 512 * 1024;
+export const MAX_SAMPLE_BYTES = 2 ** 30;
+const MAX_FRAMES = 48;
+
+/** The HeapOptions.profile value as a mean (0: off). Throws TypeError/RangeError on bad values. */
+export function readProfileOption(v: unknown): number {
+  if (v === undefined || v === false) return 0;
+  if (v === true) return DEFAULT_SAMPLE_BYTES;
+  if (v === null || typeof v !== "object") throw new TypeError("sabmalloc: profile must be a boolean or { sampleBytes }");
+  const n = (v as ProfileOptions).sampleBytes ?? DEFAULT_SAMPLE_BYTES;
+  if (typeof n !== "number") throw new TypeError(`sabmalloc: profile.sampleBytes must be a number, not ${typeof n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLE_BYTES) {
+    throw new RangeError(`sabmalloc: profile.sampleBytes must be an integer from 1 to ${MAX_SAMPLE_BYTES}, not ${n}`);
+  }
+  return n;
+}
+
+/** The scale of a sample of usable size `u` at mean `mean`: the blocks it stands for. */
+export function sampleScale(u: number, mean: number): number {
+  return mean === 1 ? 1 : 1 / -Math.expm1(-u / mean);
+}
+
+// ---- Sampling decisions (one thread's countdowns) ------------------------------------------------
+
+/** This thread's countdowns; lives in its Heap object (a thread that dies loses only these). */
+export class Sampler {
+  /** Bytes until the next sample point, per small class. */
+  private readonly small = new Float64Array(NBINS);
+  /** ... and over the large and huge calls. */
+  private big: number;
+  /** Set while the profile's own blocks are allocated: they are never sampled nor charged. */
+  busy = false;
+
+  constructor(readonly mean: number) {
+    for (let b = 0; b < NBINS; b++) this.small[b] = this.gap();
+    this.big = this.gap();
+  }
+
+  /** An exponential gap of mean `mean` (always 0 for mean 1: every allocation is sampled). */
+  private gap(): number {
+    return this.mean === 1 ? 0 : -this.mean * Math.log(1 - Math.random());
+  }
+
+  /**
+   * A small malloc of class `bin` that will take a region from the arena (`fill` regions at most,
+   * for a cache; 1 without). Returns 0 when this malloc is the sample, else how many regions the
+   * fill may take without reaching the next sample point (charge them with chargeSmall).
+   */
+  smallMiss(bin: number, fill: number): number {
+    if (this.busy) return fill;
+    const size = BIN_SIZE[bin];
+    const left = this.small[bin];
+    if (left <= size) {
+      this.small[bin] = this.gap();
+      return 0;
+    }
+    return Math.min(fill, Math.ceil(left / size) - 1);
+  }
+
+  /** Charges `n` regions of class `bin` taken from the arena (after smallMiss said they may). */
+  chargeSmall(bin: number, n: number): void {
+    if (!this.busy) this.small[bin] -= n * BIN_SIZE[bin];
+  }
+
+  /** A large or huge allocation of `bytes` usable bytes: whether it is sampled. */
+  takeBig(bytes: number): boolean {
+    if (this.busy) return false;
+    if (this.big <= bytes) {
+      this.big = this.gap();
+      return true;
+    }
+    this.big -= bytes;
+    return false;
+  }
+}
+
+// ---- Call stacks ------------------------------------------------------------------------------------
+
+const FIELD = "\x1f";
+const FRAME = "\x1e";
+// sabmalloc's own modules: frames from files right in this module's directory (not its
+// subdirectories, where the demo lives) are dropped from the top of a stack.
+const OWN_DIR = import.meta.url.slice(0, import.meta.url.lastIndexOf("/") + 1);
+// V8: "    at fn (url:line:col)", "    at url:line:col"; SpiderMonkey, JavaScriptCore: "fn@url:line:col".
+const V8_FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?\s*$/;
+const SM_FRAME = /^(.*?)@(.*?):(\d+):(\d+)\s*$/;
+
+function isOwn(url: string): boolean {
+  return url.startsWith(OWN_DIR) && url.indexOf("/", OWN_DIR.length) < 0;
+}
+
+/** The JavaScript stack of the caller, innermost first, sabmalloc's frames dropped, as one string. */
+export function captureStack(): string {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = MAX_FRAMES + 16;
+  const text = new Error().stack ?? "";
+  Error.stackTraceLimit = limit;
+  const frames: string[] = [];
+  let mine = true;
+  for (const line of text.split("\n")) {
+    const f = V8_FRAME.exec(line) ?? SM_FRAME.exec(line);
+    if (f === null) continue;
+    let fn = (f[1] ?? "").replace(/^async /, "");
+    const url = f[2];
+    if (mine && isOwn(url)) continue;
+    mine = false;
+    if (fn === "") fn = "(anonymous)";
+    frames.push(fn + FIELD + url + FIELD + f[3] + FIELD + f[4]);
+    if (frames.length === MAX_FRAMES) break;
+  }
+  if (frames.length === 0) frames.push("(unknown)" + FIELD + FIELD + "0" + FIELD + "0");
+  return frames.join(FRAME);
+}
+
+/** The frames of a stack string. */
+export function parseStack(text: string): ProfileFrame[] {
+  return text.split(FRAME).map((f) => {
+    const [functionName, url, line, column] = f.split(FIELD);
+    return { functionName, url: url ?? "", line: Number(line) || 0, column: Number(column) || 0 };
+  });
+}
+
+// ---- The shared tables ---------------------------------------------------------------------------
+
+const R_SAMPLES = 0;
+const R_STACKS = 1;
+const ROOT_BYTES = 16;
+const T_CAP = 0;
+const T_USED = 1;
+const T_LIVE = 2;
+const T_ENTRIES = 4;
+const E_WORDS = 4;
+const E_PTR = 0; // sample entry: key
+const E_STACK = 1;
+const E_SIZE = 2;
+const E_SLOT = 3;
+const E_HASH = 0; // stack entry
+const E_STR = 1; // key (0: empty)
+const E_LEN = 2;
+const EMPTY = 0;
+const DELETED = 1;
+const INITIAL_CAP = 256;
+
+/** How the profile allocates and frees its own blocks (the Heap's malloc/free, never sampled). */
+export interface ProfileAlloc {
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+}
+
+function lock(s: Space): void {
+  lockAcquire(s.i32, s.hdr + L.H_PROF_LOCK, s.owner, s.canBlock);
+  s.refresh();
+}
+
+function unlock(s: Space): void {
+  lockRelease(s.i32, s.hdr + L.H_PROF_LOCK);
+}
+
+/** Slot of `key` (hashed) in a table of `cap` entries: the first probe. */
+function firstProbe(key: number, cap: number): number {
+  return (Math.imul(key, 0x9e3779b1) >>> 0) % cap;
+}
+
+/** A new empty table of `cap` entries; its byte address, or 0 when the heap is full. */
+function newTable(s: Space, a: ProfileAlloc, cap: number): number {
+  const p = a.alloc((T_ENTRIES + cap * E_WORDS) * 4);
+  if (p === 0) return 0;
+  const m = s.i32;
+  const w = p >>> 2;
+  m.fill(0, w, w + T_ENTRIES + cap * E_WORDS);
+  m[w + T_CAP] = cap;
+  return p;
+}
+
+/** The root block, made on first use (profile lock held). 0 when the heap is full. */
+function root(s: Space, a: ProfileAlloc): number {
+  const m = s.i32;
+  const have = m[s.hdr + L.H_PROF_ROOT] >>> 0;
+  if (have !== 0) return have >>> 2;
+  const r = a.alloc(ROOT_BYTES);
+  if (r === 0) return 0;
+  const samples = newTable(s, a, INITIAL_CAP);
+  const stacks = samples === 0 ? 0 : newTable(s, a, INITIAL_CAP);
+  if (stacks === 0) {
+    if (samples !== 0) a.free(samples);
+    a.free(r);
+    return 0;
+  }
+  const mm = s.i32; // allocations may have grown the heap
+  mm[(r >>> 2) + R_SAMPLES] = samples;
+  mm[(r >>> 2) + R_STACKS] = stacks;
+  mm[s.hdr + L.H_PROF_ROOT] = r; // last: a thread stopped before this leaked three blocks
+  return r >>> 2;
+}
+
+/**
+ * Makes room for one more entry in the table at root word `rw + which`: rehashes into a bigger
+ * (or, with many deleted entries, a fresh) table when 3/4 full. False when the heap is full.
+ */
+function reserve(s: Space, a: ProfileAlloc, rw: number, which: number): boolean {
+  let m = s.i32;
+  const old = m[rw + which] >>> 0;
+  const ow = old >>> 2;
+  const cap = m[ow + T_CAP];
+  if ((m[ow + T_USED] + 1) * 4 <= cap * 3) return true;
+  const live = m[ow + T_LIVE];
+  const ncap = (live + 1) * 2 > cap ? cap * 2 : cap;
+  const nt = newTable(s, a, ncap);
+  if (nt === 0) return false;
+  m = s.i32;
+  const nw = nt >>> 2;
+  const key = which === R_SAMPLES ? E_PTR : E_STR;
+  let n = 0;
+  for (let i = 0; i < cap; i++) {
+    const e = ow + T_ENTRIES + i * E_WORDS;
+    const k = m[e + key] >>> 0;
+    if (k === EMPTY || (which === R_SAMPLES && k === DELETED)) continue;
+    let j = firstProbe(which === R_SAMPLES ? k : m[e + E_HASH], ncap);
+    while (m[nw + T_ENTRIES + j * E_WORDS + key] !== EMPTY) j = (j + 1) % ncap;
+    m.copyWithin(nw + T_ENTRIES + j * E_WORDS, e, e + E_WORDS);
+    n++;
+  }
+  m[nw + T_USED] = n;
+  m[nw + T_LIVE] = n;
+  m[rw + which] = nt; // the switch: before it the old table is whole, after it the new one
+  a.free(old);
+  return true;
+}
+
+/** Hash of a stack string (FNV-1a over its UTF-16 units). */
+function hashString(t: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** The interned copy of stack `text`: its string block's byte address, 0 when the heap is full. */
+function intern(s: Space, a: ProfileAlloc, rw: number, text: string): number {
+  const h = hashString(text);
+  const find = (): number => {
+    const m = s.i32;
+    const tw = (m[rw + R_STACKS] >>> 0) >>> 2;
+    const cap = m[tw + T_CAP];
+    let i = firstProbe(h, cap);
+    for (let n = 0; n < cap; n++, i = (i + 1) % cap) {
+      const e = tw + T_ENTRIES + i * E_WORDS;
+      const str = m[e + E_STR] >>> 0;
+      if (str === EMPTY) return -1 - i;
+      if (m[e + E_HASH] === h && m[e + E_LEN] === text.length && readString(s, str, text.length) === text) return str;
+    }
+    return -1 - cap; // full: cannot happen, reserve() keeps a quarter empty
+  };
+  const found = find();
+  if (found > 0) return found;
+  if (!reserve(s, a, rw, R_STACKS)) return 0;
+  const str = a.alloc(Math.max(text.length * 2, 8));
+  if (str === 0) return 0;
+  const u16 = new Uint16Array(s.buffer(), str, text.length);
+  for (let i = 0; i < text.length; i++) u16[i] = text.charCodeAt(i);
+  const at = -1 - find();
+  const m = s.i32;
+  const tw = (m[rw + R_STACKS] >>> 0) >>> 2;
+  if (at >= m[tw + T_CAP]) return 0;
+  const e = tw + T_ENTRIES + at * E_WORDS;
+  m[e + E_HASH] = h;
+  m[e + E_LEN] = text.length;
+  m[e + E_STR] = str; // last: the entry exists from here
+  m[tw + T_USED]++;
+  m[tw + T_LIVE]++;
+  return str;
+}
+
+function readString(s: Space, str: number, len: number): string {
+  const u16 = new Uint16Array(s.buffer(), str, len);
+  let t = "";
+  for (let i = 0; i < len; i += 4096) t += String.fromCharCode(...u16.subarray(i, Math.min(len, i + 4096)));
+  return t;
+}
+
+/**
+ * Records the sampled block `ptr` (usable size `usize`) made by thread slot `slot` from the
+ * JavaScript stack `stack` (captureStack). False when the heap had no room for it (the sample
+ * is lost; the block is fine).
+ */
+export function recordSample(s: Space, a: ProfileAlloc, ptr: number, usize: number, slot: number, stack: string): boolean {
+  lock(s);
+  try {
+    const rw = root(s, a);
+    if (rw === 0) return false;
+    const str = intern(s, a, rw, stack);
+    if (str === 0 || !reserve(s, a, rw, R_SAMPLES)) return false;
+    const m = s.i32;
+    const tw = (m[rw + R_SAMPLES] >>> 0) >>> 2;
+    const cap = m[tw + T_CAP];
+    let i = firstProbe(ptr, cap);
+    for (let n = 0; n < cap; n++, i = (i + 1) % cap) {
+      const e = tw + T_ENTRIES + i * E_WORDS;
+      const k = m[e + E_PTR] >>> 0;
+      if (k !== EMPTY && k !== DELETED && k !== ptr) continue;
+      m[e + E_STACK] = str;
+      m[e + E_SIZE] = usize;
+      m[e + E_SLOT] = slot;
+      m[e + E_PTR] = ptr; // last: the sample exists from here
+      if (k === EMPTY) m[tw + T_USED]++;
+      if (k !== ptr) m[tw + T_LIVE]++;
+      return true;
+    }
+    return false;
+  } finally {
+    unlock(s);
+  }
+}
+
+/** Drops the sample of block `ptr` (being freed by any thread). Nothing to drop: nothing done. */
+export function dropSample(s: Space, ptr: number): void {
+  lock(s);
+  try {
+    const m = s.i32;
+    const r = m[s.hdr + L.H_PROF_ROOT] >>> 0;
+    if (r === 0) return;
+    const tw = (m[(r >>> 2) + R_SAMPLES] >>> 0) >>> 2;
+    const cap = m[tw + T_CAP];
+    let i = firstProbe(ptr, cap);
+    for (let n = 0; n < cap; n++, i = (i + 1) % cap) {
+      const e = tw + T_ENTRIES + i * E_WORDS;
+      const k = m[e + E_PTR] >>> 0;
+      if (k === EMPTY) return;
+      if (k !== ptr) continue;
+      m[e + E_PTR] = DELETED;
+      m[tw + T_LIVE]--;
+      return;
+    }
+  } finally {
+    unlock(s);
+  }
+}
+
+/** The live samples of every thread, by (stack, slot), scaled to estimates. */
+export function readProfile(s: Space): HeapProfile {
+  const m0 = s.i32;
+  const mean = (m0[s.hdr + L.H_FLAGS] & L.HF_PROFILE) !== 0 ? m0[s.hdr + L.H_PROF_MEAN] : 0;
+  const groups = new Map<string, { str: number; slot: number; bytes: number; objects: number; count: number }>();
+  const texts = new Map<number, string>();
+  lock(s);
+  try {
+    const m = s.i32;
+    const r = m[s.hdr + L.H_PROF_ROOT] >>> 0;
+    if (r !== 0 && mean > 0) {
+      const rw = r >>> 2;
+      // The stack strings, by address.
+      const sw = (m[rw + R_STACKS] >>> 0) >>> 2;
+      for (let i = 0, cap = m[sw + T_CAP]; i < cap; i++) {
+        const e = sw + T_ENTRIES + i * E_WORDS;
+        const str = m[e + E_STR] >>> 0;
+        if (str !== EMPTY) texts.set(str, readString(s, str, m[e + E_LEN]));
+      }
+      const tw = (m[rw + R_SAMPLES] >>> 0) >>> 2;
+      for (let i = 0, cap = m[tw + T_CAP]; i < cap; i++) {
+        const e = tw + T_ENTRIES + i * E_WORDS;
+        const k = m[e + E_PTR] >>> 0;
+        if (k === EMPTY || k === DELETED) continue;
+        const str = m[e + E_STACK] >>> 0;
+        const slot = m[e + E_SLOT];
+        const usize = m[e + E_SIZE] >>> 0;
+        const scale = sampleScale(usize, mean);
+        const key = `${str}:${slot}`;
+        let g = groups.get(key);
+        if (g === undefined) groups.set(key, (g = { str, slot, bytes: 0, objects: 0, count: 0 }));
+        g.bytes += usize * scale;
+        g.objects += scale;
+        g.count++;
+      }
+    }
+  } finally {
+    unlock(s);
+  }
+  const samples: ProfileSample[] = [];
+  for (const g of groups.values()) {
+    const text = texts.get(g.str);
+    samples.push({
+      stack: text === undefined ? [{ functionName: "(lost)", url: "", line: 0, column: 0 }] : parseStack(text),
+      bytes: g.bytes, objects: g.objects, count: g.count, slot: g.slot,
+    });
+  }
+  samples.sort((x, y) => y.bytes - x.bytes);
+  return { sampleBytes: mean, samples };
+}
+
+// ---- Marking sampled blocks -------------------------------------------------------------------------
+
+/**
+ * Marks the new block `p` as sampled: a huge block in its chunk table entry (global lock), a large
+ * run in its first page's info (its arena's lock), with the class + 1 of a small request (`bin`).
+ */
+export function markSampled(s: Space, p: number, huge: boolean, bin: number): void {
+  if (huge) {
+    const g = s.hdr + L.H_LOCK;
+    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    s.refresh();
+    const c = addrChunk(s, p);
+    setChunkEntry(s, c, chunkEntry(s, c) | L.CK_SAMPLED);
+    lockRelease(s.i32, g);
+    return;
+  }
+  const a = chunkArg(chunkEntry(s, addrChunk(s, p)));
+  arenaLock(s, a);
+  s.i32[mapIdx(s, addrPage(s, p)) + L.MAP_INFO] |= L.PI_SAMPLED | ((bin + 1) << L.PI_SCLASS_SHIFT);
+  arenaUnlock(s, a);
+}
+
+/** Clears the sampled marks of block `p` (being freed; a large run of arena `a`). */
+export function unmarkSampled(s: Space, p: number, huge: boolean, a: number): void {
+  if (huge) {
+    const g = s.hdr + L.H_LOCK;
+    lockAcquire(s.i32, g, s.owner, s.canBlock);
+    s.refresh();
+    const c = addrChunk(s, p);
+    const e = chunkEntry(s, c);
+    if (chunkKind(e) === L.CK_HUGE) setChunkEntry(s, c, e & ~L.CK_SAMPLED);
+    lockRelease(s.i32, g);
+    return;
+  }
+  arenaLock(s, a);
+  const at = mapIdx(s, addrPage(s, p)) + L.MAP_INFO;
+  const info = s.i32[at];
+  if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) === (L.PS_LARGE | L.PI_HEAD)) {
+    s.i32[at] = info & ~(L.PI_SAMPLED | (L.PI_SCLASS_MASK << L.PI_SCLASS_SHIFT));
+  }
+  arenaUnlock(s, a);
+}

@@ -180,7 +180,7 @@ export class Heap {
     if ((flags & L.HF_THREAD_CACHE) !== 0) this.makeCache();
     if ((flags & L.HF_PROFILE) !== 0) {
       this.prof = new Sampler(m[s.hdr + L.H_PROF_MEAN]);
-      this.profAlloc = { alloc: (n) => this.malloc(n), free: (p) => this.free(p) };
+      this.profAlloc = { alloc: (n) => this.profileBlock(n), free: (p) => this.freeProfileBlock(p) };
     }
   }
 
@@ -369,6 +369,48 @@ export class Heap {
       prof.busy = false;
     }
     return p;
+  }
+
+  /**
+   * A block for the profile's own tables (profile lock held): never sampled, never charged, and
+   * never through this thread's cache - a region the cache took ahead for it, or got back from it,
+   * would serve a later malloc uncharged.
+   */
+  private profileBlock(size: number): number {
+    const s = this.s;
+    if (size > SMALL_MAX) {
+      const npages = Math.ceil(size / L.PAGE_SIZE);
+      return npages > L.DATA_PAGES ? this.mallocHuge(npages, 1) : this.mallocLarge(npages, 1);
+    }
+    const bin = SIZE_TO_BIN[(size + 7) >>> 3];
+    const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
+    arenaLock(s, this.arena);
+    const got = binTake(s, this.arena, bin, scratch, 1);
+    const p = s.i32[scratch] >>> 0;
+    arenaUnlock(s, this.arena);
+    if (got === 0) {
+      throwIfTakenCorrupt(bin);
+      return 0;
+    }
+    this.giveBackIfCorrupt(bin, p);
+    s.i32[p >>> 2] = 0; // clear the free mark
+    return p;
+  }
+
+  /** Frees a block of profileBlock straight back to its arena. */
+  private freeProfileBlock(ptr: number): void {
+    const kind = this.locate(ptr, true);
+    const s = this.s;
+    if (kind === K_HUGE) return this.freeHuge(ptr);
+    const a = locArena;
+    arenaLock(s, a);
+    if (kind === K_SMALL) {
+      s.i32[ptr >>> 2] = L.FREE_MARK ^ ptr;
+      giveRegion(s, a, locBin, ptr);
+    } else {
+      largeFree(s, a, locRun, locPages);
+    }
+    arenaUnlock(s, a);
   }
 
   /** Live sampled blocks of every thread, by call stack, scaled to estimates (profiling off: none). */

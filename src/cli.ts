@@ -8,6 +8,7 @@
 //   progress bar (stderr)                         ...
 //   STOP                                 ---->  flush, report counters
 //   throughput, formatStats(heap.stats()), heapMap(heap) -> heapmap.svg
+//   (--profile FILE) heap.profile() -> toPprof / toDevTools -> FILE
 //   check every record, free them all, workers detach, check(), stats().allocated === 0
 
 import { writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { Worker } from "node:worker_threads";
 import { formatBytes, formatStats } from "./format.js";
 import { Heap } from "./heap.js";
 import { heapMap } from "./heapmap.js";
+import { formatProfile, toDevTools, toPprof } from "./pprof.js";
 import type { HeapStats } from "./stats.js";
 import { SharedTable } from "./demo/table.js";
 import { Counters, newCounters, Phase } from "./demo/workload.js";
@@ -35,6 +37,10 @@ options:
   --keys K         size of the key space (default 16384)
   --out FILE       where to write the heap map (default heapmap.svg)
   --json           print the raw stats object and the results as JSON on stdout
+  --profile FILE   sample the heap (HeapOptions.profile) and write the live records' heap profile:
+                   FILE.heapprofile in Chrome DevTools' format, anything else (say out.pb.gz) as
+                   gzip'd pprof
+  --profile-sample B  mean bytes between samples (default 512K; 1: every allocation)
   -h, --help       this text
 `;
 
@@ -45,6 +51,8 @@ interface Options {
   keys: number;
   out: string;
   json: boolean;
+  profile: string | null;
+  profileSample: number;
 }
 
 class UsageError extends Error {}
@@ -57,6 +65,14 @@ function parseBytes(s: string): number {
   const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
   const v = Math.floor(Number(m[1]) * mult);
   if (v < MIN_BYTES || v > 2 ** 32) throw new UsageError(`--max-bytes: from 8M to 4G, not ${s}`);
+  return v;
+}
+
+function parseSample(s: string): number {
+  const m = /^(\d+)\s*([kmg]?)(i?b)?$/i.exec(s.trim());
+  const mult = m ? { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"] : 0;
+  const v = m ? Number(m[1]) * mult : NaN;
+  if (!(v >= 1 && v <= 2 ** 30)) throw new UsageError(`--profile-sample: from 1 to 1G bytes, not "${s}"`);
   return v;
 }
 
@@ -78,6 +94,8 @@ function readOptions(argv: string[]): Options | null {
       keys: { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },
+      profile: { type: "string" },
+      "profile-sample": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -92,6 +110,8 @@ function readOptions(argv: string[]): Options | null {
     keys: Math.floor(parseNumber("keys", values.keys, 16384, 1, 1 << 24)),
     out: values.out ?? "heapmap.svg",
     json: values.json ?? false,
+    profile: values.profile ?? null,
+    profileSample: values["profile-sample"] === undefined ? 512 * 1024 : parseSample(values["profile-sample"]),
   };
 }
 
@@ -196,7 +216,10 @@ function sum(results: WorkerResult[]): Counters {
 
 async function demo(o: Options): Promise<number> {
   const say = o.json ? () => {} : (s = "") => process.stdout.write(s + "\n");
-  const heap = Heap.create({ maxBytes: o.maxBytes, initialBytes: Math.min(o.maxBytes, 8 << 20) });
+  const heap = Heap.create({
+    maxBytes: o.maxBytes, initialBytes: Math.min(o.maxBytes, 8 << 20),
+    profile: o.profile === null ? false : { sampleBytes: o.profileSample },
+  });
   const table = SharedTable.create(heap, 2 * o.keys);
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (1 + o.workers)));
   const url = new URL("./demo/worker.js", import.meta.url);
@@ -257,6 +280,17 @@ async function demo(o: Options): Promise<number> {
     writeFileSync(o.out, svg);
     say();
     say(`heap map: wrote ${o.out} (${stats.chunks} chunks of 1 MiB, ${formatBytes(svg.length)})`);
+    let profileOverhead = 0;
+    if (o.profile !== null) {
+      // The live records' profile: the workers' samples, seen from this thread.
+      const prof = heap.profile();
+      profileOverhead = prof.overheadBytes;
+      const devtools = o.profile.endsWith(".heapprofile");
+      writeFileSync(o.profile, devtools ? JSON.stringify(toDevTools(prof)) : toPprof(prof));
+      say();
+      if (!o.json) process.stdout.write(formatProfile(prof, 8));
+      say(`heap profile: wrote ${o.profile} (${devtools ? "Chrome DevTools .heapprofile: Memory panel, Load" : "pprof: go tool pprof -top " + o.profile})`);
+    }
 
     // Teardown: free everything; every thread leaves; the heap must be consistent and empty.
     table.destroy();
@@ -265,9 +299,11 @@ async function demo(o: Options): Promise<number> {
     await Promise.all(peers.map((p) => p.next("detached")));
     heap.check();
     const after = heap.stats();
-    const ok = after.allocated === 0;
+    // With profiling on, the profile's own tables stay (they hold the stacks seen).
+    const ok = after.allocated === profileOverhead;
     say(`teardown: all records freed, ${o.workers} worker${o.workers === 1 ? "" : "s"} detached, check() passed, ` +
-      `allocated ${formatBytes(after.allocated)}${ok ? "" : "  <-- expected 0"}`);
+      `allocated ${formatBytes(after.allocated)}${ok ? "" : "  <-- expected 0"}` +
+      `${profileOverhead > 0 ? ` (the profile's own tables: ${formatBytes(profileOverhead)})` : ""}`);
     if (o.json) {
       process.stdout.write(JSON.stringify({
         config: o,

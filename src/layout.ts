@@ -44,6 +44,9 @@ export const enum L {
   TCR_LIMIT = 1, // word index of the stack's last slot: the stack is full when head is there
   TCR_DRY = 2, // 1 when the stack ran dry since the GC's last visit (tcache.ts: cacheGc)
   TCR_WORDS = 4, // (word 3 unused: four records to a 64-byte cache line)
+  // Heap profiles (profile.ts), small classes only: the allocations of this class left before
+  // the next sampled one (read by mallocProfiled only; 0 and unused while profiling is off).
+  TCR_SAMPLE = 3,
 
   // ---- Pages and chunks ----------------------------------------------------------------------
 

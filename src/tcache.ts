@@ -147,13 +147,11 @@ export function cacheInit(s: Space, tw: number): void {
 }
 
 /**
- * Refills the empty stack of `bin` from arena `a`, with `max` regions at most (0: no limit; heap
- * profiles limit fills, see profile.ts). Returns the number of regions now in it (0 when the heap
- * is out of memory).
+ * Refills the empty stack of `bin` from arena `a`. Returns the number of regions now in it (0 when
+ * the heap is out of memory).
  */
-export function cacheFill(s: Space, tw: number, a: number, bin: number, max = 0): number {
-  let want = Math.max(1, TC_CAP[bin] >> s.i32[tw + TC_FILL + bin]);
-  if (max > 0 && want > max) want = max;
+export function cacheFill(s: Space, tw: number, a: number, bin: number): number {
+  const want = Math.max(1, TC_CAP[bin] >> s.i32[tw + TC_FILL + bin]);
   const stack = tw + TC_STACK[bin];
   arenaLock(s, a);
   const got = binTake(s, a, bin, stack, want);

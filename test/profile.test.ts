@@ -52,7 +52,7 @@ test("profiling is off by default: small blocks stay in small runs and the profi
   const heap = Heap.create();
   const ps = Array.from({ length: 100 }, () => heap.malloc(32));
   for (const p of ps) assert.equal(infoOf(heap, p) & L.PI_STATE_MASK, L.PS_SMALL);
-  assert.deepEqual(heap.profile(), { sampleBytes: 0, samples: [] });
+  assert.deepEqual(heap.profile(), { sampleBytes: 0, samples: [], overheadBytes: 0 });
   assert.match(formatProfile(heap.profile()), /off/);
 });
 
@@ -126,8 +126,11 @@ test("sampleBytes 1 samples every allocation: the profile is exact, by call site
   assert.equal(p.samples.find((s) => s.stack[0].functionName === "siteB")!.stack[0].line, lineB);
   assert.ok(!p.samples.some((s) => s.stack.some((f) => /\/src\/(heap|profile)\.js$/.test(f.url))), "sabmalloc's own frames are dropped");
   for (const q of live.keys()) heap.free(q);
-  assert.equal(heap.profile().samples.length, 0);
+  const after = heap.profile();
+  assert.equal(after.samples.length, 0);
+  heap.flush();
   heap.check();
+  assert.equal(heap.stats().allocated, after.overheadBytes, "all that is left is the profile's own tables");
 });
 
 test("toPprof: gzip'd profile.proto with the sample types, function names, files and lines", () => {

@@ -1,7 +1,7 @@
 // What heap profiles cost: malloc(32)+free pairs, and a random-replace loop over mixed sizes
-// (1,000 live blocks, log-uniform 8 B .. 4 KiB, now and then 64 KiB), in heaps with profiling off
-// and on (the default mean, 512 KiB between samples), in one process, alternating, medians of
-// several runs. Each heap gets its own copy of the loop (new Function), so that one heap's
+// (1,000 live blocks, log-uniform 8 B .. 4 KiB, now and then 64 KiB), in heaps with profiling off,
+// on (the default mean, 512 KiB between samples), and on with a mean so large that no sample is
+// ever taken (the cost of counting alone), in one process, alternating, medians of several runs. Each heap gets its own copy of the loop (new Function), so that one heap's
 // feedback never makes the other's calls polymorphic.
 //
 //   npm run build && node bench/profile-overhead.mjs [--reps 9] [--sample BYTES]
@@ -54,15 +54,24 @@ const cases = [
   { name: "random replace, mixed sizes", body: MIXED, n: 2_000_000 },
 ];
 console.log(`profile overhead: ${REPS} runs each, medians; profiling on = sampleBytes ${SAMPLE}`);
+const configs = {
+  off: undefined,
+  on: { sampleBytes: SAMPLE },
+  // The countdown alone: a mean so large that no sample is taken.
+  count: { sampleBytes: 2 ** 30 },
+};
 for (const c of cases) {
-  const heaps = { off: Heap.create(), on: Heap.create({ profile: { sampleBytes: SAMPLE } }) };
-  const fns = { off: new Function("heap", "n", c.body), on: new Function("heap", "n", c.body) };
-  const ns = { off: [], on: [] };
-  for (const k of ["off", "on"]) time(fns[k], heaps[k], c.n); // warm up
-  for (let rep = 0; rep < REPS; rep++) for (const k of rep % 2 ? ["on", "off"] : ["off", "on"]) ns[k].push(time(fns[k], heaps[k], c.n));
+  const names = Object.keys(configs);
+  const heaps = Object.fromEntries(names.map((k) => [k, Heap.create(configs[k] ? { profile: configs[k] } : {})]));
+  const fns = Object.fromEntries(names.map((k) => [k, new Function("heap", "n", c.body)]));
+  const ns = Object.fromEntries(names.map((k) => [k, []]));
+  for (const k of names) time(fns[k], heaps[k], c.n); // warm up
+  for (let rep = 0; rep < REPS; rep++) {
+    const order = rep % 2 ? [...names].reverse() : names;
+    for (const k of order) ns[k].push(time(fns[k], heaps[k], c.n));
+  }
   const off = median(ns.off);
-  const on = median(ns.on);
-  const samples = heaps.on.profile().samples.reduce((a, s) => a + s.count, 0);
-  console.log(`${c.name.padEnd(30)} off ${off.toFixed(2)} ns  on ${on.toFixed(2)} ns  (${((on / off - 1) * 100).toFixed(1)}%)` +
-    `  live samples at the end: ${samples}`);
+  const pct = (v) => `${v >= off ? "+" : ""}${((v / off - 1) * 100).toFixed(1)}%`;
+  console.log(`${c.name.padEnd(28)} off ${off.toFixed(2)} ns | on ${median(ns.on).toFixed(2)} ns (${pct(median(ns.on))}) | ` +
+    `countdown only ${median(ns.count).toFixed(2)} ns (${pct(median(ns.count))})`);
 }

@@ -263,3 +263,33 @@ test("estimates by call site match the live bytes within 5 sigma of sampling err
   const sy = site(profile, "allocY").bytes;
   assert.ok(sx / sy > 2 && sx / sy < 4.5, `ratio ${sx / sy}`);
 });
+
+test("estimates stay unbiased when blocks are recycled through the thread cache (random replace, 5 sigma)", () => {
+  const mean = 4096;
+  const heap = Heap.create({ profile: { sampleBytes: mean } });
+  const sizes = [16, 32, 48, 100, 200, 500, 1000, 3000, 20000];
+  const live = new Array<number>(4000).fill(0);
+  let x = 0x2545f491;
+  const rnd = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  function churnSite(n: number): number {
+    return heap.malloc(n);
+  }
+  for (let i = 0; i < 100_000; i++) {
+    const k = Math.floor(rnd() * live.length);
+    if (live[k] !== 0) heap.free(live[k]);
+    live[k] = churnSite(sizes[Math.floor(rnd() * sizes.length)]);
+  }
+  let truth = 0;
+  let variance = 0;
+  for (const p of live) {
+    const u = heap.usableSize(p);
+    const q = -Math.expm1(-u / mean);
+    truth += u;
+    variance += (u * u * (1 - q)) / q;
+  }
+  const got = site(heap.profile(), "churnSite").bytes;
+  const bound = 5 * Math.sqrt(variance);
+  assert.ok(bound < 0.25 * truth, `bound ${bound} of ${truth}`);
+  assert.ok(Math.abs(got - truth) <= bound, `estimated ${got.toFixed(0)}, live ${truth}, bound ${bound.toFixed(0)}`);
+  heap.check();
+});

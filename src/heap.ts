@@ -187,7 +187,7 @@ export class Heap {
       this.profLeft = sampleGap(this.profMean);
       for (let bin = 0; bin < NBINS; bin++) this.setSampleCount(bin, sampleCount(this.profMean, BIN_SIZE[bin]));
       this.profAlloc = { alloc: (n) => this.profileBlock(n), free: (p) => this.freeProfileBlock(p) };
-      // This Heap's malloc counts bytes: malloc itself stays as it is (profiling off costs nothing).
+      // This Heap's malloc counts allocations; Heap.malloc stays as it is (profiling off costs nothing).
       (this as unknown as { malloc: (size: number) => number }).malloc = this.mallocProfiled;
     }
   }

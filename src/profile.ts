@@ -1,25 +1,23 @@
 // profile: sampled heap profiles - which JavaScript call sites hold the heap's live bytes
 // (jemalloc's prof / pprof's heap profiles, by bytes allocated, with an exponential sampling gap).
 //
-// Sampling. Every thread keeps countdowns of bytes until its next sample, drawn from an exponential
-// distribution of mean `sampleBytes` (a Poisson process over the bytes allocated), so that a
-// block of usable size u is sampled with probability 1 - exp(-u / mean), whatever happened
-// before it; a sample then stands for 1 / (1 - exp(-u / mean)) blocks (pprof's scaling). The fast
-// paths count nothing (a counter there costs 10% of a malloc+free pair): bytes are charged on the
-// slow paths only, each small class with its own countdown and the large and huge calls with one
-// more:
+// Sampling. Each thread samples the bytes it allocates as a Poisson process of mean `sampleBytes`
+// (exponential gaps between sample points), so that a block of usable size u is sampled with
+// probability 1 - exp(-u / mean) whatever happened before it; a sample then stands for
+// 1 / (1 - exp(-u / mean)) blocks (pprof's scaling), and the estimates are unbiased. Counting:
 //
-//   small miss, stack empty   countdown <= class size: this malloc is the sample
-//                             else: fill at most ceil(countdown / size) - 1 regions and charge
-//                             them all ahead; the regions in the stack hold no sample point, and
-//                             the miss after them finds the countdown within one region: sampled
-//   small, no thread cache    charged call by call
-//   large, huge               charged call by call (their cache hits are slow-path calls too)
+//   small classes  a countdown per class of the allocations left before the next sampled one
+//                  (sampleCount: geometric, from the same exponential gap), kept in the spare word
+//                  of the class's thread-cache record (L.TCR_SAMPLE). A profiled heap's malloc is
+//                  mallocProfiled, a copy of malloc's fast path that also decrements it; at 0 the
+//                  call falls to mallocSlow, which takes the sample. Heap.malloc itself is
+//                  unchanged: profiling off costs nothing.
+//   large, huge    a byte countdown in the Heap object, on the slow paths that serve them
 //
-// A region that this thread freed into its own cache and a malloc took again on the fast path is
-// charged to nobody (it was charged when it was first filled): allocations served by such recycled
-// regions are never sampled. That is the price of fast paths that count nothing; README.md says
-// what it means for the estimates.
+// Every allocation is counted, also one served by a region this thread freed into its cache a
+// moment before (counting only the cache fills would miss those: in a random-replace loop the
+// estimate fell to an eighth of the live bytes). What a sample costs is mostly V8 capturing the
+// JavaScript stack (a few microseconds); README.md has the measured overhead.
 //
 // A sampled block leaves the fast paths: a small request is served as a large run of its own
 // (page info PI_SAMPLED, its class + 1 in PI_SCLASS: usableSize still says the class), a large

@@ -293,3 +293,20 @@ test("estimates stay unbiased when blocks are recycled through the thread cache 
   assert.ok(Math.abs(got - truth) <= bound, `estimated ${got.toFixed(0)}, live ${truth}, bound ${bound.toFixed(0)}`);
   heap.check();
 });
+
+test("dist/index.js imports nothing a browser cannot load: only relative static imports", async () => {
+  const { readFileSync } = await import("node:fs");
+  const seen = new Set<string>();
+  const visit = (url: URL): void => {
+    if (seen.has(url.href)) return;
+    seen.add(url.href);
+    const text = readFileSync(url, "utf8");
+    for (const m of text.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"|^import\s+"([^"]+)"/gm)) {
+      const spec = m[1] ?? m[2];
+      assert.ok(spec.startsWith("./") || spec.startsWith("../"), `${url.pathname} imports "${spec}" statically`);
+      visit(new URL(spec, url));
+    }
+  };
+  visit(new URL("../../dist/index.js", import.meta.url));
+  assert.ok([...seen].some((u) => u.endsWith("/pprof.js")) && [...seen].some((u) => u.endsWith("/profile.js")));
+});

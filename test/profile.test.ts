@@ -53,6 +53,9 @@ test("profiling is off by default: small blocks stay in small runs and the profi
   const ps = Array.from({ length: 100 }, () => heap.malloc(32));
   for (const p of ps) assert.equal(infoOf(heap, p) & L.PI_STATE_MASK, L.PS_SMALL);
   assert.deepEqual(heap.profile(), { sampleBytes: 0, samples: [], overheadBytes: 0 });
+  assert.equal(heap.malloc, Heap.prototype.malloc, "an unprofiled heap runs malloc itself, not a counting copy");
+  assert.ok(!Object.hasOwn(heap, "malloc"));
+  assert.notEqual(Heap.create({ profile: true }).malloc, Heap.prototype.malloc);
   assert.match(formatProfile(heap.profile()), /off/);
 });
 
@@ -309,4 +312,20 @@ test("dist/index.js imports nothing a browser cannot load: only relative static 
   };
   visit(new URL("../../dist/index.js", import.meta.url));
   assert.ok([...seen].some((u) => u.endsWith("/pprof.js")) && [...seen].some((u) => u.endsWith("/profile.js")));
+});
+
+test("reclaim() of a thread that died holding the profile lock releases it; the profile still reads", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 } });
+  const victim = Heap.attach(heap.handle);
+  const kept = victim.malloc(5000);
+  const s = internals(heap);
+  // The victim "dies" inside recordSample: the lock word names it as the holder.
+  s.i32[s.hdr + L.H_PROF_LOCK] = (victim.slot + 1) << 1;
+  heap.reclaim(victim.slot);
+  assert.equal(s.i32[s.hdr + L.H_PROF_LOCK], 0);
+  const p = heap.profile();
+  assert.equal(p.samples.reduce((a, x) => a + x.count, 0), 1);
+  heap.free(kept); // its block is still live, and freed by another thread its sample goes
+  assert.equal(heap.profile().samples.length, 0);
+  heap.check();
 });

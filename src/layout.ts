@@ -164,10 +164,10 @@ export const enum L {
 
   // ---- Chunk table entry --------------------------------------------------------------------------
   //
-  //   bit 31              8 7        3   2    1 0
-  //      +-----------------+----------+----+-----+
-  //      |      arg        |  unused  |ZERO|kind |
-  //      +-----------------+----------+----+-----+
+  //   bit 31              8 7      4  3    2    1 0
+  //      +-----------------+--------+----+----+-----+
+  //      |      arg        | unused |SMPL|ZERO|kind |
+  //      +-----------------+--------+----+----+-----+
   //
   //   kind CK_FREE       unused chunk, in the global pool (or beyond the buffer's end)
   //        CK_ARENA      arena chunk; arg = arena index

@@ -127,7 +127,7 @@ export function toPprof(p: HeapProfile): Uint8Array {
     location: locations,
     function: functions,
     stringTable: strings,
-    timeNanos: Date.now() * 1e6,
+    timeNanos: BigInt(Date.now()) * 1_000_000n,
     periodType: new pf.ValueType({ type: str("space"), unit: str("bytes") }),
     period: p.sampleBytes,
     defaultSampleType: str("inuse_space"),

@@ -200,7 +200,12 @@ export function captureStack(): string {
     for (const f of raw as CallSite[]) {
       let fn = f.getFunctionName() ?? "";
       const type = f.isConstructor() ? null : f.getTypeName();
-      if (fn !== "" && type !== null && type !== "Object" && type !== "global" && !fn.includes(".")) fn = `${type}.${fn}`;
+      if (type === "Function") {
+        // A static method: only V8's own text names its class ("SharedTable.create").
+        fn = V8_FRAME.exec("    at " + String(f))?.[1] ?? fn;
+      } else if (fn !== "" && type !== null && type !== "Object" && type !== "global" && !fn.includes(".")) {
+        fn = `${type}.${fn}`;
+      }
       if (f.isConstructor() && fn !== "") fn = `new ${fn}`;
       const url = f.getFileName() ?? f.getScriptNameOrSourceURL?.() ?? "";
       if (!add(fn, url, f.getLineNumber() ?? 0, f.getColumnNumber() ?? 0)) break;

@@ -38,3 +38,19 @@ test("sabmalloc demo --profile writes pprof (.pb.gz) or DevTools (.heapprofile) 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const hasGo = await run("go", ["version"]).then(() => true, () => false);
+
+test("go tool pprof reads the profile (skipped without Go)", { skip: !hasGo && "no go on PATH", timeout: 120000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sabmalloc-pprof-"));
+  try {
+    const pb = join(dir, "out.pb.gz");
+    await run(process.execPath, [cli, "demo", "--workers", "1", "--seconds", "0.3", "--keys", "2000",
+      "--profile", pb, "--profile-sample", "16K", "--out", join(dir, "map.svg")], { timeout: 60000 });
+    const { stdout } = await run("go", ["tool", "pprof", "-top", pb], { timeout: 60000, env: { ...process.env, HOME: dir } });
+    assert.match(stdout, /Type: inuse_space/);
+    assert.match(stdout, /SharedTable\.put/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -41,7 +41,7 @@ import {
 import { treeInsert } from "./tree.js";
 import {
   captureStack, dropSample, HeapProfile, markSampled, ProfileAlloc, ProfileOptions, readProfile, readProfileOption,
-  recordSample, sampleCount, sampleGap, unmarkSampled,
+  recordSample, sampleCount, sampleGap, StackMemo, unmarkSampled,
 } from "./profile.js";
 
 export interface HeapOptions {
@@ -148,6 +148,7 @@ export class Heap {
   /** Small allocations left before the next sample, per class, when there is no cache record. */
   private readonly profCount = new Int32Array(NBINS);
   private readonly profAlloc: ProfileAlloc | null = null;
+  private readonly stackMemo = new StackMemo();
 
   private constructor(backing: Backing, base: number) {
     this.handle = Object.freeze({ backing, base });
@@ -422,8 +423,8 @@ export class Heap {
     const s = this.s;
     const huge = npages > L.DATA_PAGES;
     markSampled(s, p, huge, bin);
-    const stack = captureStack();
-    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, stack);
+    const stack = captureStack(this.stackMemo);
+    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, stack, this.stackMemo);
     return p;
   }
 

@@ -172,11 +172,24 @@ const ErrorV8 = Error as unknown as { prepareStackTrace?: Prepare; stackTraceLim
 const asFrames: Prepare = (_e, frames) => frames;
 
 /**
- * The JavaScript stack of the caller, innermost first, sabmalloc's frames dropped, as one string.
- * In V8 from its structured frames (no stack text is formatted: 3x faster), elsewhere parsed
- * from the text of `new Error().stack`.
+ * One thread's memo of the stacks it has seen: from a stack's positions (file, line, column of
+ * each frame: three cheap questions to V8 per frame) to its text with function names (four more,
+ * the costly ones) and to its interned copy in the heap (no hashing, no comparing in the shared
+ * table). Interned copies are never freed, so a remembered address stays good.
  */
-export function captureStack(): string {
+export class StackMemo {
+  readonly texts = new Map<string, string>();
+  readonly interned = new Map<string, number>();
+  /** Forgets everything past this many stacks (a program with unbounded call sites, say eval). */
+  static readonly MAX = 4096;
+}
+
+/**
+ * The JavaScript stack of the caller, innermost first, sabmalloc's frames dropped, as one string.
+ * In V8 from its structured frames (no stack text is formatted), remembered in `memo`; elsewhere
+ * parsed from the text of `new Error().stack`.
+ */
+export function captureStack(memo: StackMemo): string {
   const limit = ErrorV8.stackTraceLimit;
   ErrorV8.stackTraceLimit = MAX_FRAMES + 16;
   const prepare = ErrorV8.prepareStackTrace;
@@ -197,7 +210,23 @@ export function captureStack(): string {
     return frames.length < MAX_FRAMES;
   };
   if (Array.isArray(raw)) {
-    for (const f of raw as CallSite[]) {
+    const sites = raw as CallSite[];
+    // The positions first: a stack seen before needs nothing more.
+    let key = "";
+    let first = 0;
+    for (let i = 0, n = 0; i < sites.length && n < MAX_FRAMES; i++) {
+      const url = sites[i].getFileName() ?? sites[i].getScriptNameOrSourceURL?.() ?? "";
+      if (n === 0 && isOwn(url)) {
+        first = i + 1;
+        continue;
+      }
+      key += url + FIELD + sites[i].getLineNumber() + FIELD + sites[i].getColumnNumber() + FRAME;
+      n++;
+    }
+    const known = memo.texts.get(key);
+    if (known !== undefined) return known;
+    for (let i = first; i < sites.length; i++) {
+      const f = sites[i];
       let fn = f.getFunctionName() ?? "";
       const type = f.isConstructor() ? null : f.getTypeName();
       if (type === "Function") {
@@ -210,11 +239,15 @@ export function captureStack(): string {
       const url = f.getFileName() ?? f.getScriptNameOrSourceURL?.() ?? "";
       if (!add(fn, url, f.getLineNumber() ?? 0, f.getColumnNumber() ?? 0)) break;
     }
-  } else {
-    for (const line of String(raw ?? "").split("\n")) {
-      const f = V8_FRAME.exec(line) ?? SM_FRAME.exec(line);
-      if (f !== null && !add((f[1] ?? "").replace(/^async /, ""), f[2], Number(f[3]), Number(f[4]))) break;
-    }
+    if (frames.length === 0) frames.push("(unknown)" + FIELD + FIELD + "0" + FIELD + "0");
+    const text = frames.join(FRAME);
+    if (memo.texts.size >= StackMemo.MAX) memo.texts.clear();
+    memo.texts.set(key, text);
+    return text;
+  }
+  for (const line of String(raw ?? "").split("\n")) {
+    const f = V8_FRAME.exec(line) ?? SM_FRAME.exec(line);
+    if (f !== null && !add((f[1] ?? "").replace(/^async /, ""), f[2], Number(f[3]), Number(f[4]))) break;
   }
   if (frames.length === 0) frames.push("(unknown)" + FIELD + FIELD + "0" + FIELD + "0");
   return frames.join(FRAME);
@@ -394,15 +427,22 @@ function readString(s: Space, str: number, len: number): string {
 
 /**
  * Records the sampled block `ptr` (usable size `usize`) made by thread slot `slot` from the
- * JavaScript stack `stack` (captureStack). False when the heap had no room for it (the sample
+ * JavaScript stack `stack` (captureStack; `memo` remembers where its interned copy is). False when the heap had no room for it (the sample
  * is lost; the block is fine).
  */
-export function recordSample(s: Space, a: ProfileAlloc, ptr: number, usize: number, slot: number, stack: string): boolean {
+export function recordSample(
+  s: Space, a: ProfileAlloc, ptr: number, usize: number, slot: number, stack: string, memo: StackMemo,
+): boolean {
   lock(s);
   try {
     const rw = root(s, a);
     if (rw === 0) return false;
-    const str = intern(s, a, rw, stack);
+    let str = memo.interned.get(stack) ?? 0;
+    if (str === 0) {
+      str = intern(s, a, rw, stack);
+      if (memo.interned.size >= StackMemo.MAX) memo.interned.clear();
+      if (str !== 0) memo.interned.set(stack, str);
+    }
     if (str === 0 || !reserve(s, a, rw, R_SAMPLES)) return false;
     const m = s.i32;
     const tw = (m[rw + R_SAMPLES] >>> 0) >>> 2;

@@ -742,14 +742,19 @@ export class Heap {
     }
     if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
     const npages = Math.ceil(size / L.PAGE_SIZE);
-    if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES && this.resizeLarge(npages)) return ptr;
-    if (kind === K_HUGE && npages > L.DATA_PAGES && this.resizeHuge(ptr, npages)) return ptr;
+    if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES && this.resizeLarge(npages)) return this.resized(ptr, npages);
+    if (kind === K_HUGE && npages > L.DATA_PAGES && this.resizeHuge(ptr, npages)) return this.resized(ptr, npages);
     const q = this.malloc(size);
     if (q === 0) return 0;
     const u8 = this.s.u8; // malloc may have grown the buffer: read the view after it
     u8.copyWithin(q, ptr, ptr + Math.min(old, size));
     this.free(ptr);
     return q;
+  }
+
+  /** Profiling: a block resized in place counts as an allocation of its new size (it may be sampled). */
+  private resized(ptr: number, npages: number): number {
+    return this.profMean !== 0 && this.takeSample(npages * L.PAGE_SIZE) ? this.sampled(ptr, npages, -1) : ptr;
   }
 
   /** realloc by malloc, copy, free. */

@@ -329,3 +329,23 @@ test("reclaim() of a thread that died holding the profile lock releases it; the 
   assert.equal(heap.profile().samples.length, 0);
   heap.check();
 });
+
+test("a block that realloc grows in place is counted at its new size, and may be sampled there", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 << 20 } });
+  const countdown = heap as unknown as { profLeft: number };
+  function growSite(p: number, n: number): number {
+    return heap.realloc(p, n);
+  }
+  countdown.profLeft = 2 ** 30; // the first block is not sampled
+  const p = growSite(0, 20_000);
+  assert.equal(heap.profile().samples.length, 0);
+  countdown.profLeft = 0; // the next large allocation is
+  assert.equal(growSite(p, 60_000), p, "grown in place");
+  assert.notEqual(infoOf(heap, p) & L.PI_SAMPLED, 0);
+  const prof = heap.profile();
+  assert.equal(site(prof, "growSite").count, 1);
+  assert.equal(prof.samples[0].bytes, 15 * 4096 / -Math.expm1(-15 * 4096 / (1 << 20)));
+  heap.free(p);
+  assert.equal(heap.profile().samples.length, 0);
+  heap.check();
+});

@@ -106,6 +106,11 @@ export function globalUnlock(s: Space): void {
 export function abortSections(s: Space, rebuildArena: (s: Space, a: number) => void, repairGlobal: (s: Space) => void): void {
   if (s.dead) return; // a crash point fired: this thread is "gone", its repair is reclaim()'s
   s.emptied.length = 0;
+  if (s.profHeld) {
+    // The profile's tables are written in an order that a cut leaves readable (profile.ts).
+    s.profHeld = false;
+    lockRelease(s.i32, s.hdr + L.H_PROF_LOCK);
+  }
   const a = s.heldArena;
   const g = s.gDepth > 0;
   try {

@@ -8,6 +8,7 @@
 //   progress bar (stderr)                         ...
 //   STOP                                 ---->  flush, report counters
 //   throughput, formatStats(heap.stats()), heapMap(heap) -> heapmap.svg
+//   (--profile FILE) heap.profile() -> toPprof / toDevTools -> FILE
 //   check every record, free them all, workers detach, check(), stats().allocated === 0
 //
 // --save FILE keeps the heap (heap.save, the table found again through the root "demo.table")
@@ -21,6 +22,7 @@ import { Worker } from "node:worker_threads";
 import { formatBytes, formatStats } from "./format.js";
 import { Heap } from "./heap.js";
 import { heapMap } from "./heapmap.js";
+import { formatProfile, toDevTools, toPprof } from "./pprof.js";
 import type { HeapStats } from "./stats.js";
 import { SharedTable } from "./demo/table.js";
 import { Counters, newCounters, Phase } from "./demo/workload.js";
@@ -45,6 +47,10 @@ options:
   --json           print the raw stats object and the results as JSON on stdout
   --save FILE      save the heap to FILE when the workers stop (heap.save), then tear down
   --load FILE      start from a heap saved with --save: find the table, verify every record, go on
+  --profile FILE   sample the heap (HeapOptions.profile) and write the live records' heap profile:
+                   FILE.heapprofile in Chrome DevTools' format, anything else (say out.pb.gz) as
+                   gzip'd pprof
+  --profile-sample B  mean bytes between samples (default 512K; 1: every allocation)
   -h, --help       this text
 `;
 
@@ -58,6 +64,8 @@ interface Options {
   chaos: boolean;
   save?: string;
   load?: string;
+  profile: string | null;
+  profileSample: number;
 }
 
 class UsageError extends Error {}
@@ -75,6 +83,14 @@ function parseBytes(s: string): number {
   const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
   const v = Math.floor(Number(m[1]) * mult);
   if (v < MIN_BYTES || v > 2 ** 32) throw new UsageError(`--max-bytes: from 8M to 4G, not ${s}`);
+  return v;
+}
+
+function parseSample(s: string): number {
+  const m = /^(\d+)\s*([kmg]?)(i?b)?$/i.exec(s.trim());
+  const mult = m ? { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"] : 0;
+  const v = m ? Number(m[1]) * mult : NaN;
+  if (!(v >= 1 && v <= 2 ** 30)) throw new UsageError(`--profile-sample: from 1 to 1G bytes, not "${s}"`);
   return v;
 }
 
@@ -99,6 +115,8 @@ function readOptions(argv: string[]): Options | null {
       chaos: { type: "boolean" },
       save: { type: "string" },
       load: { type: "string" },
+      profile: { type: "string" },
+      "profile-sample": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -116,6 +134,8 @@ function readOptions(argv: string[]): Options | null {
     chaos: values.chaos ?? false,
     save: values.save,
     load: values.load,
+    profile: values.profile ?? null,
+    profileSample: values["profile-sample"] === undefined ? 512 * 1024 : parseSample(values["profile-sample"]),
   };
 }
 
@@ -245,7 +265,10 @@ async function demo(o: Options): Promise<number> {
     loaded = { file: o.load, ms, bytes: heap.stats().mapped, records: found.records, verifyMs: performance.now() - t1 };
     if (o.keys === 0) o.keys = table.capacity / 2;
   } else {
-    heap = Heap.create({ maxBytes: o.maxBytes, initialBytes: Math.min(o.maxBytes, 8 << 20) });
+    heap = Heap.create({
+      maxBytes: o.maxBytes, initialBytes: Math.min(o.maxBytes, 8 << 20),
+      profile: o.profile === null ? false : { sampleBytes: o.profileSample },
+    });
     table = SharedTable.create(heap, 2 * o.keys);
     heap.setRoot(TABLE_ROOT, table.ptr);
   }
@@ -341,6 +364,17 @@ async function demo(o: Options): Promise<number> {
     writeFileSync(o.out, svg);
     say();
     say(`heap map: wrote ${o.out} (${stats.chunks} chunks of 1 MiB, ${formatBytes(svg.length)})`);
+    let profileOverhead = 0;
+    if (o.profile !== null) {
+      // The live records' profile: the workers' samples, seen from this thread.
+      const prof = heap.profile();
+      profileOverhead = prof.overheadBytes;
+      const devtools = o.profile.endsWith(".heapprofile");
+      writeFileSync(o.profile, devtools ? JSON.stringify(toDevTools(prof)) : toPprof(prof));
+      say();
+      if (!o.json) process.stdout.write(formatProfile(prof, 8));
+      say(`heap profile: wrote ${o.profile} (${devtools ? "Chrome DevTools .heapprofile: Memory panel, Load" : "pprof: go tool pprof -top " + o.profile})`);
+    }
 
     // Teardown: free everything; every thread leaves; the heap must be consistent and empty.
     table.destroy();
@@ -351,11 +385,13 @@ async function demo(o: Options): Promise<number> {
     const after = heap.stats();
     // A terminated worker may take with it the record it was making or freeing: not the heap's
     // to know (the table held no pointer to it). At most one such record per termination.
+    // With profiling on, the profile's own tables stay (they hold the stacks seen).
     const lostBound = chaos.kills * MAX_RECORD;
-    const ok = after.allocated <= lostBound;
+    const ok = after.allocated >= profileOverhead && after.allocated - profileOverhead <= lostBound;
     say(`teardown: all records freed, ${o.workers} worker${o.workers === 1 ? "" : "s"} detached, check() passed, ` +
       `allocated ${formatBytes(after.allocated)}` + (o.chaos ? ` (records in flight in terminated workers; at most ${formatBytes(lostBound)})` : "") +
-      `${ok ? "" : "  <-- expected " + (o.chaos ? "less" : "0")}`);
+      `${ok ? "" : "  <-- expected " + (o.chaos ? "less" : "0")}` +
+      `${profileOverhead > 0 ? ` (the profile's own tables: ${formatBytes(profileOverhead)})` : ""}`);
     if (o.json) {
       process.stdout.write(JSON.stringify({
         config: o,

@@ -8,6 +8,7 @@ import { ARENA_WORDS, arenaWord } from "./arena.js";
 import { initArenaChunk, setChunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
 import { Space } from "./space.js";
+import { ProfileOptions, readProfileOption } from "./profile.js";
 import { treeInsert } from "./tree.js";
 
 export interface HeapOptions {
@@ -29,6 +30,8 @@ export interface HeapOptions {
    * means the holder died and nobody reclaimed it (see `watch`).
    */
   lockTimeout?: number;
+  /** Sampled heap profiles (heap.profile()): true, or the mean bytes between samples (default 512 KiB). */
+  profile?: boolean | ProfileOptions;
 }
 
 const DEFAULT_INITIAL = 4 * L.CHUNK_SIZE;
@@ -54,6 +57,7 @@ export interface ResolvedOptions {
   slots: number;
   flags: number;
   lockTimeout: number;
+  profileMean: number;
 }
 
 export function checkInteger(name: string, v: unknown): asserts v is number {
@@ -80,11 +84,13 @@ export function readOptions(o: HeapOptions, base: number): ResolvedOptions {
   for (const k of ["threadCache", "debug"] as const) {
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`sabmalloc: ${k} must be a boolean`);
   }
-  const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0);
+  const profileMean = readProfileOption(o.profile);
+  const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0) |
+    (profileMean > 0 ? L.HF_PROFILE : 0);
   const lockTimeout = o.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
   checkInteger("lockTimeout", lockTimeout);
   if (lockTimeout > 2 ** 31 - 1) throw new RangeError(`sabmalloc: lockTimeout must be at most 2^31 - 1 ms, not ${lockTimeout}`);
-  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout };
+  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout, profileMean };
 }
 
 /**
@@ -112,6 +118,7 @@ export function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOpt
   m[hdr + L.H_NARENAS] = o.arenas;
   m[hdr + L.H_NSLOTS] = o.slots;
   m[hdr + L.H_LOCK_TIMEOUT] = o.lockTimeout;
+  m[hdr + L.H_PROF_MEAN] = o.profileMean;
   m[hdr + L.H_HEADER_PAGES] = headerPages;
   m[hdr + L.H_CHUNKTAB] = chunktab;
   m[hdr + L.H_ARENAS] = arenas;

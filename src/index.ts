@@ -13,3 +13,6 @@ export { heapMap } from "./heapmap.js";
 /** @internal Inspection for tools (heap pictures); not part of the contract, its shape may change. */
 export { pageStates } from "./inspect.js";
 export type { ChunkView, HeapSnapshot, RunKind, RunView } from "./inspect.js";
+export { toPprof, toDevTools, formatProfile } from "./pprof.js";
+export type { DevToolsNode, DevToolsProfile } from "./pprof.js";
+export type { HeapProfile, ProfileFrame, ProfileOptions, ProfileSample } from "./profile.js";

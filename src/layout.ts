@@ -44,6 +44,9 @@ export const enum L {
   TCR_LIMIT = 1, // word index of the stack's last slot: the stack is full when head is there
   TCR_DRY = 2, // 1 when the stack ran dry since the GC's last visit (tcache.ts: cacheGc)
   TCR_WORDS = 4, // (word 3 unused: four records to a 64-byte cache line)
+  // Heap profiles (profile.ts), small classes only: the allocations of this class left before
+  // the next sampled one (read by mallocProfiled only; 0 and unused while profiling is off).
+  TCR_SAMPLE = 3,
 
   // ---- Pages and chunks ----------------------------------------------------------------------
 
@@ -107,6 +110,15 @@ export const enum L {
   PI_BIN_MASK = 63,
   PI_SIZE_SHIFT = 10,
   PI_SIZE_MASK = 1023,
+  // Heap profiles (profile.ts), first page of a large run only: a sampled block. Its class + 1
+  // when it serves a small request (a sampled small block is its own large run, so that free()'s
+  // fast path, which takes only small pages, sends it to freeSlow); 0 for a sampled large request.
+  //   bit 31   27 26      21  20
+  //      +------+----------+-------+
+  //      |unused| class+1  |SAMPLED|
+  PI_SAMPLED = 1 << 20,
+  PI_SCLASS_SHIFT = 21,
+  PI_SCLASS_MASK = 63,
 
   // ---- Heap header ------------------------------------------------------------------------------
   //
@@ -144,9 +156,14 @@ export const enum L {
   H_LOCK_TIMEOUT = 25, // ms a thread waits for a lock before LOCK_TIMEOUT (0: for ever)
   H_GJOURNAL = 26, // word offset of the global lock's undo journal (journal.ts), after the slots
   H_FIXED_WORDS = 32,
+  // Heap profiles (profile.ts), in words the fields above left unused:
+  H_PROF_LOCK = 15, // guards the profile's tables (lock order: profile, arena, global)
+  H_PROF_MEAN = 22, // mean bytes between samples (HF_PROFILE set)
+  H_PROF_ROOT = 23, // byte address of the profile's root block, 0 before the first sample
 
   HF_THREAD_CACHE = 1,
   HF_DEBUG = 2,
+  HF_PROFILE = 4, // sampled heap profiles (profile.ts)
 
   // The roots area (roots.ts; added with snapshots): the last ROOTS_WORDS words of the header's
   // H_HEADER_PAGES pages, after the thread slots. ROOTS entries of a name (up to 12 bytes of UTF-8,
@@ -163,10 +180,10 @@ export const enum L {
 
   // ---- Chunk table entry --------------------------------------------------------------------------
   //
-  //   bit 31              8 7        3   2    1 0
-  //      +-----------------+----------+----+-----+
-  //      |      arg        |  unused  |ZERO|kind |
-  //      +-----------------+----------+----+-----+
+  //   bit 31              8 7      4  3    2    1 0
+  //      +-----------------+--------+----+----+-----+
+  //      |      arg        | unused |SMPL|ZERO|kind |
+  //      +-----------------+--------+----+----+-----+
   //
   //   kind CK_FREE       unused chunk, in the global pool (or beyond the buffer's end)
   //        CK_ARENA      arena chunk; arg = arena index
@@ -181,6 +198,7 @@ export const enum L {
   CK_HUGE_BODY = 3,
   CK_ZERO = 1 << 2,
   CK_ARG_SHIFT = 8,
+  CK_SAMPLED = 1 << 3, // (CK_HUGE) a sampled block of the heap profile (profile.ts)
 
   // ---- Arena record ----------------------------------------------------------------------------------
 

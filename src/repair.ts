@@ -165,6 +165,8 @@ export function repairLocks(s: Space, k: number, alsoOf: number): void {
   s.refresh();
   const dead = k + 1;
   const narenas = m[s.hdr + L.H_NARENAS];
+  // The profile lock: its tables are written so that a cut leaves them readable (profile.ts).
+  if (lockSteal(m, s.hdr + L.H_PROF_LOCK, dead, s.owner)) lockRelease(m, s.hdr + L.H_PROF_LOCK);
   const g = lockSteal(m, s.hdr + L.H_LOCK, dead, s.owner);
   let arena = -1;
   for (let a = 0; a < narenas && arena < 0; a++) if (lockSteal(m, arenaWord(s, a) + L.A_LOCK, dead, s.owner)) arena = a;

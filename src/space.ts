@@ -42,6 +42,8 @@ export class Space {
   jw = 0;
   /** The journal that arena sections write now: jw, or the global journal (held with H_LOCK). */
   jcur = 0;
+  /** Whether this thread holds the profile lock (profile.ts). */
+  profHeld = false;
   /** The arena whose lock this thread holds, or -1. */
   heldArena = -1;
   /** How deep this thread holds the global lock (its sections nest). */

@@ -12,7 +12,7 @@ import { testHooks, ThreadDeath } from "../src/journal.js";
 import { L } from "../src/layout.js";
 import { SIZE_TO_BIN } from "../src/sizeclass.js";
 import { TC_CAP, tcCount } from "../src/tcache.js";
-import { allocFilled, assertBlocks, Block, internals, MiB } from "./helpers.js";
+import { allocFilled, assertBlocks, Block, freeAllAssertEmpty, internals, MiB } from "./helpers.js";
 
 const BIN_32 = SIZE_TO_BIN[32 >>> 3];
 
@@ -28,12 +28,16 @@ interface World {
 interface Scenario {
   name: string;
   options?: HeapOptions;
+  /** A heap inside a shared WebAssembly.Memory (Heap.fromMemory) instead of a SharedArrayBuffer. */
+  memory?: boolean;
   setup?: (w: World) => void;
   op: (w: World) => void;
 }
 
 function world(sc: Scenario): World {
-  const heap = Heap.create({ initialBytes: 4 * MiB, arenas: 2, ...sc.options });
+  const heap = sc.memory
+    ? Heap.fromMemory(new WebAssembly.Memory({ initial: 1, maximum: 512, shared: true }), { initialBytes: 2 * MiB, arenas: 2, ...sc.options })
+    : Heap.create({ initialBytes: 4 * MiB, arenas: 2, ...sc.options });
   const victim = Heap.attach(heap.handle);
   const w: World = { heap, victim, live: [], maybe: [], inflight: 0, state: {} };
   // Blocks of the survivor, small and large, that nothing may touch.
@@ -186,6 +190,11 @@ const SCENARIOS: Scenario[] = [
     op: (w) => { w.inflight = 3 * MiB; w.victim.malloc(3 * MiB); },
   },
   {
+    name: "huge malloc with growth of a shared WebAssembly.Memory",
+    memory: true,
+    op: (w) => { w.inflight = 3 * MiB; w.victim.malloc(3 * MiB); },
+  },
+  {
     name: "huge free",
     setup: (w) => { w.state.p = w.victim.malloc(3 * MiB); },
     op: (w) => { w.maybe.push(w.state.p); w.victim.free(w.state.p); },
@@ -303,4 +312,26 @@ test("a reclaimer stopped at every crash point of its reclaim is reclaimed, and 
       return;
     }
   }
+});
+
+test("an error inside a critical section undoes it and releases its lock: later calls error or work, never hang", () => {
+  const heap = Heap.create({ initialBytes: 4 * MiB, arenas: 1, threadCache: false });
+  // 256 regions of 48 bytes: one whole run (3 pages), handed out to its last region.
+  const live = Array.from({ length: 256 }, () => allocFilled(heap, 48));
+  const s = internals(heap);
+  const gpage = (live[0].p - s.hb) >>> 12;
+  const nfree = s.hw + (gpage >>> 8) * (MiB / 4) + (gpage & 255) * L.MAP_ENTRY_WORDS + L.MAP_NFREE;
+  assert.equal(s.i32[nfree], 0, "the run is full");
+  s.i32[nfree] = 5; // damage: the run claims free regions that its bitmap does not have
+  assert.throws(() => heap.malloc(48), (e: unknown) => e instanceof HeapError && e.code === "CORRUPTION" && /bitmap is empty/.test(e.message));
+  assert.equal(s.i32[s.ar + L.A_LOCK], 0, "the arena lock is free");
+  assert.equal(s.i32[s.hdr + L.H_LOCK], 0, "the global lock is free");
+  assert.equal(s.i32[s.jw + L.J_STATE], 0, "the journal is closed");
+  assert.equal(s.i32[nfree], 0, "the free count, derived state, was rebuilt from the bitmap");
+  heap.check();
+  // The call was undone, and the next one works.
+  const more = allocFilled(heap, 48);
+  heap.check();
+  assertBlocks(heap, [...live, more]);
+  freeAllAssertEmpty(heap, [...live, more].map((b) => b.p));
 });

@@ -54,3 +54,19 @@ test("a page with 4 Web Workers and its main thread share one heap, then it is c
   assert.equal(r.wasmAllocated, 0, "a heap in a shared WebAssembly.Memory works in the page");
   console.log(`# browser run: ${r.ms} ms, main thread ${r.mainOps} ops, workers ${r.workers.map((w) => w.ops).join(", ")}`);
 });
+
+test("a Web Worker's allocations show in the page's heap profile, in every format", { timeout: 60000 }, async () => {
+  await page.goto(`${server.url}test/browser/profile.html`);
+  await page.waitForFunction(() => window.__profile !== undefined, null, { timeout: 50000, polling: 100 });
+  const r = await page.evaluate(() => window.__profile);
+  assert.equal(r.error, undefined, `the page failed: ${r.error}\n${consoleLines.join("\n")}`);
+  assert.deepEqual(r.slots, [r.workerSlot], "the samples are the worker's");
+  assert.equal(r.bigSite, r.expectBig, "sampleBytes 1: exact");
+  assert.equal(r.smallSite, r.expectSmall);
+  assert.match(r.url, /profile-worker\.mjs$/);
+  assert.deepEqual(r.pprofHead, [0x1f, 0x8b], "gzip without node:zlib");
+  assert.ok(r.pprofBytes > 100);
+  assert.equal(r.devtoolsRoot, "(root)");
+  assert.ok(r.devtoolsChildren >= 1);
+  assert.match(r.text, /bigSite profile-worker\.mjs:\d+/);
+});

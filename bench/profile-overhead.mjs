@@ -1,0 +1,86 @@
+// What heap profiles cost: malloc(32)+free pairs, and a random-replace loop over mixed sizes
+// (1,000 live blocks, log-uniform 8 B .. 4 KiB, now and then 64 KiB), in heaps with profiling off,
+// on (the default mean, 512 KiB between samples), and on with a mean so large that no sample is
+// ever taken (the cost of counting alone). Medians of several runs of CPU time, taken in turns in one process:
+// each configuration runs in a worker thread of its own (its own JIT: a profiled Heap has another
+// hidden class than an unprofiled one, and mixing both in one isolate would make every Heap call
+// polymorphic, which no single-heap program sees), one at a time while the others wait.
+//
+//   npm run build && node bench/profile-overhead.mjs [--reps 9] [--sample BYTES]
+
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+
+const PAIR = (heap, n) => {
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    const p = heap.malloc(32);
+    x ^= p;
+    heap.free(p);
+  }
+  return x;
+};
+
+const MIXED = (heap, n) => {
+  const live = new Uint32Array(1000);
+  let r = 0x9e3779b9;
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    r ^= r << 13; r ^= r >>> 17; r ^= r << 5;
+    const k = (r >>> 0) % 1000;
+    if (live[k] !== 0) heap.free(live[k]);
+    const size = (r & 1023) === 0 ? 65536 : Math.floor(8 * Math.pow(512, ((r >>> 10) & 1023) / 1024));
+    const p = heap.malloc(size);
+    x ^= p;
+    live[k] = p;
+  }
+  for (let k = 0; k < 1000; k++) if (live[k] !== 0) heap.free(live[k]);
+  return x;
+};
+
+const CASES = [
+  { name: "malloc(32)+free", fn: PAIR, n: 5_000_000 },
+  { name: "random replace, mixed sizes", fn: MIXED, n: 2_000_000 },
+];
+
+if (!isMainThread) {
+  const { Heap } = await import("../dist/index.js");
+  const { profile, c } = workerData;
+  const heap = Heap.create(profile ? { profile } : {});
+  const { fn, n } = CASES[c];
+  parentPort.on("message", () => {
+    // CPU time, not wall time: on a machine shared with other jobs the wall clock also counts the
+    // time others had the core. (The process's: the other workers sleep meanwhile.)
+    const t0 = process.cpuUsage();
+    fn(heap, n);
+    const t = process.cpuUsage(t0);
+    parentPort.postMessage(((t.user + t.system) * 1000) / n);
+  });
+} else {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const REPS = opt("--reps", 9);
+  const SAMPLE = opt("--sample", 512 * 1024);
+  const configs = { off: null, on: { sampleBytes: SAMPLE }, count: { sampleBytes: 2 ** 30 } };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  console.log(`profile overhead: ${REPS} runs each, medians; profiling on = sampleBytes ${SAMPLE}; count = on, no sample ever taken`);
+  for (let c = 0; c < CASES.length; c++) {
+    const names = Object.keys(configs);
+    const workers = Object.fromEntries(names.map((k) => [k, new Worker(new URL(import.meta.url), { workerData: { profile: configs[k], c } })]));
+    const once = (k) => new Promise((resolve) => {
+      workers[k].once("message", resolve);
+      workers[k].postMessage("run");
+    });
+    const ns = Object.fromEntries(names.map((k) => [k, []]));
+    for (const k of names) await once(k); // warm up
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const k of rep % 2 ? [...names].reverse() : names) ns[k].push(await once(k));
+    }
+    for (const w of Object.values(workers)) await w.terminate();
+    const off = median(ns.off);
+    const show = (k) => `${median(ns[k]).toFixed(2)} ns (${median(ns[k]) >= off ? "+" : ""}${((median(ns[k]) / off - 1) * 100).toFixed(1)}%)`;
+    console.log(`${CASES[c].name.padEnd(28)} off ${off.toFixed(2)} ns | on ${show("on")} | count ${show("count")}`);
+  }
+}

@@ -1,0 +1,351 @@
+// Heap profiles: sampling (off by default, every thread's samples in one profile, unbiased
+// estimates), the marks that send sampled blocks to the slow paths, and the output formats.
+
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import { gunzipSync } from "node:zlib";
+import { Profile } from "pprof-format";
+import { formatProfile, Heap, HeapProfile, toDevTools, toPprof } from "../src/index.js";
+import type { DevToolsNode } from "../src/index.js";
+import { L } from "../src/layout.js";
+import { gzipStored } from "../src/pprof.js";
+import { mapIdx, addrPage } from "../src/space.js";
+import { internals } from "./helpers.js";
+import { firstMessage, results, spawn } from "./threads.util.js";
+
+/** The page info of the first page of block `p`. */
+function infoOf(heap: Heap, p: number): number {
+  const s = internals(heap);
+  return s.i32[mapIdx(s, addrPage(s, p)) + L.MAP_INFO];
+}
+
+/** The line of the caller of this function, as its stack says. */
+function callerLine(): number {
+  const at = /:(\d+):\d+\)?$/.exec(new Error().stack!.split("\n")[2]);
+  return Number(at![1]);
+}
+
+/** Estimated bytes and objects of the samples with a frame of function `fn`. */
+function site(p: HeapProfile, fn: string): { bytes: number; objects: number; count: number } {
+  let bytes = 0;
+  let objects = 0;
+  let count = 0;
+  for (const s of p.samples) {
+    if (!s.stack.some((f) => f.functionName === fn)) continue;
+    bytes += s.bytes;
+    objects += s.objects;
+    count += s.count;
+  }
+  return { bytes, objects, count };
+}
+
+test("bad profile options throw TypeError or RangeError", () => {
+  assert.throws(() => Heap.create({ profile: "yes" as never }), TypeError);
+  assert.throws(() => Heap.create({ profile: null as never }), TypeError);
+  assert.throws(() => Heap.create({ profile: { sampleBytes: "8" as never } }), TypeError);
+  for (const n of [0, -1, 1.5, NaN, Infinity, 2 ** 31]) {
+    assert.throws(() => Heap.create({ profile: { sampleBytes: n } }), RangeError, `sampleBytes ${n}`);
+  }
+});
+
+test("profiling is off by default: small blocks stay in small runs and the profile is empty", () => {
+  const heap = Heap.create();
+  const ps = Array.from({ length: 100 }, () => heap.malloc(32));
+  for (const p of ps) assert.equal(infoOf(heap, p) & L.PI_STATE_MASK, L.PS_SMALL);
+  assert.deepEqual(heap.profile(), { sampleBytes: 0, samples: [], overheadBytes: 0 });
+  assert.equal(heap.malloc, Heap.prototype.malloc, "an unprofiled heap runs malloc itself, not a counting copy");
+  assert.ok(!Object.hasOwn(heap, "malloc"));
+  assert.notEqual(Heap.create({ profile: true }).malloc, Heap.prototype.malloc);
+  assert.match(formatProfile(heap.profile()), /off/);
+});
+
+test("a sampled small block is a marked large run that keeps its class's usable size", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 } });
+  const p = heap.malloc(20); // class 32
+  const info = infoOf(heap, p);
+  assert.equal(info & L.PI_STATE_MASK, L.PS_LARGE);
+  assert.notEqual(info & L.PI_SAMPLED, 0);
+  assert.equal(heap.usableSize(p), 32);
+  const big = heap.malloc(100_000);
+  assert.notEqual(infoOf(heap, big) & L.PI_SAMPLED, 0);
+  assert.equal(heap.usableSize(big), 25 * 4096);
+  const huge = heap.malloc(3 << 20);
+  const s = internals(heap);
+  assert.notEqual(s.i32[s.ct + ((huge - s.hb) >>> L.CHUNK_SHIFT)] & L.CK_SAMPLED, 0);
+  heap.check(); // sampled blocks live
+  assert.equal(heap.profile().samples.reduce((a, x) => a + x.count, 0), 3);
+  heap.free(p);
+  heap.free(big);
+  heap.free(huge);
+  assert.equal(heap.profile().samples.length, 0, "freed samples leave the profile");
+  assert.throws(() => heap.free(p), { name: "HeapError" });
+  heap.check();
+});
+
+test("sampleBytes 1 samples every allocation: the profile is exact, by call site, through realloc and frees", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 } });
+  let lineA = 0;
+  let lineB = 0;
+  const siteA = (n: number): number => {
+    const p = heap.malloc(n);
+    lineA = callerLine() - 1;
+    return p;
+  };
+  const siteB = (n: number): number => {
+    const p = heap.calloc(1, n);
+    lineB = callerLine() - 1;
+    return p;
+  };
+  const live = new Map<number, [string, number]>();
+  const sizes = [0, 8, 100, 5000, 14336, 20000, 300_000, 2_000_000];
+  for (let r = 0; r < 5; r++) {
+    for (const n of sizes) {
+      const a = siteA(n);
+      live.set(a, ["siteA", heap.usableSize(a)]);
+      const b = siteB(n);
+      live.set(b, ["siteB", heap.usableSize(b)]);
+    }
+  }
+  let k = 0;
+  for (const p of [...live.keys()]) if (k++ % 3 === 0) { heap.free(p); live.delete(p); }
+  // A realloc within its class keeps the sample; one that moves takes a new one, from its caller.
+  const [first] = live.keys();
+  const moved = heap.realloc(first, 64 * 1024);
+  live.delete(first);
+  live.set(moved, ["test", heap.usableSize(moved)]);
+  heap.check();
+  const p = heap.profile();
+  assert.equal(p.sampleBytes, 1);
+  for (const fn of ["siteA", "siteB"]) {
+    const want = [...live.values()].filter(([f]) => f === fn);
+    const got = site(p, fn);
+    assert.equal(got.bytes, want.reduce((a, [, u]) => a + u, 0), `${fn} bytes`);
+    assert.equal(got.objects, want.length, `${fn} objects`);
+  }
+  const a = p.samples.find((s) => s.stack[0].functionName === "siteA")!;
+  assert.equal(a.stack[0].line, lineA);
+  assert.match(a.stack[0].url, /profile\.test\.js$/);
+  assert.ok(a.stack[0].column > 0);
+  assert.equal(p.samples.find((s) => s.stack[0].functionName === "siteB")!.stack[0].line, lineB);
+  assert.ok(!p.samples.some((s) => s.stack.some((f) => /\/src\/(heap|profile)\.js$/.test(f.url))), "sabmalloc's own frames are dropped");
+  for (const q of live.keys()) heap.free(q);
+  const after = heap.profile();
+  assert.equal(after.samples.length, 0);
+  heap.flush();
+  heap.check();
+  assert.equal(heap.stats().allocated, after.overheadBytes, "all that is left is the profile's own tables");
+});
+
+test("toPprof: gzip'd profile.proto with the sample types, function names, files and lines", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 } });
+  let line = 0;
+  function pprofSite(): number {
+    const p = heap.malloc(1000);
+    line = callerLine() - 1;
+    return p;
+  }
+  for (let i = 0; i < 10; i++) pprofSite();
+  const bytes = toPprof(heap.profile());
+  assert.deepEqual([bytes[0], bytes[1]], [0x1f, 0x8b]);
+  const d = Profile.decode(gunzipSync(bytes));
+  const str = (i: number | bigint): string => d.stringTable.strings[Number(i)];
+  assert.deepEqual(d.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`), ["inuse_objects/count", "inuse_space/bytes"]);
+  assert.equal(`${str(d.periodType!.type)}/${str(d.periodType!.unit)}`, "space/bytes");
+  assert.equal(d.sample.length, 1);
+  assert.deepEqual(d.sample[0].value.map(Number), [10, 10 * 1024]);
+  const leaf = d.location.find((l) => l.id === d.sample[0].locationId[0])!;
+  const fn = d.function.find((f) => f.id === leaf.line[0].functionId)!;
+  assert.equal(str(fn.name), "pprofSite");
+  assert.match(str(fn.filename), /profile\.test\.js$/);
+  assert.equal(Number(leaf.line[0].line), line);
+  // The browsers' fallback writes valid gzip too.
+  const raw = new Uint8Array(200_000).map((_, i) => i * 7);
+  assert.deepEqual(new Uint8Array(gunzipSync(gzipStored(raw))), raw);
+  assert.deepEqual(new Uint8Array(gunzipSync(gzipStored(new Uint8Array(0)))), new Uint8Array(0));
+});
+
+test("toDevTools: Chrome's .heapprofile tree, 0-based lines, self sizes summing to the profile", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 } });
+  let line = 0;
+  function devtoolsSite(n: number): number {
+    const p = heap.malloc(n);
+    line = callerLine() - 1;
+    return p;
+  }
+  for (let i = 0; i < 4; i++) devtoolsSite(100);
+  heap.malloc(5000);
+  const prof = heap.profile();
+  const dt = JSON.parse(JSON.stringify(toDevTools(prof))) as { head: DevToolsNode; samples: { size: number; nodeId: number; ordinal: number }[] };
+  assert.equal(dt.head.callFrame.functionName, "(root)");
+  const ids = new Set<number>();
+  let total = 0;
+  let found: DevToolsNode | undefined;
+  const walk = (n: DevToolsNode): void => {
+    assert.equal(typeof n.id, "number");
+    assert.ok(!ids.has(n.id), "node ids are unique");
+    ids.add(n.id);
+    for (const k of ["functionName", "scriptId", "url"] as const) assert.equal(typeof n.callFrame[k], "string");
+    assert.equal(typeof n.callFrame.lineNumber, "number");
+    assert.equal(typeof n.callFrame.columnNumber, "number");
+    assert.ok(Array.isArray(n.children));
+    total += n.selfSize;
+    if (n.callFrame.functionName === "devtoolsSite") found = n;
+    n.children.forEach(walk);
+  };
+  walk(dt.head);
+  assert.equal(total, prof.samples.reduce((a, s) => a + s.bytes, 0));
+  assert.ok(found !== undefined);
+  assert.equal(found.selfSize, 4 * 112);
+  assert.equal(found.callFrame.lineNumber, line - 1, "0-based");
+  assert.equal(found.children.length, 0);
+  for (const s of dt.samples) assert.ok(ids.has(s.nodeId));
+  assert.match(formatProfile(prof), /devtoolsSite profile\.test\.js:\d+/);
+});
+
+/**
+ * Two call sites in one worker allocate 3:1 in bytes (small, large and huge blocks), another worker
+ * frees every third block; the main thread's profile must match what is live.
+ */
+async function twoSites(t: TestContext, sampleBytes: number, rounds: number) {
+  const heap = Heap.create({ profile: { sampleBytes }, maxBytes: 1 << 30 });
+  const blocks = (await results<Array<[number, number, number]>>([spawn(t, "profile", { handle: heap.handle, role: "alloc", rounds })]))[0];
+  const freer = spawn(t, "profile", { handle: heap.handle, role: "free", rounds });
+  // Every third block of each site and size goes.
+  const seen = new Map<string, number>();
+  const freed = blocks.map(([, k, u]) => {
+    const n = seen.get(`${k}:${u}`) ?? 0;
+    seen.set(`${k}:${u}`, n + 1);
+    return n % 3 === 1;
+  });
+  const gone = blocks.filter((_, i) => freed[i]);
+  freer.postMessage(gone.map(([p]) => p));
+  assert.equal(await firstMessage(freer), gone.length);
+  const live = blocks.filter((_, i) => !freed[i]);
+  heap.check();
+  return { heap, profile: heap.profile(), live };
+}
+
+test("sampleBytes 1 across threads: exact per site, and blocks freed by another worker leave the profile", async (t) => {
+  const { profile, live } = await twoSites(t, 1, 60);
+  for (const [fn, k] of [["allocX", 0], ["allocY", 1]] as const) {
+    const want = live.filter(([, s]) => s === k);
+    const got = site(profile, fn);
+    assert.equal(got.bytes, want.reduce((a, [, , u]) => a + u, 0), fn);
+    assert.equal(got.objects, want.length, fn);
+  }
+});
+
+test("estimates by call site match the live bytes within 5 sigma of sampling error (3:1, all size kinds, remote frees)", async (t) => {
+  const mean = 32 * 1024;
+  const { profile, live } = await twoSites(t, mean, 400);
+  const truth = [0, 0];
+  const variance = [0, 0];
+  const objects = [0, 0];
+  const objVariance = [0, 0];
+  for (const [, k, u] of live) {
+    // A block sampled with probability q stands for u / q bytes: variance u^2 (1 - q) / q.
+    const q = -Math.expm1(-u / mean);
+    truth[k] += u;
+    variance[k] += (u * u * (1 - q)) / q;
+    objects[k]++;
+    objVariance[k] += (1 - q) / q;
+  }
+  assert.ok(Math.abs(truth[0] / truth[1] - 3) < 0.3, `the sites hold about 3:1 (${truth[0] / truth[1]})`);
+  for (const [fn, k] of [["allocX", 0], ["allocY", 1]] as const) {
+    const got = site(profile, fn);
+    const bound = 5 * Math.sqrt(variance[k]);
+    if (process.env.PROFILE_TEST_VERBOSE) console.log(fn, got.bytes, truth[k], bound, got.count);
+    assert.ok(Math.abs(got.bytes - truth[k]) <= bound,
+      `${fn}: estimated ${got.bytes.toFixed(0)} bytes, live ${truth[k]} (bound ${bound.toFixed(0)}, ${got.count} samples)`);
+    const objBound = 5 * Math.sqrt(objVariance[k]);
+    assert.ok(Math.abs(got.objects - objects[k]) <= objBound,
+      `${fn}: estimated ${got.objects.toFixed(0)} blocks, live ${objects[k]} (bound ${objBound.toFixed(0)})`);
+    assert.ok(bound < 0.2 * truth[k], `the bound is tight enough to mean something (${bound} of ${truth[k]})`);
+  }
+  const sx = site(profile, "allocX").bytes;
+  const sy = site(profile, "allocY").bytes;
+  assert.ok(sx / sy > 2 && sx / sy < 4.5, `ratio ${sx / sy}`);
+});
+
+test("estimates stay unbiased when blocks are recycled through the thread cache (random replace, 5 sigma)", () => {
+  const mean = 4096;
+  const heap = Heap.create({ profile: { sampleBytes: mean } });
+  const sizes = [16, 32, 48, 100, 200, 500, 1000, 3000, 20000];
+  const live = new Array<number>(4000).fill(0);
+  let x = 0x2545f491;
+  const rnd = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  function churnSite(n: number): number {
+    return heap.malloc(n);
+  }
+  for (let i = 0; i < 100_000; i++) {
+    const k = Math.floor(rnd() * live.length);
+    if (live[k] !== 0) heap.free(live[k]);
+    live[k] = churnSite(sizes[Math.floor(rnd() * sizes.length)]);
+  }
+  let truth = 0;
+  let variance = 0;
+  for (const p of live) {
+    const u = heap.usableSize(p);
+    const q = -Math.expm1(-u / mean);
+    truth += u;
+    variance += (u * u * (1 - q)) / q;
+  }
+  const got = site(heap.profile(), "churnSite").bytes;
+  const bound = 5 * Math.sqrt(variance);
+  assert.ok(bound < 0.25 * truth, `bound ${bound} of ${truth}`);
+  assert.ok(Math.abs(got - truth) <= bound, `estimated ${got.toFixed(0)}, live ${truth}, bound ${bound.toFixed(0)}`);
+  heap.check();
+});
+
+test("dist/index.js imports nothing a browser cannot load: only relative static imports", async () => {
+  const { readFileSync } = await import("node:fs");
+  const seen = new Set<string>();
+  const visit = (url: URL): void => {
+    if (seen.has(url.href)) return;
+    seen.add(url.href);
+    const text = readFileSync(url, "utf8");
+    for (const m of text.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"|^import\s+"([^"]+)"/gm)) {
+      const spec = m[1] ?? m[2];
+      assert.ok(spec.startsWith("./") || spec.startsWith("../"), `${url.pathname} imports "${spec}" statically`);
+      visit(new URL(spec, url));
+    }
+  };
+  visit(new URL("../../dist/index.js", import.meta.url));
+  assert.ok([...seen].some((u) => u.endsWith("/pprof.js")) && [...seen].some((u) => u.endsWith("/profile.js")));
+});
+
+test("reclaim() of a thread that died holding the profile lock releases it; the profile still reads", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 } });
+  const victim = Heap.attach(heap.handle);
+  const kept = victim.malloc(5000);
+  const s = internals(heap);
+  // The victim "dies" inside recordSample: the lock word names it as the holder.
+  s.i32[s.hdr + L.H_PROF_LOCK] = (victim.slot + 1) << 1;
+  heap.reclaim(victim.slot);
+  assert.equal(s.i32[s.hdr + L.H_PROF_LOCK], 0);
+  const p = heap.profile();
+  assert.equal(p.samples.reduce((a, x) => a + x.count, 0), 1);
+  heap.free(kept); // its block is still live, and freed by another thread its sample goes
+  assert.equal(heap.profile().samples.length, 0);
+  heap.check();
+});
+
+test("a block that realloc grows in place is counted at its new size, and may be sampled there", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 << 20 } });
+  const countdown = heap as unknown as { profLeft: number };
+  function growSite(p: number, n: number): number {
+    return heap.realloc(p, n);
+  }
+  countdown.profLeft = 2 ** 30; // the first block is not sampled
+  const p = growSite(0, 20_000);
+  assert.equal(heap.profile().samples.length, 0);
+  countdown.profLeft = 0; // the next large allocation is
+  assert.equal(growSite(p, 60_000), p, "grown in place");
+  assert.notEqual(infoOf(heap, p) & L.PI_SAMPLED, 0);
+  const prof = heap.profile();
+  assert.equal(site(prof, "growSite").count, 1);
+  assert.equal(prof.samples[0].bytes, 15 * 4096 / -Math.expm1(-15 * 4096 / (1 << 20)));
+  heap.free(p);
+  assert.equal(heap.profile().samples.length, 0);
+  heap.check();
+});

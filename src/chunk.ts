@@ -19,7 +19,7 @@
 //   +---------+-----------+--------------------------------------------+
 //   |<-- META run -------->|
 
-import { gset } from "./journal.js";
+import { crashPoint, gset } from "./journal.js";
 import { L } from "./layout.js";
 import { chunkWord, Space } from "./space.js";
 
@@ -67,7 +67,9 @@ function growTo(s: Space, n: number): boolean {
     return false; // the engine refused (its own limit, or out of address space)
   }
   s.remap();
+  crashPoint(s); // grown, nothing published: the next growth finds the buffer long enough
   for (let c = cur; c < n; c++) setChunkEntry(s, c, L.CK_FREE | (s.hb + c * L.CHUNK_SIZE >= had ? L.CK_ZERO : 0));
+  crashPoint(s);
   s.i32[s.hdr + L.H_POOL_CHUNKS] += n - cur;
   Atomics.store(s.i32, s.hdr + L.H_NCHUNKS, n);
   s.nchunks = n;
@@ -124,6 +126,7 @@ export function poolGive(s: Space, first: number, n: number): void {
   // The first entry is an arena chunk's or a huge block's (journaled); the rest, a huge block's
   // later chunks (derived).
   gset(s, s.ct + first, L.CK_FREE);
+  crashPoint(s); // later chunks still say "body": repairGlobal frees them (their first is free)
   for (let c = first + 1; c < first + n; c++) setChunkEntry(s, c, L.CK_FREE);
   s.i32[s.hdr + L.H_POOL_CHUNKS] += n;
 }
@@ -173,6 +176,7 @@ export function setHuge(s: Space, first: number, n: number, npages: number): voi
   for (let c = first + 1; c < first + n; c++) {
     setChunkEntry(s, c, L.CK_HUGE_BODY | ((c - first) << L.CK_ARG_SHIFT));
   }
+  crashPoint(s); // bodies with no first chunk: repairGlobal frees them
   gset(s, s.ct + first, L.CK_HUGE | (npages << L.CK_ARG_SHIFT));
 }
 

@@ -85,8 +85,14 @@ export function arenaUnlock(s: Space, a: number): void {
 
 /** Takes the global lock (again, when this thread holds it already) and opens its journal. */
 export function globalLock(s: Space): void {
-  if (s.gDepth++ !== 0) return;
+  if (s.gDepth !== 0) {
+    s.gDepth++;
+    return;
+  }
+  // Counted only once held: a wait that throws (LOCK_TIMEOUT) must not make abortSections undo
+  // the journal of whoever does hold it.
   lockAcquire(s.i32, s.hdr + L.H_LOCK, s.owner, s.canBlock, s.onLockWait);
+  s.gDepth = 1;
   crashPoint(s);
   journalOpen(s.i32, s.gj, -1);
 }

@@ -26,6 +26,7 @@ export interface ChaosResult {
   checks: number;
   blocks: number;
   lostBytes: number;
+  lostBlocks: number;
   lostBound: number;
   ms: number;
 }
@@ -102,6 +103,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const kills = o.kills + o.workers;
   const lostBound = kills * HUGE_MAX;
   assert.ok(st.allocated <= lostBound, `${st.allocated} bytes lost, more than one block in flight per kill`);
-  return { kills, byWatch, checks, blocks, lostBytes: st.allocated, lostBound, ms: Date.now() - t0 };
+  // Blocks still allocated, counted: regions of every bin, large runs, huge blocks.
+  let lostBlocks = st.huge.nmalloc - st.huge.nfree;
+  for (const a of st.arenas) {
+    lostBlocks += a.large.nmalloc - a.large.nfree;
+    for (const b of a.bins) lostBlocks += b.curregs;
+  }
+  assert.ok(lostBlocks <= kills, `${lostBlocks} blocks lost in ${kills} terminations: at most one each`);
+  return { kills, byWatch, checks, blocks, lostBytes: st.allocated, lostBlocks, lostBound, ms: Date.now() - t0 };
 }
 

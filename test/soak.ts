@@ -15,5 +15,5 @@ const r = await runChaos({
 process.stderr.write("\n");
 console.log(`${r.kills} workers terminated at random moments (${r.byWatch} reclaimed by watch(), the rest by reclaim()),` +
   ` ${r.checks} check()s while the others ran: no damage, no hang.`);
-console.log(`${r.blocks} recorded blocks verified byte for byte at the end; ${r.lostBytes} bytes lost with blocks in flight` +
-  ` (bound ${r.lostBound}); ${(r.ms / 1000).toFixed(1)} s.`);
+console.log(`${r.blocks} recorded blocks verified byte for byte at the end; ${r.lostBlocks} blocks (${r.lostBytes} bytes) lost` +
+  ` with calls in flight, at most one per termination; ${(r.ms / 1000).toFixed(1)} s.`);

@@ -25,7 +25,7 @@ import { firstDataPage, initArenaChunk, poolGive, poolTake, poolTakeZero } from 
 import { corruption } from "./errors.js";
 import { crashPoint, jsave, jset, journalClose, journalOpen, journalRollback } from "./journal.js";
 import { L } from "./layout.js";
-import { lockAcquire, lockRelease } from "./lock.js";
+import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
 import { mapIdx, Space } from "./space.js";
 import { freeRunKey, treeInsert, treeLowerBound, treeRemove } from "./tree.js";
@@ -132,6 +132,40 @@ export function abortSections(s: Space, rebuildArena: (s: Space, a: number) => v
   s.heldArena = -1;
   if (g) lockRelease(s.i32, s.hdr + L.H_LOCK);
   if (a >= 0) lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
+}
+
+/** The lock words in the lock order: the profile lock, the arenas by index, the global lock. */
+export function allLocks(s: Space): number[] {
+  const locks = [s.hdr + L.H_PROF_LOCK];
+  for (let a = 0, n = s.i32[s.hdr + L.H_NARENAS]; a < n; a++) locks.push(arenaWord(s, a) + L.A_LOCK);
+  locks.push(s.hdr + L.H_LOCK);
+  return locks;
+}
+
+/**
+ * Takes every lock in the lock order, each within `ms` milliseconds (check(), snapshots and heap
+ * maps must not hang on a lock whose holder died): returns the words taken, for unlockAll. A lock
+ * that stays held is CORRUPTION, naming its holder; nothing stays taken then.
+ */
+export function lockAll(s: Space, ms: number, who: string): number[] {
+  const m = s.i32;
+  const taken: number[] = [];
+  try {
+    for (const at of allLocks(s)) {
+      if (!lockAcquireWithin(m, at, s.owner, s.canBlock, ms)) {
+        throw corruption(`${who}: the lock at byte ${at * 4} stayed held by slot ${lockOwner(m[at]) - 1} for ${ms} ms`);
+      }
+      taken.push(at);
+    }
+  } catch (e) {
+    unlockAll(s, taken);
+    throw e;
+  }
+  return taken;
+}
+
+export function unlockAll(s: Space, taken: number[]): void {
+  for (let i = taken.length - 1; i >= 0; i--) lockRelease(s.i32, taken[i]);
 }
 
 export function pageInfo(s: Space, gpage: number): number {

@@ -17,13 +17,13 @@
 // time limit: a lock that stays held (its holder died) is reported, not waited on forever. Every
 // walk is bounded, so garbage metadata makes it throw, never hang or read past the buffer.
 
-import { ARENA_WORDS, arenaWord, binWord, infoBin, infoSize } from "./arena.js";
+import { allLocks, ARENA_WORDS, arenaWord, binWord, infoBin, infoSize, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { L } from "./layout.js";
-import { lockAcquireWithin, lockOwner, lockRelease, lockWordValid } from "./lock.js";
+import { lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
 import { addrChunk, addrPage, auxIdx, mapIdx, pageAddr, Space } from "./space.js";
 import { largeBinBytes, largeBinPages, TC_CAP, TC_LARGE, TC_PAGES, TC_STACK, tcCount, tcRec } from "./tcache.js";
@@ -49,20 +49,11 @@ export function checkHeap(s: Space, ownCache: number): void {
   const m = s.i32;
   if (m[s.hdr + L.H_MAGIC] !== L.HEAP_MAGIC) throw corruption("heap header: magic number is gone");
   checkHeaderLayout(s);
-  const narenas = m[s.hdr + L.H_NARENAS];
-  const locks = [s.hdr + L.H_LOCK];
-  for (let a = 0; a < narenas; a++) locks.push(arenaWord(s, a) + L.A_LOCK);
-  for (const at of locks) {
+  for (const at of allLocks(s)) {
     if (!lockWordValid(m[at], m[s.hdr + L.H_NSLOTS])) throw corruption(`lock word at byte ${at * 4} holds ${m[at]}`);
   }
-  const taken: number[] = [];
+  const taken = lockAll(s, LOCK_WAIT_MS, "check()");
   try {
-    for (const at of [...locks.slice(1), locks[0]]) {
-      if (!lockAcquireWithin(m, at, s.owner, s.canBlock, LOCK_WAIT_MS)) {
-        throw corruption(`lock at byte ${at * 4} stayed held by slot ${lockOwner(m[at]) - 1} for ${LOCK_WAIT_MS} ms`);
-      }
-      taken.push(at);
-    }
     // With every lock held nothing grows: catch up with growth made before, then walk.
     const nchunks = Atomics.load(m, s.hdr + L.H_NCHUNKS);
     if (!(nchunks >= 1 && nchunks <= m[s.hdr + L.H_MAX_CHUNKS] && s.hb + nchunks * L.CHUNK_SIZE <= s.buffer().byteLength)) {
@@ -71,7 +62,7 @@ export function checkHeap(s: Space, ownCache: number): void {
     s.refresh();
     checkLocked(s, nchunks, ownCache);
   } finally {
-    for (const at of taken.reverse()) lockRelease(m, at);
+    unlockAll(s, taken);
   }
 }
 

@@ -14,12 +14,11 @@
 // (every arena in index order, then the global lock, as check() does), so the snapshot is
 // consistent; walks are bounded, so a corrupted page map gives "corrupt" pages, never a hang.
 
-import { arenaWord } from "./arena.js";
+import { lockAll, unlockAll } from "./arena.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage } from "./chunk.js";
 import { HeapError } from "./errors.js";
 import type { Heap } from "./heap.js";
 import { L } from "./layout.js";
-import { lockAcquireWithin, lockRelease } from "./lock.js";
 import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
 import { chunkWord, Space } from "./space.js";
 
@@ -81,23 +80,12 @@ export function spaceOf(heap: Heap): Space {
 /** A consistent picture of every page of the heap, taken under all of its locks. @internal */
 export function pageStates(heap: Heap): HeapSnapshot {
   const s = spaceOf(heap);
-  const m = s.i32;
-  const narenas = m[s.hdr + L.H_NARENAS];
-  const locks: number[] = [];
-  for (let a = 0; a < narenas; a++) locks.push(arenaWord(s, a) + L.A_LOCK);
-  locks.push(s.hdr + L.H_LOCK);
-  const taken: number[] = [];
+  const taken = lockAll(s, LOCK_WAIT_MS, "heap map");
   try {
-    for (const at of locks) {
-      if (!lockAcquireWithin(m, at, s.owner, s.canBlock, LOCK_WAIT_MS)) {
-        throw new HeapError("CORRUPTION", `lock at byte ${at * 4} stayed held for ${LOCK_WAIT_MS} ms`);
-      }
-      taken.push(at);
-    }
     s.refresh();
     return snapshotLocked(s);
   } finally {
-    for (const at of taken.reverse()) lockRelease(m, at);
+    unlockAll(s, taken);
   }
 }
 

@@ -7,7 +7,7 @@
 //
 // The holder's identity is part of the word it takes with one compareExchange, so there is no
 // moment when a lock is held by nobody in particular: reclaim() can always tell, and release, a
-// lock that a terminated thread held (lockBreak).
+// lock that a terminated thread held (lockSteal, then repair.ts undoes what it was doing).
 //
 // Acquire is one compareExchange when the lock is free (the common case: locks are taken once per
 // batch of regions, never per object). Under contention a thread spins briefly, then - where it may
@@ -100,18 +100,6 @@ export function lockRelease(m: Int32Array, at: number): void {
 /** The thread slot + 1 holding the lock word value `v`, or 0 when free. */
 export function lockOwner(v: number): number {
   return v >>> 1;
-}
-
-/** Releases a lock held by a thread that is gone (reclaim). True when it was held by `owner`. */
-export function lockBreak(m: Int32Array, at: number, owner: number): boolean {
-  for (;;) {
-    const v = Atomics.load(m, at);
-    if (v === L.LOCK_FREE || lockOwner(v) !== owner) return false;
-    if (Atomics.compareExchange(m, at, v, L.LOCK_FREE) === v) {
-      if ((v & CONTENDED) !== 0) Atomics.notify(m, at, 1);
-      return true;
-    }
-  }
 }
 
 /**

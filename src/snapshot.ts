@@ -33,7 +33,7 @@
 // (adopting the saved one, or attaching), and every other thread slot is reclaimed (reclaim():
 // cached blocks go back to their arenas). Any fault in the bytes: HeapError BAD_SNAPSHOT, and no heap.
 
-import { arenaWord } from "./arena.js";
+import { arenaWord, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
 import { chunkKind, setChunkEntry } from "./chunk.js";
 import { badSnapshot, HeapError } from "./errors.js";
@@ -41,7 +41,6 @@ import { Hash32 } from "./hash.js";
 import type { Heap, HeapHandle } from "./heap.js";
 import { spaceOf } from "./inspect.js";
 import { L } from "./layout.js";
-import { lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { Backing, Space } from "./space.js";
 import { largeBinBytes, slotCache, TC_CAP, TC_LARGE, TC_STACK, tcCount, tcSetCount } from "./tcache.js";
 
@@ -73,31 +72,6 @@ export type Attach = (handle: HeapHandle, adopt?: number) => Heap;
 
 // ---- Taking -------------------------------------------------------------------------------------------
 
-/** Takes every lock in the documented order (arenas by index, then global); returns the words taken. */
-function lockAll(s: Space): number[] {
-  const m = s.i32;
-  const narenas = m[s.hdr + L.H_NARENAS];
-  const order: number[] = [];
-  for (let a = 0; a < narenas; a++) order.push(arenaWord(s, a) + L.A_LOCK);
-  order.push(s.hdr + L.H_LOCK);
-  const taken: number[] = [];
-  try {
-    for (const at of order) {
-      if (!lockAcquireWithin(m, at, s.owner, s.canBlock, LOCK_WAIT_MS)) {
-        throw new HeapError("CORRUPTION", `snapshot: the lock at byte ${at * 4} stayed held by slot ${lockOwner(m[at]) - 1} for ${LOCK_WAIT_MS} ms`);
-      }
-      taken.push(at);
-    }
-  } catch (e) {
-    unlockAll(s, taken);
-    throw e;
-  }
-  return taken;
-}
-
-function unlockAll(s: Space, taken: number[]): void {
-  for (let i = taken.length - 1; i >= 0; i--) lockRelease(s.i32, taken[i]);
-}
 
 /** Bytes of the chunk list, padded to whole 16-byte stripes. */
 function listBytes(stored: number): number {
@@ -145,7 +119,7 @@ export function takeSnapshot(heap: Heap): Uint8Array {
   s.refresh();
   let out: Uint8Array;
   let head: Int32Array;
-  const taken = lockAll(s);
+  const taken = lockAll(s, LOCK_WAIT_MS, "snapshot");
   try {
     head = headWords(s);
     out = new Uint8Array(snapshotLength(head));
@@ -186,7 +160,7 @@ export async function saveSnapshot(heap: Heap, path: string): Promise<void> {
     };
     const h = new Hash32();
     let head: Int32Array;
-    const taken = lockAll(s);
+    const taken = lockAll(s, LOCK_WAIT_MS, "snapshot");
     try {
       head = headWords(s);
       h.update(head, 0, head.length);
@@ -446,6 +420,7 @@ function adopt(backing: Backing, head: Int32Array, fresh: boolean, attach: Attac
   s.ar = s.hw + m[s.hdr + L.H_ARENAS];
   m[s.hdr + L.H_LOCK] = L.LOCK_FREE;
   m[s.hdr + L.H_LOCK_NAP] = 0;
+  m[s.hdr + L.H_PROF_LOCK] = L.LOCK_FREE; // (snapshots take it too: lock order profile, arenas, global)
   for (let a = 0; a < m[s.hdr + L.H_NARENAS]; a++) {
     m[arenaWord(s, a) + L.A_LOCK] = L.LOCK_FREE;
     m[arenaWord(s, a) + L.A_LOCK_NAP] = 0;

@@ -60,27 +60,36 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
   let failure: unknown = null;
 
-  for (let k = 0; k < o.workers; k++) await start(k, k % 2 === 0);
   let checks = 0;
-  for (let n = 1; n <= o.kills; n++) {
-    await new Promise((r) => setTimeout(r, 5 + rand() * 40));
-    if (failure !== null) throw failure;
-    const k = Math.floor(rand() * o.workers);
-    await workers[k].terminate();
-    if (watched[k]) byWatch++; // its 'exit' event reclaims it
-    else heap.reclaim(slots[k]);
-    await start(k, rand() < 0.5);
-    if (n % 10 === 0) {
-      heap.check();
-      checks++;
-    }
-    o.onKill?.(n);
-  }
-  for (let k = 0; k < o.workers; k++) {
-    await workers[k].terminate();
-    heap.reclaim(slots[k]); // (a watched one: whichever comes first, this or its 'exit' handler)
+  try {
+    await churnAndKill();
+  } finally {
+    // Whatever happened, no worker outlives the soak (a failed run must not churn on for ever).
+    await Promise.all(workers.map((w) => w.terminate()));
   }
   if (failure !== null) throw failure;
+
+  async function churnAndKill(): Promise<void> {
+    for (let k = 0; k < o.workers; k++) await start(k, k % 2 === 0);
+    for (let n = 1; n <= o.kills; n++) {
+      await new Promise((r) => setTimeout(r, 5 + rand() * 40));
+      if (failure !== null) throw failure;
+      const k = Math.floor(rand() * o.workers);
+      await workers[k].terminate();
+      if (watched[k]) byWatch++; // its 'exit' event reclaims it
+      else heap.reclaim(slots[k]);
+      await start(k, rand() < 0.5);
+      if (n % 10 === 0) {
+        heap.check();
+        checks++;
+      }
+      o.onKill?.(n);
+    }
+    for (let k = 0; k < o.workers; k++) {
+      await workers[k].terminate();
+      heap.reclaim(slots[k]); // (a watched one: whichever comes first, this or its 'exit' handler)
+    }
+  }
   // Give the 'exit' handlers of watched workers their turn, then verify everything.
   await new Promise((r) => setTimeout(r, 20));
   heap.check();

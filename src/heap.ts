@@ -16,11 +16,11 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  abortSections, arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, infoSize, largeFree,
+  abortSections, arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, largeFree,
   pageInfo, runGrow, runShrink, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
-import { binTake, hasFreeMark, smallRunOf, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
-import { bitmapCount, bitmapGet } from "./bitmap.js";
+import { binTake, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
+import { bitmapCount } from "./bitmap.js";
 import { checkHeap } from "./check.js";
 import { statsAtExit, withConf } from "./conf.js";
 import {
@@ -37,19 +37,23 @@ import {
   claimSlot, makeBlock, onLockWait, reclaimSlot, releaseSlot, slotsOfTag, slotWord, watchWorker, WatchedWorker,
 } from "./slots.js";
 import {
-  BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, regionIndex, SIZE_TO_BIN, SMALL_MAX,
+  BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import {
   captureStack, dropSample, HeapProfile, markSampled, ProfileAlloc, readProfile,
   recordSample, sampleCount, sampleGap, StackMemo, unmarkSampled,
 } from "./profile.js";
-import { addrChunk, addrPage, auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
+import { auxIdx, Backing, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { getRoot, setRoot } from "./roots.js";
 import { loadSnapshot, restoreSnapshot, restoreSnapshotInto, saveSnapshot, takeSnapshot } from "./snapshot.js";
 import { gatherStats, HeapStats } from "./stats.js";
 import {
-  cacheFill, cacheFlush, cacheFlushAll, cacheGc, cacheHoldsAny, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
-  cacheTakesLarge, largeBinBytes, largeCacheBin, slotCache, TC_CAP, TC_LARGE, tcCount, tcRec,
+  assertNotFreed, cacheBinOf, isFreed, K_HUGE, K_LARGE, K_SMALL, locArena, locate, locBin, locIdx, locPages, locRun, locSampled,
+  locSClass,
+} from "./locate.js";
+import {
+  cacheFill, cacheFlush, cacheFlushAll, cacheGc, GC_BYTES, GC_EVENT_MAX, GC_EVENT_MIN, giveRegion,
+  cacheTakesLarge, largeBinBytes, largeCacheBin, TC_CAP, TC_LARGE, tcCount, tcRec,
 } from "./tcache.js";
 
 /** What a worker needs to join a heap: post it, then `Heap.attach(handle)`. Structured-cloneable. */
@@ -63,26 +67,9 @@ export interface HeapHandle {
 const WASM_PAGE = 65536;
 const MAX_ALIGNMENT = 2 ** 31;
 
-// What locate() found out about a pointer (module scratch: no allocation per call).
-const K_SMALL = 1;
-const K_LARGE = 2;
-const K_HUGE = 3;
-let locBin = 0; // small: class
-let locRun = 0; // small, large: first global page of the run
-let locIdx = 0; // small: region index
-let locPages = 0; // large, huge: length in pages
-let locArena = 0; // small, large: owning arena
-let locSampled = 0; // large, huge: non-zero for a sampled block (profile.ts)
-let locSClass = -1; // large: the class of a sampled small block, else -1
-
 /** DOUBLE_FREE for `bad` regions found free already while `where` was flushed. */
 function lateDoubleFrees(bad: number, where: string): HeapError {
   return doubleFree(0, `${bad} region(s) were found freed twice while flushing ${where}`);
-}
-
-/** The thread-cache bin of the block locate() just found: its class, its length's, or -1. */
-function cacheBinOf(kind: number): number {
-  return kind === K_SMALL ? locBin : kind === K_LARGE ? largeCacheBin(locPages) : -1;
 }
 
 const NO_WORDS = new Int32Array(0);
@@ -523,7 +510,7 @@ export class Heap {
 
   /** Frees a block of profileBlock straight back to its arena. */
   private freeProfileBlock(ptr: number): void {
-    const kind = this.locate(ptr, true);
+    const kind = locate(this.s, ptr, true);
     const s = this.s;
     if (kind === K_HUGE) return this.freeHuge(ptr);
     const a = locArena;
@@ -730,7 +717,7 @@ export class Heap {
     try {
       this.live();
       if (ptr === 0) return;
-      const kind = this.locate(ptr, true);
+      const kind = locate(this.s, ptr, true);
       const s = this.s;
     if (locSampled !== 0) {
       // A sampled block (profile.ts): its sample goes, then it is freed as any other.
@@ -740,7 +727,7 @@ export class Heap {
       let bytes = this.sizeOfLocated(kind);
       if (kind === K_SMALL) {
         const bin = locBin;
-        this.assertNotFreed(ptr, bin);
+        assertNotFreed(this.s, this.cache, this.slot, ptr, bin);
         if (this.debug) {
           s.u8.fill(L.JUNK_FREE, ptr, ptr + BIN_SIZE[bin]);
           this.checkRunCheap(ptr);
@@ -759,7 +746,7 @@ export class Heap {
         const cb = largeCacheBin(locPages);
         // A run of a cached length may sit in a thread cache (this one's or another's, which took
         // it within its budget): its page info still says "large run", so the mark tells.
-        if (cb >= 0) this.assertNotFreed(ptr, cb);
+        if (cb >= 0) assertNotFreed(this.s, this.cache, this.slot, ptr, cb);
         if (cb >= 0 && this.cache !== 0 && cacheTakesLarge(s.i32, this.cache, locPages)) {
           if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + locPages * L.PAGE_SIZE);
           this.cachePush(cb, ptr);
@@ -815,8 +802,8 @@ export class Heap {
       this.live();
       checkInteger("size", size);
       if (ptr === 0) return this.malloc(size);
-      const kind = this.locate(ptr, true);
-      this.assertNotFreed(ptr, cacheBinOf(kind));
+      const kind = locate(this.s, ptr, true);
+      assertNotFreed(this.s, this.cache, this.slot, ptr, cacheBinOf(kind));
       if (size === 0) {
         this.free(ptr);
         return 0;
@@ -893,102 +880,14 @@ export class Heap {
   usableSize(ptr: number): number {
     this.live();
     if (ptr === 0) return 0;
-    const kind = this.locate(ptr, false);
-    if (this.isFreed(ptr, cacheBinOf(kind))) throw invalidPointer(ptr, "was freed");
+    const kind = locate(this.s, ptr, false);
+    if (isFreed(this.s, this.cache, this.slot, ptr, cacheBinOf(kind))) throw invalidPointer(ptr, "was freed");
     return this.sizeOfLocated(kind);
   }
 
   private sizeOfLocated(kind: number): number {
     if (locSClass >= 0) return BIN_SIZE[locSClass]; // a sampled small block (profile.ts)
     return kind === K_SMALL ? BIN_SIZE[locBin] : locPages * L.PAGE_SIZE;
-  }
-
-  // ---- Finding out what a pointer is ---------------------------------------------------------------
-
-  /**
-   * Classifies `ptr` as the start of a live small region, large run or huge block (setting the loc*
-   * scratch variables), or throws INVALID_POINTER saying why not - DOUBLE_FREE for a freed small
-   * region when `freeing` (free, realloc). Reads metadata without a lock: for a block that is live,
-   * what it reads does not change until the block is freed.
-   */
-  private locate(ptr: number, freeing: boolean): number {
-    const s = this.s;
-    if (typeof ptr !== "number") throw new TypeError(`sabmalloc: a pointer is a number, not ${typeof ptr}`);
-    if ((ptr >>> 0) !== ptr) throw invalidPointer(ptr, "is not an unsigned 32-bit integer");
-    if (ptr < s.hb) throw invalidPointer(ptr, "lies below the heap's base");
-    s.refresh();
-    const c = addrChunk(s, ptr);
-    if (c >= s.nchunks) throw invalidPointer(ptr, "lies past the end of the heap");
-    const e = chunkEntry(s, c);
-    locSampled = 0;
-    locSClass = -1;
-    switch (chunkKind(e)) {
-      case L.CK_FREE: throw invalidPointer(ptr, "lies in an unused chunk");
-      case L.CK_HUGE_BODY: throw invalidPointer(ptr, "lies inside a huge block");
-      case L.CK_HUGE:
-        if ((ptr - s.hb) % L.CHUNK_SIZE !== 0) throw invalidPointer(ptr, "lies inside a huge block");
-        locPages = chunkArg(e);
-        locSampled = e & L.CK_SAMPLED;
-        return K_HUGE;
-    }
-    locArena = chunkArg(e);
-    const gpage = addrPage(s, ptr);
-    const info = pageInfo(s, gpage);
-    switch (info & L.PI_STATE_MASK) {
-      case L.PS_FREE: throw invalidPointer(ptr, "lies in free pages (freed already, or never allocated)");
-      case L.PS_META: throw invalidPointer(ptr, "lies in the allocator's metadata");
-      case L.PS_LARGE:
-        if ((info & L.PI_HEAD) === 0 || ptr % L.PAGE_SIZE !== s.hb % L.PAGE_SIZE) {
-          throw invalidPointer(ptr, "lies inside a large block");
-        }
-        locRun = gpage;
-        locPages = infoSize(info);
-        locSampled = info & L.PI_SAMPLED;
-        if (locSampled !== 0) locSClass = ((info >>> L.PI_SCLASS_SHIFT) & L.PI_SCLASS_MASK) - 1;
-        return K_LARGE;
-    }
-    const bin = infoBin(info);
-    const run = smallRunOf(s, gpage);
-    const off = ptr - pageAddr(s, run);
-    const idx = regionIndex(bin, off);
-    if (idx * BIN_SIZE[bin] !== off) throw invalidPointer(ptr, `lies inside a ${BIN_SIZE[bin]}-byte region`);
-    if (bitmapGet(s.i32, auxIdx(s, run), idx)) {
-      if (((s.i32[ptr >>> 2] ^ ptr) | L.MARK_USED_BIT) === L.FREE_MARK) {
-        throw freeing ? doubleFree(ptr, "was freed already") : invalidPointer(ptr, "was freed");
-      }
-      throw invalidPointer(ptr, "is a region that was never allocated");
-    }
-    locBin = bin;
-    locRun = run;
-    locIdx = idx;
-    return K_SMALL;
-  }
-
-  /** Throws DOUBLE_FREE when the located block at `ptr` (cache bin `bin`) sits in a thread cache. */
-  private assertNotFreed(ptr: number, bin: number): void {
-    if (!this.isFreed(ptr, bin)) return;
-    if (((this.s.i32[ptr >>> 2] ^ ptr) & L.MARK_FRESH_BIT) !== 0) {
-      throw invalidPointer(ptr, "is a region that was never allocated (it sits in a thread cache)");
-    }
-    throw doubleFree(ptr, "was freed already (it is in a thread cache)");
-  }
-
-  /**
-   * Whether the small region `ptr` (bitmap: in use) is really in some thread's cache. Only asked
-   * when its first word holds the free mark - user data rarely looks like it - so the scan of the
-   * caches (this thread's exactly, other live threads' as they are this instant) is rare.
-   */
-  private isFreed(ptr: number, bin: number): boolean {
-    const s = this.s;
-    if (bin < 0 || !hasFreeMark(s.i32, ptr)) return false;
-    if (this.cache !== 0 && cacheHoldsAny(s, this.cache, bin, ptr)) return true;
-    const nslots = s.i32[s.hdr + L.H_NSLOTS];
-    for (let k = 0; k < nslots; k++) {
-      if (k === this.slot || (Atomics.load(s.i32, s.sl + k * L.SLOT_WORDS + L.S_STATE) & L.SS_MASK) !== L.SS_LIVE) continue;
-      const tw = slotCache(s, k);
-      if (tw !== 0 && cacheHoldsAny(s, tw, bin, ptr)) return true;
-    }
-    return false;
   }
 
   // ---- Thread cache upkeep --------------------------------------------------------------------------

@@ -70,3 +70,17 @@ test("a Web Worker's allocations show in the page's heap profile, in every forma
   assert.ok(r.devtoolsChildren >= 1);
   assert.match(r.text, /bigSite profile-worker\.mjs:\d+/);
 });
+
+test("heap.watch(worker) in a browser: a terminated Web Worker's slot is reclaimed, its blocks stay live", { timeout: 60000 }, async () => {
+  await page.goto(`${server.url}test/browser/watch.html`);
+  await page.waitForFunction(() => window.__watch !== undefined, null, { timeout: 50000, polling: 100 });
+  const r = await page.evaluate(() => window.__watch);
+  assert.equal(r.error, undefined, `the page failed: ${r.error}\n${consoleLines.join("\n")}`);
+  assert.equal(r.threadsBefore, 2);
+  assert.ok(r.cachedBefore > 0, "the worker's cache held blocks");
+  assert.equal(r.threadsAfter, 1, "its slot was reclaimed");
+  assert.ok(r.reclaimedAfter >= 900, `not before the grace period: ${r.reclaimedAfter} ms`);
+  assert.equal(r.cachedAfter, 0, "its cache was returned");
+  assert.equal(r.intact, r.live, "its live blocks kept their bytes");
+  assert.equal(r.allocatedAtEnd, 0);
+});

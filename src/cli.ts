@@ -340,7 +340,8 @@ async function demo(o: Options): Promise<number> {
     for (const line of columns(["worker", "slot", "ops", "ops/s", "gets", "hits", "inserts", "replaces", "deletes", "full"], rows)) say(line);
     say();
     say(`throughput: ${fmtRate(opsPerSec)} ops/s, ${fmtRate((mallocs + frees) / wall)} malloc + free calls/s; ` +
-      `${formatBytes(t.bytesWritten)} written, ${formatBytes(t.bytesChecked)} checked`);
+      `${formatBytes(t.bytesWritten)} written, ${formatBytes(t.bytesChecked)} checked` +
+      (o.chaos ? " (calls and bytes of the workers alive at the end; ops of all)" : ""));
     if (t.full > 0) say(`note: ${int(t.full)} puts found no room (the heap reached --max-bytes ${formatBytes(o.maxBytes)})`);
     if (o.chaos) {
       say(`chaos: ${chaos.kills} workers terminated at random moments and replaced; their slots reclaimed by ` +

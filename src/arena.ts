@@ -23,7 +23,7 @@
 
 import { firstDataPage, initArenaChunk, poolGive, poolTake, poolTakeZero } from "./chunk.js";
 import { corruption } from "./errors.js";
-import { crashPoint, jsave, jset, journalClose, journalOpen, journalRollback } from "./journal.js";
+import { crashPoint, jsave, jset, journalClose, journalOpen } from "./journal.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
@@ -102,36 +102,6 @@ export function globalUnlock(s: Space): void {
   journalClose(s.i32, s.gj);
   crashPoint(s);
   lockRelease(s.i32, s.hdr + L.H_LOCK);
-}
-
-/**
- * After an exception inside a section of this thread: undoes what the open sections wrote, rebuilds
- * what is derived from it, and releases the locks, so that the caller gets the error and the heap
- * is as it was (repair.ts does the same for a thread that died).
- */
-export function abortSections(s: Space, rebuildArena: (s: Space, a: number) => void, repairGlobal: (s: Space) => void): void {
-  if (s.dead) return; // a crash point fired: this thread is "gone", its repair is reclaim()'s
-  s.emptied.length = 0;
-  if (s.profHeld) {
-    // The profile's tables are written in an order that a cut leaves readable (profile.ts).
-    s.profHeld = false;
-    lockRelease(s.i32, s.hdr + L.H_PROF_LOCK);
-  }
-  const a = s.heldArena;
-  const g = s.gDepth > 0;
-  try {
-    s.refresh();
-    if (g) journalRollback(s, s.gj);
-    if (a >= 0 && s.jw !== 0) journalRollback(s, s.jw);
-    if (g) repairGlobal(s);
-    if (a >= 0) rebuildArena(s, a);
-  } catch (e) {
-    if (s.dead) throw e; // "died" at a crash point: the locks stay held for reclaim()
-  }
-  s.gDepth = 0;
-  s.heldArena = -1;
-  if (g) lockRelease(s.i32, s.hdr + L.H_LOCK);
-  if (a >= 0) lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
 }
 
 /** The lock words in the lock order: the profile lock, the arenas by index, the global lock. */

@@ -16,7 +16,7 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  abortSections, arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, largeFree,
+  arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, largeFree,
   pageInfo, runGrow, runShrink, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
 import { binTake, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
@@ -32,7 +32,7 @@ import { checkInteger, HeapOptions, readOptions, writeHeader } from "./header.js
 import { crashPoint, testHooks } from "./journal.js";
 import { L } from "./layout.js";
 import { threadCanBlock } from "./lock.js";
-import { rebuildArena, repairGlobal } from "./repair.js";
+import { abortSections } from "./repair.js";
 import {
   claimSlot, makeBlock, onLockWait, reclaimSlot, releaseSlot, slotsOfTag, slotWord, watchWorker, WatchedWorker,
 } from "./slots.js";
@@ -992,7 +992,7 @@ export class Heap {
   }
 
   /**
-   * After an exception thrown inside a critical section: undo it, release its locks (arena.ts:
+   * After an exception thrown inside a critical section: undo it, release its locks (repair.ts:
    * abortSections). A simulated death (a test's crash point) leaves everything to reclaim().
    */
   private abort(): void {
@@ -1003,7 +1003,7 @@ export class Heap {
       this.cache = 0;
       return;
     }
-    abortSections(s, rebuildArena, repairGlobal);
+    abortSections(s);
   }
 
   // ---- Slots, arenas, caches -----------------------------------------------------------------------

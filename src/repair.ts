@@ -171,10 +171,44 @@ export function repairLocks(s: Space, k: number, alsoOf: number): void {
   let arena = -1;
   for (let a = 0; a < narenas && arena < 0; a++) if (lockSteal(m, arenaWord(s, a) + L.A_LOCK, dead, s.owner)) arena = a;
   if (!g && arena < 0) return;
+  repairHeld(s, g, arena, [slotJournal(s, k), alsoOf >= 0 ? slotJournal(s, alsoOf) : 0]);
+}
+
+/**
+ * After an exception inside a section of this thread: the same repair of the locks it holds itself,
+ * so that the caller gets the error and the heap is as it was before the call, no lock held. An
+ * error found by the repair itself is dropped: the caller's error is the one to report.
+ */
+export function abortSections(s: Space): void {
+  if (s.dead) return; // a crash point fired: this thread is "gone", its repair is reclaim()'s
+  s.emptied.length = 0;
+  if (s.profHeld) {
+    s.profHeld = false; // (the profile's tables: see repairLocks)
+    lockRelease(s.i32, s.hdr + L.H_PROF_LOCK);
+  }
+  const arena = s.heldArena;
+  const g = s.gDepth > 0;
+  s.gDepth = 0;
+  s.heldArena = -1;
+  if (!g && arena < 0) return;
+  try {
+    s.refresh();
+    repairHeld(s, g, arena, [s.jw]);
+  } catch (e) {
+    if (s.dead) throw e; // "died" at a crash point inside the repair: the locks stay held for reclaim()
+  }
+}
+
+/**
+ * Steps 2-4 for the global lock (`g`) and arena lock `arena` (-1: none) this thread holds now:
+ * undoes the global journal and those of `journals` open for that arena, rebuilds, releases.
+ */
+function repairHeld(s: Space, g: boolean, arena: number, journals: number[]): void {
+  const m = s.i32;
   try {
     if (g) journalRollback(s, s.gj);
     if (arena >= 0) {
-      for (const j of [slotJournal(s, k), alsoOf >= 0 ? slotJournal(s, alsoOf) : 0]) {
+      for (const j of journals) {
         if (j !== 0 && journalIsOpen(m, j) && m[j + L.J_ARENA] === arena) journalRollback(s, j);
       }
     }

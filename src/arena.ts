@@ -309,7 +309,7 @@ function releaseEmptied(s: Space, a: number): void {
 }
 
 /** Whether arena chunk `c` is one free run from its first data page to its end. */
-export function chunkEmpty(s: Space, c: number): boolean {
+function chunkEmpty(s: Space, c: number): boolean {
   const first = firstDataPage(s, c);
   const info = pageInfo(s, c * L.CHUNK_PAGES + first);
   return (info & L.PI_STATE_MASK) === L.PS_FREE && (info & L.PI_HEAD) !== 0 &&

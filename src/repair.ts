@@ -150,7 +150,7 @@ export function rebuildArena(s: Space, a: number): void {
 }
 
 /** Word index of slot `k`'s journal, or 0 (none, or out of this thread's views). */
-export function slotJournal(s: Space, k: number): number {
+function slotJournal(s: Space, k: number): number {
   const b = s.i32[s.sl + k * L.SLOT_WORDS + L.S_BLOCK] >>> 0;
   return b !== 0 && b + L.J_WORDS * 4 <= s.bytes ? b >>> 2 : 0;
 }

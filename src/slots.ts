@@ -189,7 +189,7 @@ export const TERMINATE_GRACE_MS = 1000;
 const watched = new Map<number, () => boolean>();
 
 /** Whether the thread with `tag` is known (to this realm's watch()) to be gone. */
-export function tagGone(tag: number): boolean {
+function tagGone(tag: number): boolean {
   const gone = watched.get(tag);
   return gone !== undefined && gone();
 }

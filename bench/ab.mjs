@@ -1,5 +1,6 @@
 // A/B of two builds of sabmalloc in one process: the same loops, alternated, medians of rounds.
 //   node --expose-gc bench/ab.mjs OLD/index.js NEW/index.js [rounds]
+// CPU time (process.cpuUsage), so that waiting for a core on a shared machine does not count.
 // Loops: malloc(32)+free pairs (the cache-hit fast paths), a batch of 1,000 LIFO, a batch of
 // 100,000 FIFO (fills and flushes: the critical sections), 64 KiB malloc+free (large runs through
 // the cache), 300 KiB malloc+free (large runs through the arena lock), 2 MiB (huge, global lock).
@@ -19,32 +20,60 @@ const impls = [["A", await load(a)], ["B", await load(b)]];
 // Each build gets its own copy of every loop (compiled from the same source), so that V8's type
 // feedback at the call sites sees one Heap class: a loop shared by both would be polymorphic.
 const LOOPS = {
-  "malloc(32)+free": `const n = 2000000; const t0 = performance.now();
+  "malloc(32)+free": `const n = 2000000; const t0 = cpuMs();
     for (let i = 0; i < n; i++) h.free(h.malloc(32));
-    return ((performance.now() - t0) * 1e6) / n;`,
-  "batch 1k LIFO": `const ps = new Array(1000); const reps = 1000; const t0 = performance.now();
+    return ((cpuMs() - t0) * 1e6) / n;`,
+  "batch 1k LIFO": `const ps = new Array(1000); const reps = 1000; const t0 = cpuMs();
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < 1000; i++) ps[i] = h.malloc(16);
       for (let i = 999; i >= 0; i--) h.free(ps[i]);
     }
-    return ((performance.now() - t0) * 1e6) / (reps * 1000);`,
-  "batch 100k FIFO": `const n = 100000; const ps = new Array(n); const reps = 10; const t0 = performance.now();
+    return ((cpuMs() - t0) * 1e6) / (reps * 1000);`,
+  "batch 100k FIFO": `const n = 100000; const ps = new Array(n); const reps = 10; const t0 = cpuMs();
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < n; i++) ps[i] = h.malloc(16 + (i & 3) * 16);
       for (let i = 0; i < n; i++) h.free(ps[i]);
     }
-    return ((performance.now() - t0) * 1e6) / (reps * n);`,
-  "64 KiB malloc+free": `const n = 200000; const t0 = performance.now();
+    return ((cpuMs() - t0) * 1e6) / (reps * n);`,
+  "batch 100k LIFO": `const n = 100000; const ps = new Array(n); const reps = 10; const t0 = cpuMs();
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < n; i++) ps[i] = h.malloc(16 + (i & 3) * 16);
+      for (let i = n - 1; i >= 0; i--) h.free(ps[i]);
+    }
+    return ((cpuMs() - t0) * 1e6) / (reps * n);`,
+  "tree 2^16 x16 B": `const m0 = h.i32; let m = m0;
+    const build = (d) => { const p = h.malloc(16); if (h.i32 !== m) m = h.i32;
+      const l = d > 0 ? build(d - 1) : 0; const r = d > 0 ? build(d - 1) : 0;
+      m[p >>> 2] = l; m[(p >>> 2) + 1] = r; m[(p >>> 2) + 2] = d; return p; };
+    const free = (p) => { const l = m[p >>> 2], r = m[(p >>> 2) + 1]; if (l !== 0) free(l >>> 0); if (r !== 0) free(r >>> 0); h.free(p); };
+    const reps = 8; const t0 = cpuMs();
+    for (let k = 0; k < reps; k++) { const root = build(15); m = h.i32; free(root); }
+    return ((cpuMs() - t0) * 1e6) / (reps * 65535);`,
+  "replace 1M live": `const n = 1 << 20; const ps = new Uint32Array(n); let x = 12345;
+    for (let i = 0; i < n; i++) ps[i] = h.malloc(8 + (i * 7919) % 505);
+    const ops = 2000000; const t0 = cpuMs();
+    for (let i = 0; i < ops; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; const k = (x >>> 0) & (n - 1);
+      h.free(ps[k]); ps[k] = h.malloc(8 + ((x >>> 8) % 505)); }
+    const t = ((cpuMs() - t0) * 1e6) / ops; for (let i = 0; i < n; i++) h.free(ps[i]); return t;`,
+  "realloc x2 8B..1MiB": `const reps = 2000; let steps = 0; const t0 = cpuMs();
+    for (let r = 0; r < reps; r++) { let p = h.malloc(8); for (let s = 16; s <= 1 << 20; s *= 2) { p = h.realloc(p, s); steps++; } h.free(p); }
+    return ((cpuMs() - t0) * 1e6) / steps;`,
+  "calloc+free 8..4K": `const n = 500000; let x = 99; const t0 = cpuMs();
+    for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; h.free(h.calloc(1, 8 + ((x >>> 0) % 4089))); }
+    return ((cpuMs() - t0) * 1e6) / n;`,
+  "64 KiB malloc+free": `const n = 200000; const t0 = cpuMs();
     for (let i = 0; i < n; i++) h.free(h.malloc(65536));
-    return ((performance.now() - t0) * 1e6) / n;`,
-  "300 KiB malloc+free": `const n = 50000; const t0 = performance.now();
+    return ((cpuMs() - t0) * 1e6) / n;`,
+  "300 KiB malloc+free": `const n = 50000; const t0 = cpuMs();
     for (let i = 0; i < n; i++) h.free(h.malloc(300 << 10));
-    return ((performance.now() - t0) * 1e6) / n;`,
-  "2 MiB malloc+free": `const n = 20000; const t0 = performance.now();
+    return ((cpuMs() - t0) * 1e6) / n;`,
+  "2 MiB malloc+free": `const n = 20000; const t0 = cpuMs();
     for (let i = 0; i < n; i++) h.free(h.malloc(2 << 20));
-    return ((performance.now() - t0) * 1e6) / n;`,
+    return ((cpuMs() - t0) * 1e6) / n;`,
 };
-const loopsOf = () => Object.fromEntries(Object.entries(LOOPS).map(([k, src]) => [k, new Function("h", src)]));
+// CPU time of the process, not wall time: on a shared machine a loop that waits for a core is not slower.
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const loopsOf = () => Object.fromEntries(Object.entries(LOOPS).map(([k, src]) => [k, new Function("h", "cpuMs", src)]));
 const compiled = { A: loopsOf(), B: loopsOf() };
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
@@ -54,8 +83,8 @@ for (const name of Object.keys(LOOPS)) {
   const times = { A: [], B: [] };
   for (let r = 0; r < rounds + 1; r++) {
     for (const [id, Heap] of r % 2 === 0 ? impls : [...impls].reverse()) {
-      const h = Heap.create({ initialBytes: 32 << 20, maxBytes: 1 << 30 });
-      const t = compiled[id][name](h);
+      const h = Heap.create({ initialBytes: 32 << 20, maxBytes: 2 ** 31 });
+      const t = compiled[id][name](h, cpuMs);
       if (r > 0) times[id].push(t); // round 0 warms both up
     }
   }

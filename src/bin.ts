@@ -21,9 +21,9 @@
 // Arena lock held for everything here.
 
 import { arenaWord, binWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";
-import { bitmapFill, bitmapGet, lowestBit } from "./bitmap.js";
+import { bitCount, bitmapFill, bitmapGet, lowestBit } from "./bitmap.js";
 import { corruption } from "./errors.js";
-import { jset } from "./journal.js";
+import { jsave, jset } from "./journal.js";
 import { L } from "./layout.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE } from "./sizeclass.js";
 import { auxIdx, mapIdx, pageAddr, Space } from "./space.js";
@@ -152,23 +152,63 @@ export function binGive(s: Space, a: number, bin: number, run: number, idx: numb
   const bm = auxIdx(s, run);
   if (bitmapGet(m, bm, idx)) return false;
   jset(s, bm + (idx >>> 5), m[bm + (idx >>> 5)] | (1 << (idx & 31)));
+  runGained(s, a, bin, run, 1);
+  return true;
+}
+
+/**
+ * Returns to the bin the regions of the run at `run` (class `bin`) whose bits are set in the
+ * `BIN_BITMAP_WORDS[bin]` words of `mask` from `at`, and clears those mask words. One journal
+ * entry for the run's bitmap and one update of its counts and of its place in the bin, however
+ * many regions come back (a cache flush groups its blocks by run: tcache.ts). Returns how many of
+ * them were free already (double frees that got past the thread cache's checks): those are dropped.
+ */
+export function binGiveMany(s: Space, a: number, bin: number, run: number, mask: Int32Array, at: number): number {
+  const m = s.i32;
+  const bm = auxIdx(s, run);
+  const nwords = BIN_BITMAP_WORDS[bin];
+  jsave(s, bm, nwords, 1); // the bitmap is primary state (journal.ts): saved whole, then written plainly
+  let dup = 0;
+  let n = 0;
+  for (let w = 0; w < nwords; w++) {
+    const x = mask[at + w];
+    if (x === 0) continue;
+    mask[at + w] = 0;
+    const old = m[bm + w];
+    dup += bitCount(old & x);
+    n += bitCount(x & ~old);
+    m[bm + w] = old | x;
+  }
+  if (n > 0) runGained(s, a, bin, run, n);
+  return dup;
+}
+
+/**
+ * The run at `run` (class `bin`) got `n` regions back (their bitmap bits are set): its free count,
+ * the bin's counters, and its place in the bin follow. An empty run goes back to the arena; a run
+ * that was full (in no structure) becomes runcur when it lies lower, else joins the tree.
+ */
+function runGained(s: Space, a: number, bin: number, run: number, n: number): void {
+  const m = s.i32;
   const me = mapIdx(s, run);
-  const nfree = ++m[me + L.MAP_NFREE];
-  if (nfree > BIN_NREGS[bin]) throw corruption(`class ${BIN_SIZE[bin]} run at ${pageAddr(s, run)}: free count ${nfree}`);
+  const had = m[me + L.MAP_NFREE];
+  const nfree = had + n;
+  if (!(had >= 0 && nfree <= BIN_NREGS[bin])) throw corruption(`class ${BIN_SIZE[bin]} run at ${pageAddr(s, run)}: free count ${nfree}`);
+  m[me + L.MAP_NFREE] = nfree;
   const bw = binWord(s, a, bin);
   const aw = arenaWord(s, a);
-  m[bw + L.B_CURREGS]--;
-  s.f64[(bw + L.B_NFREE) >>> 1]++;
-  s.f64[(aw + L.A_SMALL_NFREE) >>> 1]++;
-  s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1] -= BIN_SIZE[bin];
+  m[bw + L.B_CURREGS] -= n;
+  s.f64[(bw + L.B_NFREE) >>> 1] += n;
+  s.f64[(aw + L.A_SMALL_NFREE) >>> 1] += n;
+  s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1] -= n * BIN_SIZE[bin];
   const cur = m[bw + L.B_RUNCUR];
   if (nfree === BIN_NREGS[bin]) {
-    // Empty: out of the bin, back to the arena.
+    // Empty: out of the bin, back to the arena. (A run that was full is in no structure.)
     if (cur === run) m[bw + L.B_RUNCUR] = 0;
-    else m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
+    else if (had > 0) m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
     m[bw + L.B_CURRUNS]--;
     runFree(s, a, run, BIN_RUN_PAGES[bin]);
-  } else if (nfree === 1 && cur !== run) {
+  } else if (had === 0 && cur !== run) {
     // Was full, so in no structure: it becomes runcur when it lies lower, else joins the tree.
     if (cur === 0 || run < cur) {
       if (cur !== 0 && runNfree(s, cur) > 0) m[bw + L.B_RUNS] = treeInsert(s, m[bw + L.B_RUNS], cur);
@@ -177,7 +217,6 @@ export function binGive(s: Space, a: number, bin: number, run: number, idx: numb
       m[bw + L.B_RUNS] = treeInsert(s, m[bw + L.B_RUNS], run);
     }
   }
-  return true;
 }
 
 /** First page of the small run holding global page `gpage` (whose info says L.PS_SMALL). */

@@ -55,11 +55,13 @@ export function bitmapUnset(m: Int32Array, at: number, bit: number): void {
 /** Number of set bits in `nwords` words. */
 export function bitmapCount(m: Int32Array, at: number, nwords: number): number {
   let n = 0;
-  for (let w = 0; w < nwords; w++) {
-    let x = m[at + w];
-    x = x - ((x >>> 1) & 0x55555555);
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    n += (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
-  }
+  for (let w = 0; w < nwords; w++) n += bitCount(m[at + w]);
   return n;
+}
+
+/** Number of set bits in the 32-bit word `x` (a SWAR popcount: no loop over the bits). */
+export function bitCount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }

@@ -51,7 +51,7 @@
 
 import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "./arena.js";
 import { crashPoint, jsave, jset } from "./journal.js";
-import { binGive, binTake, throwIfTakenCorrupt } from "./bin.js";
+import { binGive, binGiveMany, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
 import { BIN_NREGS, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
@@ -135,8 +135,8 @@ export const GC_EVENT_MIN = Math.ceil(GC_BYTES / (8192 / NBINS));
 export const GC_EVENT_MAX = 16384;
 const INITIAL_FILL_SHIFT = 1;
 /**
- * Blocks a flush returns under one lock at most: bounds what one section writes to its journal
- * (a block may empty its run and free its pages: a dozen journal entries) - L.J_CAP holds 64 such.
+ * Large runs a flush returns under one lock at most: bounds what one section writes to its journal
+ * (a run's pages, merged with its neighbours: a dozen journal entries) - L.J_CAP holds 64 such.
  */
 const FLUSH_PASS = 64;
 
@@ -183,8 +183,11 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
 
 /**
  * Returns the oldest regions of `bin`'s stack to their arenas, keeping the newest `keep`. Regions
- * of one arena go back under one lock. Returns how many regions turned out to be free already
- * (double frees that got past the checks on free); they are dropped, the heap stays consistent.
+ * of one arena go back under one lock, grouped by run: each run's bitmap is saved and written once
+ * and its counts and place in the bin updated once, however many of its regions come back
+ * (jemalloc's tcache flush groups by slab likewise). Returns how many regions turned out to be
+ * free already (double frees that got past the checks on free); they are dropped, the heap stays
+ * consistent.
  */
 export function cacheFlush(s: Space, tw: number, bin: number, keep: number): number {
   let m = s.i32;
@@ -192,37 +195,112 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
   const n = tcCount(m, tw, bin);
   let end = n - keep; // the stack: [end blocks to flush | keep newer blocks]
   if (end <= 0) return 0;
+  const large = largeBinBytes(bin);
   let bad = 0;
   while (end > 0) {
-    // One pass: under the lock of the first block's arena, its blocks (FLUSH_PASS at most) go back
-    // and the rest moves down. Every pass leaves the stack as it leaves the bitmaps - its writes
-    // are journaled together - so a pass cut short is undone whole (journal.ts).
+    // One pass: under the lock of the first block's arena, its blocks go back (those of PASS_RUNS
+    // runs, or FLUSH_PASS large runs, at most) and the rest moves down. Every pass leaves the
+    // stack as it leaves the bitmaps - its writes are journaled together - so a pass cut short is
+    // undone whole (journal.ts).
     const a = regionArena(s, m[stack] >>> 0);
     arenaLock(s, a);
     m = s.i32; // locking refreshes the views
     jsave(s, stack, end + keep, 1); // the stack as it is: the pass rewrites it plainly
     let kept = 0;
     let given = 0;
-    for (let i = 0; i < end; i++) {
-      const p = m[stack + i];
-      if (given < FLUSH_PASS && regionArena(s, p >>> 0) === a) {
-        if (!giveRegion(s, a, bin, p >>> 0)) bad++;
-        given++;
-      } else {
-        m[stack + kept++] = p;
+    if (large !== 0) {
+      for (let i = 0; i < end; i++) {
+        const p = m[stack + i];
+        if (given < FLUSH_PASS && regionArena(s, p >>> 0) === a) {
+          if (!giveRegion(s, a, bin, p >>> 0)) bad++;
+          given++;
+        } else {
+          m[stack + kept++] = p;
+        }
       }
+      jset(s, tw + TC_LARGE, m[tw + TC_LARGE] - given * large);
+    } else {
+      passClear();
+      for (let i = 0; i < end; i++) {
+        const p = m[stack + i];
+        const r = regionArena(s, p >>> 0) === a ? passAdd(s, bin, p >>> 0) : PASS_FULL;
+        if (r === PASS_FULL) m[stack + kept++] = p;
+        else if (r === PASS_BAD) bad++;
+      }
+      // The regions gathered, run by run (the pass's journal holds them: see PASS_RUNS).
+      for (let k = 0; k < passRuns; k++) bad += binGiveMany(s, a, passBin[k], passRun[k], passMask, k * L.AUX_SLOT_WORDS);
+      passRuns = 0;
+      if (bin < NBINS) s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
     }
     m.copyWithin(stack + kept, stack + end, stack + end + keep);
     jset(s, tcRec(tw, bin) + L.TCR_HEAD, tw + TC_STACK[bin] - 1 + kept + keep);
-    const large = largeBinBytes(bin);
-    if (large !== 0) jset(s, tw + TC_LARGE, m[tw + TC_LARGE] - given * large);
-    if (bin < NBINS) s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
     arenaUnlock(s, a);
     m = s.i32;
     end = kept;
   }
   if (bad > 0) Atomics.add(m, s.hdr + L.H_DOUBLE_FREES, bad);
   return bad;
+}
+
+// A flush pass gathers its small regions by run before it gives them back: the run of each (its
+// first page and class) and a mask of the regions, laid out as the run's bitmap.
+/**
+ * Runs one flush pass gathers at most: each writes at most ~70 words to the pass's journal (its
+ * bitmap; its page infos and neighbours' when it empties), so 32 runs and a stack of 200 blocks
+ * stay well inside L.J_CAP.
+ */
+const PASS_RUNS = 32;
+const passRun = new Int32Array(PASS_RUNS);
+const passBin = new Int32Array(PASS_RUNS);
+const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);
+let passRuns = 0;
+/** Runs whose masks may hold bits (a pass cut short by an exception leaves them). */
+let passDirty = 0;
+let passLast = 0;
+const PASS_TAKEN = 0;
+const PASS_FULL = 1;
+const PASS_BAD = 2;
+
+function passClear(): void {
+  if (passDirty !== 0) passMask.fill(0, 0, passDirty * L.AUX_SLOT_WORDS);
+  passDirty = 0;
+  passRuns = 0;
+  passLast = 0;
+}
+
+/**
+ * Adds small region `p` (of cache bin `bin`: a class, or the remote stack) to the pass. Returns
+ * PASS_TAKEN; PASS_FULL when its run would be one too many for this pass (it waits for the next);
+ * PASS_BAD when it is not a region of its class in use: its page is no longer a small run of that
+ * class, or the pass has it already (a double free), so it is dropped.
+ */
+function passAdd(s: Space, bin: number, p: number): number {
+  const gpage = addrPage(s, p);
+  const info = pageInfo(s, gpage);
+  if ((info & L.PI_STATE_MASK) !== L.PS_SMALL) return PASS_BAD;
+  const rb = infoBin(info);
+  if (bin !== L.TC_REMOTE && rb !== bin) return PASS_BAD;
+  const run = gpage - infoSize(info);
+  let k = passLast;
+  if (k >= passRuns || passRun[k] !== run) {
+    // Blocks come mostly in runs of the same run (a fill hands out a run's regions in order).
+    k = 0;
+    while (k < passRuns && passRun[k] !== run) k++;
+    if (k === passRuns) {
+      if (k === PASS_RUNS) return PASS_FULL;
+      passRun[k] = run;
+      passBin[k] = rb;
+      passRuns = k + 1;
+      if (passDirty < passRuns) passDirty = passRuns;
+    }
+    passLast = k;
+  }
+  const idx = regionIndex(rb, p - pageAddr(s, run));
+  const w = k * L.AUX_SLOT_WORDS + (idx >>> 5);
+  const bit = 1 << (idx & 31);
+  if ((passMask[w] & bit) !== 0) return PASS_BAD;
+  passMask[w] |= bit;
+  return PASS_TAKEN;
 }
 
 /** Arena owning the chunk of region `p`. */

@@ -220,16 +220,12 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
       }
       jset(s, tw + TC_LARGE, m[tw + TC_LARGE] - given * large);
     } else {
-      passClear();
-      for (let i = 0; i < end; i++) {
-        const p = m[stack + i];
-        const r = regionArena(s, p >>> 0) === a ? passAdd(s, bin, p >>> 0) : PASS_FULL;
-        if (r === PASS_FULL) m[stack + kept++] = p;
-        else if (r === PASS_BAD) bad++;
-      }
+      kept = gatherPass(s, m, stack, end, bin);
+      bad += passBad;
       // The regions gathered, run by run (the pass's journal holds them: see PASS_RUNS).
       for (let k = 0; k < passRuns; k++) bad += binGiveMany(s, a, passBin[k], passRun[k], passMask, k * L.AUX_SLOT_WORDS);
       passRuns = 0;
+      passDirty = 0; // binGiveMany cleared every mask word it read
       if (bin < NBINS) s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
     }
     m.copyWithin(stack + kept, stack + end, stack + end + keep);
@@ -245,7 +241,7 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
 // A flush pass gathers its small regions by run before it gives them back: the run of each (its
 // first page and class) and a mask of the regions, laid out as the run's bitmap.
 /**
- * Runs one flush pass gathers at most: each writes at most ~70 words to the pass's journal (its
+ * Runs one flush pass gathers at most: each writes at most ~50 words to the pass's journal (its
  * bitmap; its page infos and neighbours' when it empties), so 32 runs and a stack of 200 blocks
  * stay well inside L.J_CAP.
  */
@@ -253,54 +249,75 @@ const PASS_RUNS = 32;
 const passRun = new Int32Array(PASS_RUNS);
 const passBin = new Int32Array(PASS_RUNS);
 const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);
+/** Runs gathered by the last gatherPass(), and the blocks it dropped as bad. */
 let passRuns = 0;
-/** Runs whose masks may hold bits (a pass cut short by an exception leaves them). */
+let passBad = 0;
+/** Runs whose masks may hold bits (a pass cut short by an exception leaves them set). */
 let passDirty = 0;
-let passLast = 0;
-const PASS_TAKEN = 0;
-const PASS_FULL = 1;
-const PASS_BAD = 2;
-
-function passClear(): void {
-  if (passDirty !== 0) passMask.fill(0, 0, passDirty * L.AUX_SLOT_WORDS);
-  passDirty = 0;
-  passRuns = 0;
-  passLast = 0;
-}
 
 /**
- * Adds small region `p` (of cache bin `bin`: a class, or the remote stack) to the pass. Returns
- * PASS_TAKEN; PASS_FULL when its run would be one too many for this pass (it waits for the next);
- * PASS_BAD when it is not a region of its class in use: its page is no longer a small run of that
- * class, or the pass has it already (a double free), so it is dropped.
+ * Gathers into the pass (passRun, passBin, passMask) the small regions among the `end` oldest
+ * blocks of the stack at word `stack` (cache bin `bin`: a class, or the remote stack) that belong
+ * to the arena of the first one, as long as their runs number at most PASS_RUNS. The others move
+ * down the stack, in order; returns how many. Blocks that are not regions of their class in use
+ * (their page is no longer a small run of that class, or the pass has them already: double frees)
+ * are dropped and counted in passBad.
+ *
+ * It reads each block's chunk entry and page info straight from the chunk table and the page map,
+ * as free's fast path does, and keeps its state in locals (measured: a call per lookup, and the
+ * state in module variables, cost 2x here).
  */
-function passAdd(s: Space, bin: number, p: number): number {
-  const gpage = addrPage(s, p);
-  const info = pageInfo(s, gpage);
-  if ((info & L.PI_STATE_MASK) !== L.PS_SMALL) return PASS_BAD;
-  const rb = infoBin(info);
-  if (bin !== L.TC_REMOTE && rb !== bin) return PASS_BAD;
-  const run = gpage - infoSize(info);
-  let k = passLast;
-  if (k >= passRuns || passRun[k] !== run) {
-    // Blocks come mostly in runs of the same run (a fill hands out a run's regions in order).
-    k = 0;
-    while (k < passRuns && passRun[k] !== run) k++;
-    if (k === passRuns) {
-      if (k === PASS_RUNS) return PASS_FULL;
-      passRun[k] = run;
-      passBin[k] = rb;
-      passRuns = k + 1;
-      if (passDirty < passRuns) passDirty = passRuns;
+function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: number): number {
+  const runs = passRun;
+  const mask = passMask;
+  if (passDirty !== 0) mask.fill(0, 0, passDirty * L.AUX_SLOT_WORDS);
+  passDirty = PASS_RUNS; // until the caller has given back (and so cleared) every mask
+  const hb = s.hb;
+  const ct = s.ct;
+  const hw = s.hw;
+  const entry = m[ct + ((((m[stack] >>> 0) - hb) >>> 0) >>> L.CHUNK_SHIFT)];
+  let kept = 0;
+  let bad = 0;
+  let nruns = 0;
+  let k = 0; // the pass's entry of the last block's run: blocks come mostly run by run
+  for (let i = 0; i < end; i++) {
+    const p = m[stack + i];
+    const off = ((p >>> 0) - hb) >>> 0;
+    const c = off >>> L.CHUNK_SHIFT;
+    if (m[ct + c] !== entry) {
+      m[stack + kept++] = p; // another arena's: a later pass
+      continue;
     }
-    passLast = k;
+    const gpage = off >>> L.PAGE_SHIFT;
+    const info = m[hw + c * L.CHUNK_WORDS + (gpage & (L.CHUNK_PAGES - 1)) * L.MAP_ENTRY_WORDS + L.MAP_INFO];
+    const rb = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
+    if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || (bin !== L.TC_REMOTE && rb !== bin)) {
+      bad++;
+      continue;
+    }
+    const run = gpage - ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
+    if (k >= nruns || runs[k] !== run) {
+      k = 0;
+      while (k < nruns && runs[k] !== run) k++;
+      if (k === nruns) {
+        if (k === PASS_RUNS) {
+          m[stack + kept++] = p; // one run too many: a later pass
+          continue;
+        }
+        runs[k] = run;
+        passBin[k] = rb;
+        nruns++;
+      }
+    }
+    const idx = regionIndex(rb, off - run * L.PAGE_SIZE);
+    const w = k * L.AUX_SLOT_WORDS + (idx >>> 5);
+    const bit = 1 << (idx & 31);
+    if ((mask[w] & bit) !== 0) bad++;
+    else mask[w] |= bit;
   }
-  const idx = regionIndex(rb, p - pageAddr(s, run));
-  const w = k * L.AUX_SLOT_WORDS + (idx >>> 5);
-  const bit = 1 << (idx & 31);
-  if ((passMask[w] & bit) !== 0) return PASS_BAD;
-  passMask[w] |= bit;
-  return PASS_TAKEN;
+  passRuns = nruns;
+  passBad = bad;
+  return kept;
 }
 
 /** Arena owning the chunk of region `p`. */

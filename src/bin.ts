@@ -61,14 +61,17 @@ export function throwIfTakenCorrupt(bin: number): void {
 
 /**
  * Takes up to `n` regions of class `bin` from arena `a`, lowest addresses first, and writes their
- * addresses to words [dst, dst + n) in ascending order. Returns how many it took (fewer than `n`
- * only when the heap cannot grow).
+ * addresses to words dst + n - 1, dst + n - 2, ... (descending: a cache stack filled so hands out
+ * its lowest address first, with no pass to reverse it). Returns how many it took, `got`: fewer
+ * than `n` only when the heap cannot grow; they are then in words [dst + n - got, dst + n).
  */
 export function binTake(s: Space, a: number, bin: number, dst: number, n: number): number {
   let m = s.i32;
   const bw = binWord(s, a, bin);
   const size = BIN_SIZE[bin];
   const nwords = BIN_BITMAP_WORDS[bin];
+  const nregs = BIN_NREGS[bin];
+  const top = dst + n - 1;
   let got = 0;
   let bad = 0;
   while (got < n) {
@@ -82,18 +85,18 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
     const bm = auxIdx(s, run);
     const base = pageAddr(s, run);
     let nfree = m[me + L.MAP_NFREE];
-    if (!(nfree > 0 && nfree <= BIN_NREGS[bin])) throw corruption(`class ${size} run at ${base}: free count ${nfree}`);
+    if (!(nfree > 0 && nfree <= nregs)) throw corruption(`class ${size} run at ${base}: free count ${nfree}`);
     const had = nfree;
     for (let w = 0; w < nwords && got < n && nfree > 0; w++) {
       let x = m[bm + w];
       if (x === 0) continue;
       while (x !== 0 && got < n) {
         const bit = (w << 5) + lowestBit(x);
-        if (bit >= BIN_NREGS[bin]) throw corruption(`class ${size} run at ${base}: bitmap bit ${bit} past its regions`);
+        if (bit >= nregs) throw corruption(`class ${size} run at ${base}: bitmap bit ${bit} past its regions`);
         const p = base + bit * size;
         // Free regions carry a mark (layout.ts); one without it was written after it was freed.
         // It is not handed out: it stays allocated (leaked) and the caller reports it.
-        if (hasFreeMark(m, p)) m[dst + got++] = p;
+        if (hasFreeMark(m, p)) m[top - got++] = p;
         else bad++;
         x &= x - 1;
         nfree--;

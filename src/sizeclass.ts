@@ -55,7 +55,7 @@ export const BIN_BITMAP_WORDS = Int32Array.from(BIN_NREGS, (n) => (n + 31) >>> 5
  * A double multiply is several times cheaper than an integer division by a variable.
  */
 export const BIN_MAGIC = Float64Array.from(sizes, (s) => Math.ceil(2 ** 32 / s));
-const TWO_POW_M32 = 2 ** -32;
+export const TWO_POW_M32 = 2 ** -32;
 /**
  * The same ceil(2^32 / size) as int32 words (at most 2^29), for a divisibility test without the
  * quotient: size divides offset exactly when (offset * c) mod 2^32 < c (Lemire, Kaser and Kurz,

@@ -54,7 +54,7 @@ import { crashPoint, jsave, jset } from "./journal.js";
 import { binGive, binGiveMany, binTake, throwIfTakenCorrupt } from "./bin.js";
 import { chunkArg, chunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
-import { BIN_NREGS, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
+import { BIN_MAGIC, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex, TWO_POW_M32 } from "./sizeclass.js";
 import { binWord } from "./arena.js";
 import { addrChunk, addrPage, pageAddr, Space } from "./space.js";
 
@@ -161,14 +161,9 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
   const stack = tw + TC_STACK[bin];
   arenaLock(s, a);
   // The stack is empty: binTake writes above its head, words nobody reads until the head moves.
-  const got = binTake(s, a, bin, stack, want);
+  const got = binTake(s, a, bin, stack, want); // descending: the lowest address on top
   const m = s.i32; // read after the fill: it may have grown the heap and remade the views
-  // binTake wrote ascending addresses; reverse so that the lowest address is on top.
-  for (let i = 0, j = got - 1; i < j; i++, j--) {
-    const t = m[stack + i];
-    m[stack + i] = m[stack + j];
-    m[stack + j] = t;
-  }
+  if (got < want) m.copyWithin(stack, stack + want - got, stack + want); // the heap is full: rare
   // The regions keep the mark they had in their run (layout.ts): a cached region is a free region.
   // The head moves inside the section, journaled with the bitmap words that gave the regions up:
   // a section cut short gives them back to the bitmap and takes them out of the stack together.
@@ -279,24 +274,29 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
   let kept = 0;
   let bad = 0;
   let nruns = 0;
-  let k = 0; // the pass's entry of the last block's run: blocks come mostly run by run
+  let k = 0; // the pass's entry of the last block's run: blocks come mostly run by run,
+  let runOff = 0; // and that run's first byte (from the heap base),
+  let runBytes = 0; // its length (0: no run yet),
+  let scale = 0; // and its class's BIN_MAGIC / 2^32 (regionIndex)
   for (let i = 0; i < end; i++) {
     const p = m[stack + i];
     const off = ((p >>> 0) - hb) >>> 0;
-    const c = off >>> L.CHUNK_SHIFT;
-    if (m[ct + c] !== entry) {
-      m[stack + kept++] = p; // another arena's: a later pass
-      continue;
-    }
-    const gpage = off >>> L.PAGE_SHIFT;
-    const info = m[hw + c * L.CHUNK_WORDS + (gpage & (L.CHUNK_PAGES - 1)) * L.MAP_ENTRY_WORDS + L.MAP_INFO];
-    const rb = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
-    if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || (bin !== L.TC_REMOTE && rb !== bin)) {
-      bad++;
-      continue;
-    }
-    const run = gpage - ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
-    if (k >= nruns || runs[k] !== run) {
+    let at = (off - runOff) >>> 0;
+    if (at >= runBytes) {
+      // Not in the last block's run: look its page up.
+      const c = off >>> L.CHUNK_SHIFT;
+      if (m[ct + c] !== entry) {
+        m[stack + kept++] = p; // another arena's: a later pass
+        continue;
+      }
+      const gpage = off >>> L.PAGE_SHIFT;
+      const info = m[hw + c * L.CHUNK_WORDS + (gpage & (L.CHUNK_PAGES - 1)) * L.MAP_ENTRY_WORDS + L.MAP_INFO];
+      const rb = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
+      if ((info & L.PI_STATE_MASK) !== L.PS_SMALL || (bin !== L.TC_REMOTE && rb !== bin)) {
+        bad++;
+        continue;
+      }
+      const run = gpage - ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
       k = 0;
       while (k < nruns && runs[k] !== run) k++;
       if (k === nruns) {
@@ -308,8 +308,12 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
         passBin[k] = rb;
         nruns++;
       }
+      runOff = run * L.PAGE_SIZE;
+      runBytes = BIN_RUN_PAGES[rb] * L.PAGE_SIZE;
+      scale = BIN_MAGIC[rb] * TWO_POW_M32;
+      at = off - runOff;
     }
-    const idx = regionIndex(rb, off - run * L.PAGE_SIZE);
+    const idx = (at * scale) | 0; // regionIndex, its factor kept for the run
     const w = k * L.AUX_SLOT_WORDS + (idx >>> 5);
     const bit = 1 << (idx & 31);
     if ((mask[w] & bit) !== 0) bad++;

@@ -149,3 +149,31 @@ test("blocks the GC marked stale in a cache are still caught: double free, never
   assert.equal(word(p), 0, "handed out: the mark is gone");
   freeAllAssertEmpty(heap, [p]);
 });
+
+test("the large cache's quick paths (16-64 KiB): reuse, DOUBLE_FREE, a pointer inside a run, the budget", () => {
+  for (let pages = L.TC_LARGE_MIN; pages <= L.TC_LARGE_MAX; pages++) {
+    const heap = Heap.create({ initialBytes: 8 << 20 }); // an empty cache: within its budget
+    const bytes: number = pages * L.PAGE_SIZE;
+    for (const size of [bytes - L.PAGE_SIZE + 1, bytes] as number[]) {
+      if (size <= L.SMALL_MAX) continue;
+      const p = heap.malloc(size);
+      heap.u8.fill(7, p, p + size);
+      assertHeapError(() => heap.free(p + L.PAGE_SIZE), "INVALID_POINTER"); // inside the run
+      heap.free(p);
+      assertHeapError(() => heap.free(p), "DOUBLE_FREE"); // its mark is caught, it stays cached once
+      const q = heap.malloc(size);
+      assert.equal(q, p, `${size} B: the cached run comes back`);
+      assert.equal(heap.i32[q >>> 2], 0, "its free mark is cleared");
+      assert.equal(heap.u8[q + size - 1], 7, "the rest of its bytes are as they were");
+      heap.free(q);
+    }
+  }
+  // Over all lengths the cache keeps at most TC_LARGE_TOTAL bytes of runs; the rest goes back.
+  const heap = Heap.create({ initialBytes: 8 << 20 });
+  const runs: number[] = [];
+  for (let pages = L.TC_LARGE_MIN; pages <= L.TC_LARGE_MAX; pages++) runs.push(heap.malloc(pages * L.PAGE_SIZE));
+  for (const p of runs) heap.free(p);
+  heap.check();
+  const s = heap.stats();
+  assert.ok(s.cached > 0 && s.cached <= L.TC_LARGE_TOTAL, `cached ${s.cached} B`); // no small blocks here
+});

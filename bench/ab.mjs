@@ -58,6 +58,9 @@ const LOOPS = {
   "realloc x2 8B..1MiB": `const reps = 2000; let steps = 0; const t0 = cpuMs();
     for (let r = 0; r < reps; r++) { let p = h.malloc(8); for (let s = 16; s <= 1 << 20; s *= 2) { p = h.realloc(p, s); steps++; } h.free(p); }
     return ((cpuMs() - t0) * 1e6) / steps;`,
+  "realloc +1..128 B": `let steps = 0; let x = 7; const t0 = cpuMs();
+    for (let r = 0; r < 6; r++) { let size = 8; let p = h.malloc(8); while (size < 1 << 20) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; size += 1 + ((x >>> 0) & 127); p = h.realloc(p, size); steps++; } h.free(p); }
+    return ((cpuMs() - t0) * 1e6) / steps;`,
   "calloc+free 8..4K": `const n = 500000; let x = 99; const t0 = cpuMs();
     for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; h.free(h.calloc(1, 8 + ((x >>> 0) % 4089))); }
     return ((cpuMs() - t0) * 1e6) / n;`,

@@ -160,3 +160,22 @@ export function zeroBytes(s: Space, p: number, n: number): void {
   }
   for (; i < end; i++) f64[i] = 0;
 }
+
+/**
+ * Copies `n` bytes from block `src` to block `dst` (both 8-aligned; `n` rounded up to 8, which both
+ * blocks hold: usable sizes are multiples of 8). An Int32Array word loop for small copies (not
+ * Float64Array: a float store may rewrite a NaN's bits), copyWithin on 8-byte elements for big ones
+ * (measured, shared buffer: a 16 B copyWithin costs as much as a 300 B loop; for 512 KiB, 8-byte
+ * elements copy in 22 us where bytes take 32).
+ */
+export function copyBlock(s: Space, dst: number, src: number, n: number): void {
+  const words = (n + 7) >>> 3;
+  if (words <= 32) {
+    const m = s.i32;
+    const d = dst >>> 2;
+    const from = src >>> 2;
+    for (let i = 0; i < 2 * words; i++) m[d + i] = m[from + i];
+  } else {
+    s.f64.copyWithin(dst / 8, src / 8, src / 8 + words);
+  }
+}

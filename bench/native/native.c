@@ -639,7 +639,8 @@ static void *tree_thread(void *arg) {
   const params_t *p = t->p;
   if (p->warm_ops > 0) churn(p->warm_ops);
   uint32_t k = 0;
-  for (int i = 0; i < 200; i++) tree_rounds(p->depth < 10 ? p->depth : 10, 1, 1e300, &k);
+  long warm_trees = p->warm_ops / 100 > 10 ? p->warm_ops / 100 : 10; /* as tree.mjs */
+  for (long i = 0; i < warm_trees; i++) tree_rounds(p->depth < 10 ? p->depth : 10, 1, 1e300, &k);
   pthread_barrier_wait(t->barrier);
   t->start = now_ms();
   result_t r = tree_rounds(p->depth, p->trees, 1e300, &k);

@@ -30,7 +30,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --reps N             timed repetitions per single-threaded workload (default 5; quick 3)
   --warmups N          warm-up runs (default 2; quick 1)
   --mt-reps N          repetitions per multi-threaded configuration (default 5; quick 3)
-  --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 4; quick 0.5)
+  --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 4; quick 0.5; smoke 1)
   --budget S           seconds of timed runs per workload and allocator after which a slow allocator
                        stops at 3 repetitions (default 3; quick 1)
   --mt-time-limit S    seconds before a multi-threaded repetition counts as hung (default 120; quick 30)
@@ -100,7 +100,7 @@ async function main() {
     scale: args.scale ?? (smoke ? 0.02 : 1),
     reps: args.reps ?? (smoke ? 2 : quick ? 3 : 5),
     warmups: args.warmups ?? (smoke ? 1 : quick ? 1 : 2),
-    limitMs: 1000 * (args.limit ?? (smoke ? 0.3 : quick ? 0.5 : 4)),
+    limitMs: 1000 * (args.limit ?? (smoke ? 1 : quick ? 0.5 : 4)), // smoke: cold code on a loaded machine
     budgetMs: 1000 * (args.budget ?? (smoke ? 0.5 : quick ? 1 : 3)),
     mtReps: args.mtReps ?? (smoke ? 1 : quick ? 3 : 5),
     mtLimitMs: 1000 * (args.mtLimit ?? (smoke ? 30 : quick ? 30 : 120)),

@@ -443,7 +443,7 @@ function tree(depth, fullNodes, quickNodes) {
     styles: ["heap", "objects", "native"],
     params: (cfg) => {
       const d = (cfg.scale ?? 1) < 0.1 ? Math.min(depth, 12) : depth;
-      return { depth: d, rounds: scaled(Math.ceil((cfg.quick ? quickNodes : fullNodes) / nodesOf(d)), cfg) };
+      return { depth: d, rounds: scaled(Math.round((cfg.quick ? quickNodes : fullNodes) / nodesOf(d)), cfg) };
     },
     warm: (p) => ({ ...p, rounds: Math.max(1, Math.round(p.rounds / 10)) }),
     memParams: (p) => ({ ...p, rounds: 1 }),
@@ -475,8 +475,8 @@ export const MICRO_WORKLOADS = [
   calloc,
   tree(4, 4 * MiB, 0),
   tree(10, 4 * MiB, MiB),
-  tree(16, 4 * MiB, 0),
-  tree(20, 4 * MiB, MiB),
+  tree(16, 4 * MiB, MiB),
+  tree(20, 4 * MiB, 0),
 ];
 
 /** Does workload `w` run on adapter `ad`? (a tree needs node memory or objects; "only" narrows) */

@@ -431,14 +431,14 @@ const calloc = {
 
 // Depth d = d levels, 2^d - 1 nodes; every run frees about the same number of nodes (whole trees).
 // Smoke runs (scale < 0.1) cap the depth at 12.
-function tree(depth, fullNodes, quickNodes) {
+function tree(depth, fullNodes, quickNodes, quick) {
   const nodesOf = (d) => 2 ** d - 1;
   return {
     id: `tree/${depth}`,
     group: "binary tree of 16-byte nodes",
     title: `tree depth ${depth} (${nodesOf(depth)} nodes of 16 B)`,
     unit: "node (malloc+write, walk, free)",
-    quick: quickNodes > 0,
+    quick,
     memory: true,
     styles: ["heap", "objects", "native"],
     params: (cfg) => {
@@ -473,10 +473,10 @@ export const MICRO_WORKLOADS = [
   reallocStep,
   reallocDouble,
   calloc,
-  tree(4, 4 * MiB, 0),
-  tree(10, 4 * MiB, MiB),
-  tree(16, 4 * MiB, MiB),
-  tree(20, 4 * MiB, 0),
+  tree(4, 4 * MiB, MiB, false),
+  tree(10, 4 * MiB, MiB, true),
+  tree(16, 4 * MiB, MiB, true),
+  tree(20, 4 * MiB, MiB, false),
 ];
 
 /** Does workload `w` run on adapter `ad`? (a tree needs node memory or objects; "only" narrows) */

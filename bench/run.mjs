@@ -30,7 +30,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --reps N             timed repetitions per single-threaded workload (default 5; quick 3)
   --warmups N          warm-up runs (default 2; quick 1)
   --mt-reps N          repetitions per multi-threaded configuration (default 5; quick 3)
-  --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 4; quick 0.5)
+  --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 4; quick 0.5; smoke 1)
   --budget S           seconds of timed runs per workload and allocator after which a slow allocator
                        stops at 3 repetitions (default 3; quick 1)
   --mt-time-limit S    seconds before a multi-threaded repetition counts as hung (default 120; quick 30)
@@ -100,7 +100,7 @@ async function main() {
     scale: args.scale ?? (smoke ? 0.02 : 1),
     reps: args.reps ?? (smoke ? 2 : quick ? 3 : 5),
     warmups: args.warmups ?? (smoke ? 1 : quick ? 1 : 2),
-    limitMs: 1000 * (args.limit ?? (smoke ? 0.3 : quick ? 0.5 : 4)),
+    limitMs: 1000 * (args.limit ?? (smoke ? 1 : quick ? 0.5 : 4)), // smoke: cold code on a loaded machine
     budgetMs: 1000 * (args.budget ?? (smoke ? 0.5 : quick ? 1 : 3)),
     mtReps: args.mtReps ?? (smoke ? 1 : quick ? 3 : 5),
     mtLimitMs: 1000 * (args.mtLimit ?? (smoke ? 30 : quick ? 30 : 120)),
@@ -139,6 +139,10 @@ async function main() {
   }
   const ref = args.ref ?? (loaded.some((a) => a.id === "sabmalloc") ? "sabmalloc" : "gc-u8");
   cfg.ref = ref;
+  // second ratio table: against native jemalloc (native glibc when jemalloc is missing)
+  const nativeRef = ["native-jemalloc", "native-glibc"].find((id) => loaded.some((a) => a.id === id));
+  cfg.refs = nativeRef && nativeRef !== ref ? [nativeRef] : [];
+  const nativeNotes = adapterInfo.filter((a) => a.kind === "native" && !a.ok).map((a) => `${a.id} column skipped: ${a.reason}`);
   log.line("");
 
   // ---- single-threaded
@@ -157,7 +161,9 @@ async function main() {
 
   // ---- multi-threaded
   let mt = [];
-  const mtConfigs = Object.keys(SAB_CONFIGS);
+  // the native peers that loaded also run the multi-threaded workloads that have a C twin
+  const native = Object.fromEntries(ALL_ADAPTERS.filter((a) => a.kind === "native" && a.runtime && loaded.some((l) => l.id === a.id)).map((a) => [a.id, a.runtime]));
+  const mtConfigs = [...Object.keys(SAB_CONFIGS), ...Object.keys(native)];
   if (!args.flags.has("no-mt")) {
     const wls = pick(MT_WORKLOADS);
     if (wls.length && !sabOk) {
@@ -166,7 +172,7 @@ async function main() {
       log.line(`Multi-threaded workloads (${wls.length}), workers ${cfg.workers.join(", ")}, ${mtConfigs.join(" vs ")}:`);
       mt = await runMultiThread(wls, {
         reps: cfg.mtReps, workerCounts: cfg.workers, configs: mtConfigs, seed: cfg.seed, quick, scale: cfg.scale,
-        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000,
+        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, native,
       }, log);
       log.line("");
     }
@@ -175,7 +181,7 @@ async function main() {
   // ---- report
   meta.seconds = (performance.now() - t0) / 1000;
   log.line(terminalSummary({ st, mt, mtConfigs }));
-  const notes = collectNotes({ st, mt });
+  const notes = [...nativeNotes, ...collectNotes({ st, mt })];
   if (!sabOk) notes.unshift(`sabmalloc was skipped: ${impl.reason}`);
   if (notes.length) { log.line(""); log.line("Notes:"); for (const n of notes) log.line(`  - ${n}`); }
   if (!args.flags.has("no-write")) {
@@ -202,7 +208,7 @@ async function main() {
   // sabmalloc failures make the run fail (peers' failures and timeouts do not)
   const sabFailed =
     st.some((r) => Object.entries(r.adapters).some(([id, a]) => id.startsWith("sabmalloc") && a.status === "error")) ||
-    mt.some((r) => r.rows.some((row) => Object.values(row.configs).some((c) => c.status !== "ok" || c.leaked)));
+    mt.some((r) => r.rows.some((row) => Object.entries(row.configs).some(([id, c]) => id.startsWith("sabmalloc") && (c.status !== "ok" || c.leaked))));
   return sabFailed ? 1 : 0;
 }
 

@@ -47,6 +47,7 @@ export const gcU8 = {
   id: "gc-u8",
   label: "GC: new Uint8Array(n)",
   kind: "peer",
+  style: "typed", // malloc returns a typed array (no memory to write nodes into)
   async load() { return { ok: true }; },
   create() { return new GcU8(); },
 };
@@ -55,6 +56,7 @@ export const gcF64 = {
   id: "gc-f64",
   label: "GC: new Float64Array(n/8)",
   kind: "peer",
+  style: "typed",
   async load() { return { ok: true }; },
   create() { return new GcF64(); },
 };

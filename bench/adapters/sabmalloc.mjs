@@ -4,6 +4,7 @@
 // fails, the adapters report "skipped" with the reason and the rest of the suite still runs.
 import path from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
+import { fixedView } from "../lib/views.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_IMPL = path.join(here, "..", "..", "dist", "index.js");
@@ -59,6 +60,7 @@ class SabInstance {
   slots(n) { return new Uint32Array(n); }
   reset() { return true; } // workloads free everything they allocate
   usable(p) { return this.heap.usableSize(p); }
+  view() { return fixedView(Uint32Array, this.heap); }
   memStats() {
     const st = this.heap.stats();
     return { active: st.active, mapped: st.mapped, metadata: st.metadata, capacity: st.capacity, allocated: st.allocated };

@@ -25,7 +25,8 @@ class ThingInstance {
   slots(n) { return new Uint32Array(n); }
   /** forget every block (also the leaked ones) */
   reset() { this.pool.freeAll(); return true; }
-  usable(p) { return this.pool.u32[(p - 8) >>> 2] - 8; } // block size word precedes the data
+  usable(p) { return this.pool.u32[(p - 8) >>> 2] - 8; }
+  view() { return this.pool.u32; } // block size word precedes the data
   memStats(liveBlocks, liveUsable) {
     // O(free blocks), not O(used blocks): pool.stats() walks both lists, and with a million live
     // blocks one walk of the used list is ~0.1 s of cache misses

@@ -67,6 +67,7 @@ class TlsfInstance {
   slots(n) { return new Uint32Array(n); }
   reset() { return false; } // no way to reset TLSF from outside: the runner makes a new instance
   usable(p) { return this.e.usable(p) >>> 0; }
+  view() { return new Uint32Array(this.mem.buffer); } // a new one after memory.grow
   memStats(liveBlocks) {
     return {
       active: null,

@@ -7,12 +7,16 @@
 // so repetitions are interleaved A B C, B C A, ... and ratios are taken pair by pair.
 // Per workload and host: a fresh instance, warm-up runs, timed repetitions (each after a full GC),
 // a per-run time limit ("timed out", with the rate until then), and a separate memory pass.
+// The native (C) peers answer the same requests from a child process (native-host.mjs). A
+// workload that does not apply to an allocator (applies() in micro.mjs) is "n/a" for it.
 import { Worker } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { churn } from "./churn.mjs";
 import { Rng, seedFor } from "./rng.mjs";
 import { summary, median } from "./stats.mjs";
+import { NativeHost } from "./native-host.mjs";
+import { MICRO_WORKLOADS, applies } from "../workloads/micro.mjs";
 
 /** A fresh copy of a self-contained function, with its own inline caches / type feedback. */
 let clones = 0;
@@ -93,6 +97,7 @@ class MemProbe {
     return q;
   }
   slots(n) { return this.inner.slots(n); }
+  view() { return this.inner.view(); }
   result() {
     return {
       peakRequested: this.peakLive,
@@ -159,7 +164,8 @@ export class AdapterSession {
     const w = this.workloads.find((x) => x.id === workloadId);
     const p = { ...w.params(cfg), limitMs: cfg.limitMs };
     const t = w.trace(p, new Rng(seedFor(cfg.seed, w.id)));
-    this.s = { w, p, t, cfg, bytes: w.bytes(p, t), fn: cloneFn(w.run), inst: null, status: "ok", note: "", partial: null };
+    const run = this.ad.style === "objects" ? w.runObjects : w.run;
+    this.s = { w, p, t, cfg, bytes: w.bytes(p, t), run, fn: cloneFn(run), inst: null, status: "ok", note: "", partial: null };
     const s = this.s;
     try { this._fresh(); } catch (err) { return this._fail(err); }
     const wp = { ...w.warm(p), limitMs: cfg.limitMs };
@@ -195,7 +201,7 @@ export class AdapterSession {
   }
   memory() {
     const s = this.s;
-    if (!s.cfg.memory || !s.w.memory || s.status === "error") return null;
+    if (!s.cfg.memory || !s.w.memory || s.status === "error" || this.ad.style === "objects") return null;
     try {
       try { s.inst?.destroy?.(); } catch { /* ignore */ }
       s.inst = null;
@@ -205,7 +211,7 @@ export class AdapterSession {
       const inst = this.ad.create({ bytes: s.bytes });
       const st0 = inst.memStats(0, 0);
       const probe = new MemProbe(inst, every, 0);
-      const res = cloneFn(s.w.run)(probe, mp, s.t, performance.now() + s.cfg.limitMs);
+      const res = cloneFn(s.run)(probe, mp, s.t, performance.now() + s.cfg.limitMs);
       probe.sample();
       const out = probe.result();
       if (st0.approx && out.peakMapped != null) {
@@ -273,11 +279,11 @@ class Host {
 export async function startHosts(adapters, implPath) {
   const out = [];
   for (const ad of adapters) {
-    const host = new Host(ad.id, implPath);
+    const host = ad.kind === "native" ? new NativeHost(ad, MICRO_WORKLOADS) : new Host(ad.id, implPath);
     let r;
     try { r = await host.call({ type: "load" }, 120000); } catch (err) { r = { ok: false, reason: errText(err) }; }
     if (!r.ok) await host.close();
-    out.push({ id: ad.id, label: ad.label, kind: ad.kind, ok: r.ok, note: r.note, reason: r.reason, host: r.ok ? host : null });
+    out.push({ id: ad.id, label: ad.label, kind: ad.kind, style: ad.style ?? "heap", only: ad.only, ok: r.ok, note: r.note, reason: r.reason, host: r.ok ? host : null });
   }
   return out;
 }
@@ -288,7 +294,8 @@ export async function stopHosts(hosts) {
 
 /**
  * Runs the given workloads on the loaded hosts.
- * cfg: { reps, warmups, limitMs, seed, quick, scale, memory, ref }
+ * cfg: { reps, warmups, limitMs, seed, quick, scale, memory, ref, refs }
+ * Ratios: against cfg.ref (`ratio`) and against each of cfg.refs (`ratios[id]`), pair by pair.
  */
 export async function runSingleThread(workloads, hosts, cfg, log) {
   const results = [];
@@ -301,7 +308,7 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
     log.workloadStart(w, wi, workloads.length, p);
     const t0 = performance.now();
     const entries = hosts.filter((h) => h.host).map((h) => ({
-      id: h.id, host: h.host,
+      id: h.id, host: h.host, adapter: h,
       samples: new Array(cfg.reps).fill(NaN), ops: new Array(cfg.reps).fill(0),
       status: "ok", note: "", partial: null, memory: null, spent: 0, capped: 0, wall: {},
     }));
@@ -319,6 +326,7 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
       }
     };
     for (const e of entries) {
+      if (!applies(w, e.adapter)) { e.status = "n/a"; continue; }
       const r = await ask(e, { type: "prepare", workloadId: w.id, cfg: wcfg });
       if (!r) continue;
       e.status = r.status; e.note = r.note; e.partial = r.partial;
@@ -348,7 +356,7 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
     }
     const mem = {};
     for (const e of entries) {
-      if (e.host.dead) continue;
+      if (e.host.dead || e.status === "n/a") continue;
       // an allocator that timed out would time out again in the memory pass
       const m = e.status === "timeout" ? { timedOut: true } : await ask(e, { type: "memory" });
       if (m) mem[e.id] = m;
@@ -356,6 +364,22 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
     }
 
     const ref = entries.find((e) => e.id === cfg.ref && e.status === "ok");
+    /** ratios of e's times to r's, pair by pair; a lower bound when e timed out */
+    const ratioTo = (e, r) => {
+      if (!r || e === r) return null;
+      if (e.status === "ok") {
+        const rs = [];
+        for (let k = 0; k < cfg.reps; k++) {
+          if (Number.isFinite(e.samples[k]) && Number.isFinite(r.samples[k])) rs.push(e.samples[k] / r.samples[k]);
+        }
+        return summary(rs);
+      }
+      if (e.status === "timeout" && e.partial && Number.isFinite(e.partial.nsPerOp)) {
+        // a lower bound: the allocator was at least this much slower until it timed out
+        return { median: e.partial.nsPerOp / median(r.samples), min: NaN, max: NaN, n: 0, lowerBound: true };
+      }
+      return null;
+    };
     const res = {
       id: w.id, title: w.title, group: w.group, unit: w.unit, params: p,
       seconds: (performance.now() - t0) / 1000,
@@ -363,20 +387,15 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
       adapters: {},
       memory: mem,
     };
+    const others = (cfg.refs ?? []).map((id) => entries.find((e) => e.id === id && e.status === "ok")).filter(Boolean);
+    res.refs = others.map((r) => r.id);
     for (const e of entries) {
-      const s = summary(e.samples);
-      let ratio = null;
-      if (ref && e !== ref && e.status === "ok") {
-        const rs = [];
-        for (let r = 0; r < cfg.reps; r++) {
-          if (Number.isFinite(e.samples[r]) && Number.isFinite(ref.samples[r])) rs.push(e.samples[r] / ref.samples[r]);
-        }
-        ratio = summary(rs);
-      } else if (ref && e !== ref && e.status === "timeout" && e.partial && Number.isFinite(e.partial.nsPerOp)) {
-        // a lower bound: the allocator was at least this much slower until it timed out
-        ratio = { median: e.partial.nsPerOp / median(ref.samples), min: NaN, max: NaN, n: 0, lowerBound: true };
-      }
-      res.adapters[e.id] = { status: e.status, note: e.note, nsPerOp: s, samples: e.samples, ops: e.ops, partial: e.partial, ratio, wallSeconds: e.wall };
+      const ratios = {};
+      for (const r of others) { const x = ratioTo(e, r); if (x) ratios[r.id] = x; }
+      res.adapters[e.id] = {
+        status: e.status, note: e.note, nsPerOp: summary(e.samples), samples: e.samples, ops: e.ops, partial: e.partial,
+        ratio: ratioTo(e, ref), ratios, wallSeconds: e.wall,
+      };
     }
     results.push(res);
     log.workloadDone(res, entries.map((e) => e.id));

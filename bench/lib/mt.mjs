@@ -4,11 +4,16 @@
 // thread, one or more generations of worker threads (spawn, attach, warm up, barrier, run,
 // detach), teardown on the main thread, then a leak check (after main's flush, stats().allocated
 // must be 0). A watchdog terminates hung repetitions.
+// Native configurations (cfg.native: id -> runtime, see adapters/native.mjs) run the workloads that
+// have a C twin (wl.native) as one `native-bench mt` process per repetition, interleaved with the
+// heap configurations' repetitions. Each row gets ratios configs[0] ÷ every other configuration
+// (pair by pair), and `scaling`: each configuration's median throughput ÷ its median with 1 worker.
 import { Worker } from "node:worker_threads";
 import { Rng, seedFor } from "./rng.mjs";
 import { summary } from "./stats.mjs";
 import { heapOptions } from "../adapters/sabmalloc.mjs";
 import { maybeGc } from "./harness.mjs";
+import { runNativeMt } from "./native-host.mjs";
 
 const WORKER_DIR = new URL("../workers/", import.meta.url);
 
@@ -166,8 +171,8 @@ async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs, memory
 }
 
 /**
- * cfg: { reps, workerCounts, configs: ["sabmalloc", "sabmalloc-lock"], seed, quick, scale,
- *        limitMs (per repetition), sampleMs, implUrl, Heap }
+ * cfg: { reps, workerCounts, configs: ["sabmalloc", "sabmalloc-lock", native ids...], seed, quick, scale,
+ *        limitMs (per repetition), sampleMs, implUrl, Heap, native: { id: runtime } }
  */
 export async function runMultiThread(workloads, cfg, log) {
   const out = [];
@@ -179,11 +184,13 @@ export async function runMultiThread(workloads, cfg, log) {
     const res = { id: wl.id, title: wl.title, unit: wl.unit, params: p, rows: [], seconds: 0 };
     const hangs = new Map(); // config -> repetitions that hung in this workload
     for (const w of cfg.workerCounts) {
-      const entries = cfg.configs.map((config) => ({
-        config, heap: null, status: "ok", note: "",
+      const native = cfg.native ?? {};
+      const entries = cfg.configs.filter((config) => !native[config] || wl.native).map((config) => ({
+        config, heap: null, status: "ok", note: "", native: native[config] ?? null,
         rates: new Array(cfg.reps).fill(NaN), leaks: [], mem: null, extra: null,
       }));
       for (const e of entries) {
+        if (e.native) continue;
         try {
           e.heap = cfg.Heap.create(heapOptions(e.config, wl.bytes(p, w)));
         } catch (err) {
@@ -201,6 +208,17 @@ export async function runMultiThread(workloads, cfg, log) {
           }
           log.mtRep(wl, w, e.config, r, cfg.reps);
           maybeGc();
+          if (e.native) {
+            try {
+              const rep = await runNativeMt(e.native, wl.native, { p, w, gens: wl.gens(p), repSeed: seedFor(cfg.seed, wl.id, w, r), limitMs: cfg.limitMs });
+              e.rates[r] = rep.rate;
+            } catch (err) {
+              e.status = /^watchdog:/.test(err.message) ? "hung" : "error";
+              e.note = String(err.message).split("\n").slice(0, 3).join(" | ");
+              log.mtFail(wl, w, e.config, e.note);
+            }
+            continue;
+          }
           try {
             const rep = await runRep({ heap: e.heap, wl, w, p, implUrl: cfg.implUrl, seed: seedFor(cfg.seed, wl.id, w, r), limitMs: cfg.limitMs, sampleMs: cfg.sampleMs, memory: wl.memory && cfg.memory !== false });
             e.rates[r] = rep.rate;
@@ -221,22 +239,32 @@ export async function runMultiThread(workloads, cfg, log) {
         e.heap = null;
       }
       maybeGc();
-      const [a, b] = entries;
-      let ratio = null;
-      if (a && b && a.status === "ok" && b.status === "ok") {
+      const [a] = entries;
+      const ratios = {}; // throughput of configs[0] / each other configuration's, pair by pair
+      for (const b of entries.slice(1)) {
+        if (!a || a.status !== "ok" || b.status !== "ok") continue;
         const rs = [];
         for (let r = 0; r < cfg.reps; r++) if (Number.isFinite(a.rates[r]) && Number.isFinite(b.rates[r])) rs.push(a.rates[r] / b.rates[r]);
-        ratio = summary(rs);
+        ratios[b.config] = summary(rs);
       }
       const row = {
         workers: w,
-        ratio, // throughput of configs[0] / configs[1], pair by pair
+        ratio: ratios[cfg.configs[1]] ?? null, // configs[0] / configs[1]
+        ratios,
         configs: Object.fromEntries(entries.map((e) => [e.config, {
           status: e.status, note: e.note, rate: summary(e.rates), rates: e.rates,
           leaked: e.leaks.length ? Math.max(...e.leaks) : null, memory: e.mem, extra: e.extra,
         }])),
       };
       res.rows.push(row);
+      const one = res.rows.find((x) => x.workers === 1);
+      if (one) {
+        row.scaling = {};
+        for (const [c, cc] of Object.entries(row.configs)) {
+          const base = one.configs[c];
+          if (cc.status === "ok" && base?.status === "ok") row.scaling[c] = cc.rate.median / base.rate.median;
+        }
+      }
       log.mtRowDone(wl, row, cfg.configs);
     }
     res.seconds = (performance.now() - t0) / 1000;

@@ -20,7 +20,7 @@ export function mdTable(header, rows, align) {
 // ------------------------------------------------------------------ cells
 
 export function nsCell(a, { range = true } = {}) {
-  if (!a) return "";
+  if (!a || a.status === "n/a") return "";
   if (a.status === "timeout") {
     const p = a.partial;
     return p && Number.isFinite(p.nsPerOp) ? `timeout (${fmtNs(p.nsPerOp)} until then)` : "timeout";
@@ -31,9 +31,9 @@ export function nsCell(a, { range = true } = {}) {
   return range && s.n > 1 ? `${fmtNs(s.median)} (${fmtNs(s.min)}–${fmtNs(s.max)})` : fmtNs(s.median);
 }
 
-export function ratioCell(a) {
-  if (!a || !a.ratio) return "";
-  const r = a.ratio;
+export function ratioCell(a, refId) {
+  const r = refId ? a?.ratios?.[refId] : a?.ratio;
+  if (!r) return "";
   if (r.lowerBound) return `≥ ${fmtRatio(r.median)}`;
   if (!Number.isFinite(r.median)) return "-";
   return r.n > 1 ? `${fmtRatio(r.median)} (${fmtRatio(r.min)}–${fmtRatio(r.max)})` : fmtRatio(r.median);
@@ -47,9 +47,36 @@ function rateCell(c, { range = true } = {}) {
   return range && s.n > 1 ? `${fmtRate(s.median)} (${fmtRate(s.min)}–${fmtRate(s.max)})` : fmtRate(s.median);
 }
 
-function mtRatioCell(r) {
+function mtRatioCell(r, { range = true } = {}) {
   if (!r || !Number.isFinite(r.median)) return "";
-  return r.n > 1 ? `${fmtRatio(r.median)} (${fmtRatio(r.min)}–${fmtRatio(r.max)})` : fmtRatio(r.median);
+  return range && r.n > 1 ? `${fmtRatio(r.median)} (${fmtRatio(r.min)}–${fmtRatio(r.max)})` : fmtRatio(r.median);
+}
+
+const SHORT = { sabmalloc: "sab", "sabmalloc-lock": "lock", "native-glibc": "glibc", "native-jemalloc": "jemalloc" };
+const shortName = (c) => SHORT[c] ?? c;
+
+/** "sab 1.85×, lock 1.10×, ...": each configuration's throughput ÷ its throughput with 1 worker */
+function scalingCell(row, configs) {
+  if (!row.scaling) return "";
+  const cells = configs.filter((c) => Number.isFinite(row.scaling[c])).map((c) => `${shortName(c)} ${fmtRatio(row.scaling[c])}`);
+  return cells.join(", ");
+}
+
+/** configurations present in the multi-threaded results, and the ratio columns (sabmalloc ÷ c) */
+function mtColumns(mt, mtConfigs) {
+  const configs = mtConfigs.filter((c) => mt.some((r) => r.rows.some((row) => row.configs[c])));
+  const ratios = configs.slice(1).filter((c) => mt.some((r) => r.rows.some((row) => row.ratios?.[c])))
+    .filter((c) => c === "sabmalloc-lock" || c === "native-jemalloc" || !configs.includes("native-jemalloc"));
+  return { configs, ratios };
+}
+
+/** the references of the ratio tables: the run's reference, then native-jemalloc (or glibc) */
+function ratioRefs(st) {
+  const refs = [];
+  const ref = st.find((r) => r.ref)?.ref;
+  if (ref) refs.push(ref);
+  for (const id of st.find((r) => r.refs?.length)?.refs ?? []) if (!refs.includes(id)) refs.push(id);
+  return refs;
 }
 
 // ------------------------------------------------------------------ terminal progress
@@ -68,6 +95,7 @@ export function makeLog(out = process.stdout) {
       w(` ${res.seconds.toFixed(1)} s\n`);
       for (const id of ids) {
         const a = res.adapters[id];
+        if (a.status === "n/a") continue;
         const ratio = ratioCell(a);
         w(`      ${pad(id, 15)} ${pad(nsCell(a), 40)} ${ratio ? `×${res.ref}: ${ratio}` : id === res.ref ? "(reference)" : ""}\n`);
         if (a.status === "error") w(`      ${" ".repeat(15)} ${a.note}\n`);
@@ -80,7 +108,7 @@ export function makeLog(out = process.stdout) {
     mtRep(wl, workers, config, r, reps) { if (r === 0 && config) w(""); w("."); },
     mtFail(wl, workers, config, msg) { w(`!(${config}: ${msg.slice(0, 200)})`); },
     mtRowDone(wl, row, configs) {
-      const cells = configs.map((c) => `${c} ${rateCell(row.configs[c], { range: false })}`).join("   ");
+      const cells = configs.filter((c) => row.configs[c]).map((c) => `${c} ${rateCell(row.configs[c], { range: false })}`).join("   ");
       w(` ${padL(String(row.workers), 2)} workers: ${cells}${row.ratio ? `   ratio ${mtRatioCell(row.ratio)}` : ""}` +
         `  [${((performance.now() - this.mtT0) / 1000).toFixed(1)} s]\n`);
     },
@@ -101,23 +129,27 @@ export function terminalSummary({ st, mt, mtConfigs }) {
     const ids = adapterIds(st);
     parts.push("Single-threaded, median time per operation (lower is better):");
     parts.push(textTable(["workload", ...ids], st.map((r) => [r.title, ...ids.map((id) => nsCell(r.adapters[id], { range: false }))])));
-    const ref = st.find((r) => r.ref)?.ref;
-    if (ref) {
+    for (const ref of ratioRefs(st)) {
       const peers = ids.filter((id) => id !== ref);
       parts.push("");
       parts.push(`Ratio peer time / ${ref} time, pair by pair (median; > 1: ${ref} is faster):`);
       parts.push(textTable(["workload", ...peers], st.map((r) => [r.title, ...peers.map((id) => {
         const a = r.adapters[id];
-        return a?.ratio ? (a.ratio.lowerBound ? "≥ " : "") + fmtRatio(a.ratio.median) : a?.status === "ok" ? "" : a?.status ?? "";
+        const x = ref === r.ref ? a?.ratio : a?.ratios?.[ref];
+        return x ? (x.lowerBound ? "≥ " : "") + fmtRatio(x.median) : a?.status === "ok" || a?.status === "n/a" ? "" : a?.status ?? "";
       })])));
     }
   }
   if (mt.length) {
     parts.push("");
-    parts.push("Multi-threaded throughput (median, higher is better):");
+    parts.push("Multi-threaded throughput (median, higher is better; scaling: throughput ÷ throughput with 1 worker):");
+    const cs = mtColumns(mt, mtConfigs);
     const rows = [];
-    for (const r of mt) for (const row of r.rows) rows.push([r.id, row.workers, ...mtConfigs.map((c) => rateCell(row.configs[c], { range: false })), mtRatioCell(row.ratio)]);
-    parts.push(textTable(["workload", "workers", ...mtConfigs, `${mtConfigs[0]} / ${mtConfigs[1] ?? "-"}`], rows));
+    for (const r of mt) for (const row of r.rows) {
+      rows.push([r.id, row.workers, ...cs.configs.map((c) => rateCell(row.configs[c], { range: false })),
+        ...cs.ratios.map((c) => mtRatioCell(row.ratios?.[c], { range: false })), scalingCell(row, cs.configs)]);
+    }
+    parts.push(textTable(["workload", "workers", ...cs.configs, ...cs.ratios.map((c) => `${cs.configs[0]} / ${c}`), `scaling (${cs.configs.map(shortName).join(", ")})`], rows));
   }
   return parts.join("\n");
 }
@@ -170,7 +202,7 @@ export function charts({ st, mt, mtConfigs, meta }) {
       groups: st.map((r) => ({
         label: r.title,
         sublabel: `op = ${r.unit}`,
-        bars: ids.map((id) => {
+        bars: ids.filter((id) => r.adapters[id]?.status !== "n/a").map((id) => {
           const a = r.adapters[id];
           if (!a) return { series: id, value: NaN, flag: "n/a" };
           if (a.status === "timeout") {
@@ -185,15 +217,16 @@ export function charts({ st, mt, mtConfigs, meta }) {
     });
   }
   if (mt.length) {
+    mtConfigs = mtColumns(mt, mtConfigs).configs;
     out["scaling.svg"] = scalingChart({
       title: "Multi-threaded throughput vs. workers",
       subtitle: `${meta.mode}, median of ${meta.mtReps} repetitions, ${meta.cpus} (weak scaling: work per worker fixed)`,
       unit: "operations per second (each panel: its own op)",
-      series: mtConfigs.map((c) => ({ id: c, label: c === "sabmalloc" ? "sabmalloc" : c === "sabmalloc-lock" ? "global lock (1 arena, no tcache)" : c })),
+      series: mtConfigs.map((c) => ({ id: c, label: c === "sabmalloc" ? "sabmalloc" : c === "sabmalloc-lock" ? "global lock (1 arena, no tcache)" : c === "native-glibc" ? "C, glibc malloc, pthreads" : c === "native-jemalloc" ? "C, jemalloc, pthreads" : c })),
       panels: mt.map((r) => ({
         title: `${r.id} (op = ${r.unit})`,
         xs: r.rows.map((row) => row.workers),
-        lines: mtConfigs.map((c) => ({
+        lines: mtConfigs.filter((c) => r.rows.some((row) => row.configs[c])).map((c) => ({
           series: c,
           points: r.rows.map((row) => {
             const cc = row.configs[c];
@@ -230,21 +263,30 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
     L.push("Median (min–max) over the repetitions; lower is better. The op of each workload is in the second column.", "");
     L.push(mdTable(["workload", "op", ...ids], st.map((r) => [r.title, r.unit, ...ids.map((id) => nsCell(r.adapters[id]))])));
     L.push("");
-    const ref = st.find((r) => r.ref)?.ref;
-    if (ref) {
+    L.push("Blank: the workload does not apply (the typed-array peers cannot hold a tree; freelist and js-objects only do trees). The native columns run the same workloads in C (bench/native/native.c, `cc -O2`) in a child process, with the same request traces (checked by checksum) and the same writes, interleaved with the JS allocators' repetitions; they time their own loops.", "");
+    for (const ref of ratioRefs(st)) {
       const peers = ids.filter((id) => id !== ref);
+      const main = ref === st.find((r) => r.ref)?.ref;
       L.push(`### Ratios against ${ref}`, "");
-      L.push(`Time of the peer ÷ time of ${ref}, computed pair by pair in the same repetition: median (min–max). Above 1: ${ref} is faster. "≥": the peer timed out; lower bound from its rate until then.`, "");
-      L.push(mdTable(["workload", ...peers], st.map((r) => [r.title, ...peers.map((id) => ratioCell(r.adapters[id]) || r.adapters[id]?.status || "")])));
+      L.push(`Time of the peer ÷ time of ${ref}, computed pair by pair in the same repetition (the ${ref} repetition interleaved with the peer's): median (min–max). Above 1: ${ref} is faster. "≥": the peer timed out; lower bound from its rate until then.`, "");
+      L.push(mdTable(["workload", ...peers], st.map((r) => [r.title, ...peers.map((id) => {
+        const a = r.adapters[id];
+        if (!a || a.status === "n/a") return "";
+        return ratioCell(a, main ? undefined : ref) || (a.status === "ok" ? "" : a.status);
+      })])));
       L.push("");
     }
   }
   if (mt.length) {
+    const cs = mtColumns(mt, mtConfigs);
     L.push("## Multi-threaded: throughput", "");
-    L.push(`Operations per second over all workers (median, min–max); higher is better. Work per worker is fixed (weak scaling), the machine has ${meta.cpus}. Ratio: ${mtConfigs[0]} ÷ ${mtConfigs[1] ?? "-"}, pair by pair.`, "");
+    L.push(`Operations per second over all workers (median, min–max); higher is better. Work per worker is fixed (weak scaling), the machine has ${meta.cpus}. Ratios: ${cs.configs[0]} ÷ the other configuration, pair by pair (repetitions interleaved). Scaling: each configuration's median throughput with w workers ÷ its median with 1 worker (${cs.configs.map((c) => `${shortName(c)} = ${c}`).join(", ")}). The native columns (larson and tree only) are the same loops in C with pthreads (bench/native/native.c), one process per repetition, timed from the threads' common start (a barrier) to the last one's end.`, "");
     const rows = [];
-    for (const r of mt) for (const row of r.rows) rows.push([r.id, r.unit, row.workers, ...mtConfigs.map((c) => rateCell(row.configs[c])), mtRatioCell(row.ratio)]);
-    L.push(mdTable(["workload", "op", "workers", ...mtConfigs, "ratio"], rows));
+    for (const r of mt) for (const row of r.rows) {
+      rows.push([r.id, r.unit, row.workers, ...cs.configs.map((c) => rateCell(row.configs[c])),
+        ...cs.ratios.map((c) => mtRatioCell(row.ratios?.[c])), scalingCell(row, cs.configs)]);
+    }
+    L.push(mdTable(["workload", "op", "workers", ...cs.configs, ...cs.ratios.map((c) => `${shortName(cs.configs[0])} ÷ ${shortName(c)}`), "scaling ÷ 1 worker"], rows));
     L.push("");
     for (const r of mt) L.push(`- **${r.id}**: ${r.title}. Parameters: ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(", ")}.`);
     L.push("");
@@ -257,7 +299,7 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
   const mtm = mtMemRows(mt, mtConfigs);
   if (mrows.length || mtm.length) {
     L.push("## Memory", "");
-    L.push("Peak figures (single-threaded: one instrumented run, allocator statistics sampled about 300 times, peak live requested bytes exact; multi-threaded: over all repetitions, a sampler thread reading stats() every 2 ms, and the workers' requested bytes published before each malloc and after each free, read before and after each stats() call), as factors of the peak live requested bytes: *allocated* = usable sizes of live blocks (internal fragmentation), *active* = pages in use (sabmalloc) or used blocks with headers (thi.ng), *mapped* = memory the allocator holds (sabmalloc: chunks in use; thi.ng: pool high-water mark; TLSF: the wasm linear memory; GC: JS heap + array buffers, approximate). *metadata/mapped*: the allocator's own bookkeeping at the mapped peak (thi.ng: 8-byte headers; TLSF: 4-byte headers only).", "");
+    L.push("Peak figures (single-threaded: one instrumented run, allocator statistics sampled about 300 times, peak live requested bytes exact; multi-threaded: over all repetitions, a sampler thread reading stats() every 2 ms, and the workers' requested bytes published before each malloc and after each free, read before and after each stats() call), as factors of the peak live requested bytes: *allocated* = usable sizes of live blocks (internal fragmentation), *active* = pages in use (sabmalloc) or used blocks with headers (thi.ng), *mapped* = memory the allocator holds (sabmalloc: chunks in use; thi.ng: pool high-water mark; freelist: its bump pointer; TLSF: the wasm linear memory; GC: JS heap + array buffers, approximate). *metadata/mapped*: the allocator's own bookkeeping at the mapped peak (thi.ng: 8-byte headers; TLSF: 4-byte headers only).", "");
     if (mrows.length) {
       L.push(mdTable(["workload", "allocator", "peak requested", "allocated", "active", "mapped", "metadata/mapped"], mrows));
       L.push("");

@@ -9,6 +9,10 @@
 //   bytes(p, t)                estimate of the peak bytes live, to size pools that cannot grow
 //   calls(p)                   about how many allocator calls one run makes (memory sampling rate)
 //   run(a, p, t, deadline)     the measured function -> { ms, ops, timedOut, dirty }
+//   native                     the kind of the C twin in bench/native/native.c (native columns)
+//   styles                     the adapter styles it runs on (default heap, typed, native; see
+//                              adapters/index.mjs); runObjects(a, p, t, deadline): the variant for
+//                              the "objects" style (plain JS objects, tree workloads only)
 //
 // The run functions are cloned per allocator (new Function(source)) so that every allocator gets
 // its own inline caches: they must not refer to anything outside themselves except globals
@@ -196,6 +200,114 @@ function runCalloc(a, p, t, deadline) {
   return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
 }
 
+// Tree: a complete binary tree of 16-byte nodes (left, right, payload: three u32 words of the
+// node, the fourth unused), built pre-order, walked (count and payload sum checked), freed
+// post-order, `rounds` times. The node is written through the allocator's memory (a.view(): a
+// Uint32Array, taken again when a node lies beyond it). ops = nodes freed. A run that passes the
+// deadline abandons the tree (dirty: the runner makes a fresh instance).
+function runTree(a, p, t, deadline) {
+  const depth = p.depth, rounds = p.rounds, nodes = 2 ** depth - 1;
+  let u32 = a.view();
+  let k = 0, frees = 0, stop = false, tStop = 0, count = 0, sum = 0, expect = 0;
+  let chk = 0, stride = 1, last = performance.now();
+  const t0 = last;
+  const tick = () => {
+    if (++chk >= stride) {
+      chk = 0;
+      const now = performance.now();
+      if (now > deadline) { stop = true; tStop = now; return; }
+      const d = now - last; last = now;
+      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    }
+  };
+  const build = (d) => {
+    const q = a.malloc(16);
+    if (!q) throw new Error("malloc(16) returned null");
+    const v = k++ & 15;
+    expect += v;
+    let l = 0, r = 0;
+    if (d > 1 && !stop) { l = build(d - 1); r = build(d - 1); }
+    if (q + 16 > u32.length * 4) u32 = a.view();
+    const i = q >>> 2;
+    u32[i] = l; u32[i + 1] = r; u32[i + 2] = v;
+    if (!stop) tick();
+    return q;
+  };
+  const walk = (q) => {
+    count++;
+    const i = q >>> 2;
+    sum += u32[i + 2];
+    const l = u32[i], r = u32[i + 1];
+    if (l) walk(l);
+    if (r) walk(r);
+  };
+  const kill = (q) => {
+    const i = q >>> 2;
+    const l = u32[i], r = u32[i + 1];
+    if (l && !stop) kill(l);
+    if (r && !stop) kill(r);
+    if (stop) return;
+    a.free(q);
+    frees++;
+    tick();
+  };
+  for (let r = 0; r < rounds && !stop; r++) {
+    count = 0; sum = 0; expect = 0;
+    const root = build(depth);
+    if (!stop) {
+      walk(root);
+      if (count !== nodes || sum !== expect) throw new Error("tree walk: " + count + " nodes, payload sum " + sum + ", expected " + nodes + ", " + expect);
+    }
+    kill(root);
+  }
+  return { ms: (stop ? tStop : performance.now()) - t0, ops: frees, timedOut: stop, dirty: stop };
+}
+
+// The same tree of plain JS objects { left, right, value }, "freed" by dropping the root: the
+// garbage collector's work falls into the timed runs as it happens (scavenges, and the old
+// generation's collections while later trees are built); the last tree's is left to the next
+// untimed gc(). ops = nodes of the trees dropped.
+function runTreeObjects(a, p, t, deadline) {
+  const depth = p.depth, rounds = p.rounds, nodes = 2 ** depth - 1;
+  let k = 0, ops = 0, stop = false, tStop = 0, count = 0, sum = 0, expect = 0;
+  let chk = 0, stride = 1, last = performance.now();
+  const t0 = last;
+  const tick = () => {
+    if (++chk >= stride) {
+      chk = 0;
+      const now = performance.now();
+      if (now > deadline) { stop = true; tStop = now; return; }
+      const d = now - last; last = now;
+      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    }
+  };
+  const build = (d) => {
+    const v = k++ & 15;
+    expect += v;
+    const n = { left: null, right: null, value: v };
+    if (d > 1 && !stop) { n.left = build(d - 1); n.right = build(d - 1); }
+    if (!stop) tick();
+    return n;
+  };
+  const walk = (n) => {
+    count++;
+    sum += n.value;
+    if (n.left !== null) walk(n.left);
+    if (n.right !== null) walk(n.right);
+  };
+  for (let r = 0; r < rounds && !stop; r++) {
+    count = 0; sum = 0; expect = 0;
+    let root = build(depth);
+    if (!stop) {
+      walk(root);
+      if (count !== nodes || sum !== expect) throw new Error("tree walk: " + count + " nodes, payload sum " + sum + ", expected " + nodes + ", " + expect);
+      ops += nodes;
+    }
+    root = null; // the free
+  }
+  return { ms: (stop ? tStop : performance.now()) - t0, ops, timedOut: stop, dirty: false };
+}
+
 // ---------------------------------------------------------------- the workloads
 
 const MIX_LO = 8, MIX_HI = 1024; // "mixed sizes": log-uniform 8..1024 bytes
@@ -215,6 +327,7 @@ function mallocFree(size, fullOps, quick) {
     bytes: () => size + 64 * KiB,
     calls: (p) => 2 * p.ops,
     run: runMallocFree,
+    native: "malloc-free",
   };
 }
 
@@ -233,6 +346,7 @@ function batch(n, label, fullRounds, quickRounds, lifo) {
     bytes: (p, t) => sum(t.sizes) + 16 * n,
     calls: (p) => 2 * p.n * p.rounds,
     run: runBatch,
+    native: "batch",
   };
 }
 
@@ -256,6 +370,7 @@ function replace(slots, label, fullOps, quickOps) {
     bytes: (p, t) => Math.min(slots * (MIX_HI + 16), sum(t.init) * 1.5 + slots * 16 + MiB),
     calls: (p) => 2 * (p.slots + p.ops),
     run: runReplace,
+    native: "replace",
   };
 }
 
@@ -277,6 +392,7 @@ const reallocStep = {
   bytes: (p) => 3 * p.max,
   calls: (p) => p.growths * 16300,
   run: runReallocStep,
+  native: "realloc-step",
 };
 
 const reallocDouble = {
@@ -293,6 +409,7 @@ const reallocDouble = {
   bytes: (p) => 3 * p.max,
   calls: (p) => p.growths * 19,
   run: runReallocDouble,
+  native: "realloc-x2",
 };
 
 const calloc = {
@@ -309,7 +426,35 @@ const calloc = {
   bytes: () => 4096 + 64 * KiB,
   calls: (p) => 2 * p.ops,
   run: runCalloc,
+  native: "calloc",
 };
+
+// Depth d = d levels, 2^d - 1 nodes; every run frees about the same number of nodes (whole trees).
+// Smoke runs (scale < 0.1) cap the depth at 12.
+function tree(depth, fullNodes, quickNodes, quick) {
+  const nodesOf = (d) => 2 ** d - 1;
+  return {
+    id: `tree/${depth}`,
+    group: "binary tree of 16-byte nodes",
+    title: `tree depth ${depth} (${nodesOf(depth)} nodes of 16 B)`,
+    unit: "node (malloc+write, walk, free)",
+    quick,
+    memory: true,
+    styles: ["heap", "objects", "native"],
+    params: (cfg) => {
+      const d = (cfg.scale ?? 1) < 0.1 ? Math.min(depth, 12) : depth;
+      return { depth: d, rounds: scaled(Math.round((cfg.quick ? quickNodes : fullNodes) / nodesOf(d)), cfg) };
+    },
+    warm: (p) => ({ ...p, rounds: Math.max(1, Math.round(p.rounds / 10)) }),
+    memParams: (p) => ({ ...p, rounds: 1 }),
+    trace: () => ({}),
+    bytes: (p) => 16 * nodesOf(p.depth) + MiB,
+    calls: (p) => 2 * nodesOf(p.depth) * p.rounds,
+    run: runTree,
+    runObjects: runTreeObjects,
+    native: "tree",
+  };
+}
 
 export const MICRO_WORKLOADS = [
   mallocFree(16, 2000000, true),
@@ -328,4 +473,23 @@ export const MICRO_WORKLOADS = [
   reallocStep,
   reallocDouble,
   calloc,
+  tree(4, 4 * MiB, MiB, false),
+  tree(10, 4 * MiB, MiB, true),
+  tree(16, 4 * MiB, MiB, true),
+  tree(20, 4 * MiB, MiB, false),
 ];
+
+/** Does workload `w` run on adapter `ad`? (a tree needs node memory or objects; "only" narrows) */
+export function applies(w, ad) {
+  const style = ad.style ?? "heap";
+  if (!(w.styles ?? ["heap", "typed", "native"]).includes(style)) return false;
+  if (style === "native" && !w.native) return false;
+  return !ad.only || ad.only.test(w.id);
+}
+
+/** Checksum of a trace (every array, in generation order); native.c computes the same. */
+export function traceChecksum(t) {
+  let h = 0x811c9dc5 | 0;
+  for (const arr of Object.values(t)) for (let i = 0; i < arr.length; i++) h = Math.imul(h ^ arr[i], 0x01000193);
+  return h >>> 0;
+}

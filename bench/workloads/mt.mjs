@@ -1,6 +1,7 @@
 // Multi-threaded workloads (worker_threads, sabmalloc only: the peers are not thread-safe).
 // Each one:
 //   id, title, unit, script (in bench/workers/), quick, memory
+//   native                           the kind of the C twin in bench/native/native.c, if any
 //   params(cfg)                      per-worker parameters (weak scaling: work per worker is fixed)
 //   gens(p)                          generations of threads per repetition (threads replaced)
 //   bytes(p, workers)                estimate of peak live bytes (sizes the heap's maxBytes)
@@ -18,6 +19,7 @@ const larson = {
   title: "larson: random free+malloc 8..1000 B in per-thread slots, threads replaced",
   unit: "malloc (+free)",
   script: "larson.mjs",
+  native: "larson",
   quick: true,
   memory: true,
   params: (cfg) => ({
@@ -146,4 +148,22 @@ function cache(mode) {
   };
 }
 
-export const MT_WORKLOADS = [larson, xmalloc, mstress, cache("scratch"), cache("thrash")];
+// Each worker builds, walks and frees its own trees (the single-threaded tree workload's loop):
+// mostly thread-local mallocs and frees of one small size, the case thread caches are for.
+const tree = {
+  id: "tree",
+  title: "tree: each worker builds, walks and frees its own binary trees of 16-byte nodes",
+  unit: "node",
+  script: "tree.mjs",
+  native: "tree",
+  quick: true,
+  memory: true,
+  // smoke runs (scale < 0.1): depth 12
+  params: (cfg) => ({ depth: (cfg.scale ?? 1) < 0.1 ? 12 : 16, trees: scaled(cfg.quick ? 16 : 64, cfg) }),
+  gens: () => 1,
+  bytes: (p, w) => w * 2 ** p.depth * 32 + 16 * MiB,
+  setup: () => ({ shared: {}, mainNet: 0 }),
+  teardown() { /* every worker frees its trees */ },
+};
+
+export const MT_WORKLOADS = [larson, xmalloc, mstress, cache("scratch"), cache("thrash"), tree];

@@ -6,7 +6,15 @@
 // hidden class than an unprofiled one, and mixing both in one isolate would make every Heap call
 // polymorphic, which no single-heap program sees), one at a time while the others wait.
 //
-//   npm run build && node bench/profile-overhead.mjs [--reps 9] [--sample BYTES]
+// Warm-up: a sample runs code that nothing else runs (mallocSampled, captureStack, the profile's
+// tables, freeSlow of a large run); at the default mean it runs once per 16,384 malloc(32) calls,
+// so V8 takes a while to compile it, and TurboFan compiles are costly: over the first ~2,000
+// samples (~30M malloc(32) calls, ~10 runs of this loop) compiling those paths costs ~100-200 ms of
+// CPU in all, which a short measurement would take for a cost per sample (it made "on" read
+// +52..75% where the steady state is ~+40%). So each configuration runs --warmup times first
+// (default 12); the numbers are the steady state.
+//
+//   npm run build && node bench/profile-overhead.mjs [--reps 9] [--warmup 12] [--sample BYTES]
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
@@ -62,6 +70,7 @@ if (!isMainThread) {
     return i >= 0 ? Number(args[i + 1]) : dflt;
   };
   const REPS = opt("--reps", 9);
+  const WARMUP = Math.max(1, opt("--warmup", 12));
   const SAMPLE = opt("--sample", 512 * 1024);
   const configs = { off: null, on: { sampleBytes: SAMPLE }, count: { sampleBytes: 2 ** 30 } };
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -74,7 +83,7 @@ if (!isMainThread) {
       workers[k].postMessage("run");
     });
     const ns = Object.fromEntries(names.map((k) => [k, []]));
-    for (const k of names) await once(k); // warm up
+    for (let w = 0; w < WARMUP; w++) for (const k of names) await once(k);
     for (let rep = 0; rep < REPS; rep++) {
       for (const k of rep % 2 ? [...names].reverse() : names) ns[k].push(await once(k));
     }

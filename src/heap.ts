@@ -496,8 +496,7 @@ export class Heap {
     const s = this.s;
     const huge = npages > L.DATA_PAGES;
     markSampled(s, p, huge, bin);
-    const stack = captureStack(this.stackMemo);
-    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, stack, this.stackMemo);
+    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, captureStack(this.stackMemo));
     return p;
   }
 

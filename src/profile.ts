@@ -165,6 +165,7 @@ interface CallSite {
   getScriptNameOrSourceURL?(): string | null;
   getLineNumber(): number | null;
   getColumnNumber(): number | null;
+  getPosition?(): number;
   isConstructor(): boolean;
 }
 
@@ -172,25 +173,71 @@ type Prepare = (e: Error, frames: CallSite[]) => unknown;
 const ErrorV8 = Error as unknown as { prepareStackTrace?: Prepare; stackTraceLimit: number };
 const asFrames: Prepare = (_e, frames) => frames;
 
+/** A stack as captured: its text, and where its interned copy is in the heap (0: not yet). */
+export interface Stack {
+  readonly text: string;
+  str: number;
+}
+
+/** A remembered V8 stack: its frames' (script, position) words, and the stack. */
+interface Known {
+  readonly sites: Int32Array;
+  readonly stack: Stack;
+  readonly next: Known | null;
+}
+
 /**
- * One thread's memo of the stacks it has seen: from a stack's positions (file, line, column of
- * each frame: three cheap questions to V8 per frame) to its text with function names (four more,
- * the costly ones) and to its interned copy in the heap (no hashing, no comparing in the shared
- * table). Interned copies are never freed, so a remembered address stays good.
+ * One thread's memo of the stacks it has seen, so that a stack seen before costs V8's capture and
+ * two cheap questions a frame (its script, its position), no names, no text, no hashing or
+ * comparing in the shared table. Keyed by a hash of the frames' (script number, position) pairs,
+ * checked word by word. Interned copies are never freed, so a remembered address stays good.
  */
 export class StackMemo {
-  readonly texts = new Map<string, string>();
-  readonly interned = new Map<string, number>();
+  /** Script name -> its number (index into `own`). */
+  readonly scripts = new Map<string, number>();
+  /** Per script number: whether it is one of sabmalloc's own modules. */
+  readonly own: boolean[] = [];
+  readonly known = new Map<number, Known>();
+  /** Non-V8 engines: by text. */
+  readonly texts = new Map<string, Stack>();
+  /** The (script, position) words of the stack being looked up. */
+  readonly words = new Int32Array(2 * MAX_FRAMES);
+  count = 0;
   /** Forgets everything past this many stacks (a program with unbounded call sites, say eval). */
   static readonly MAX = 4096;
 }
 
+function scriptNumber(memo: StackMemo, url: string): number {
+  let n = memo.scripts.get(url);
+  if (n === undefined) {
+    n = memo.own.length;
+    memo.scripts.set(url, n);
+    memo.own.push(isOwn(url));
+  }
+  return n;
+}
+
+function forget(memo: StackMemo): void {
+  memo.scripts.clear();
+  memo.own.length = 0;
+  memo.known.clear();
+  memo.texts.clear();
+  memo.count = 0;
+}
+
+function siteUrl(f: CallSite): string {
+  return f.getFileName() ?? f.getScriptNameOrSourceURL?.() ?? "";
+}
+
 /**
- * The JavaScript stack of the caller, innermost first, sabmalloc's frames dropped, as one string.
- * In V8 from its structured frames (no stack text is formatted), remembered in `memo`; elsewhere
- * parsed from the text of `new Error().stack`.
+ * The JavaScript stack of the caller, innermost first, sabmalloc's frames dropped. In V8 from its
+ * structured frames (no stack text is formatted): a stack seen before is found in `memo` by its
+ * frames' scripts and positions; a new one is named (V8's costlier questions) and remembered.
+ * Elsewhere parsed from the text of `new Error().stack`.
  */
-export function captureStack(memo: StackMemo): string {
+export function captureStack(memo: StackMemo): Stack {
+  // Forgotten before, never during a capture: its script numbers must stay those of the memo.
+  if (memo.count >= StackMemo.MAX || memo.scripts.size >= StackMemo.MAX) forget(memo);
   const limit = ErrorV8.stackTraceLimit;
   ErrorV8.stackTraceLimit = MAX_FRAMES + 16;
   const prepare = ErrorV8.prepareStackTrace;
@@ -202,56 +249,82 @@ export function captureStack(memo: StackMemo): string {
     ErrorV8.prepareStackTrace = prepare;
     ErrorV8.stackTraceLimit = limit;
   }
-  const frames: string[] = [];
-  let mine = true;
-  const add = (fn: string, url: string, line: number, column: number): boolean => {
-    if (mine && isOwn(url)) return true;
-    mine = false;
-    frames.push((fn === "" ? "(anonymous)" : fn) + FIELD + url + FIELD + line + FIELD + column);
-    return frames.length < MAX_FRAMES;
-  };
-  if (Array.isArray(raw)) {
+  if (Array.isArray(raw) && raw.length > 0 && typeof (raw[0] as CallSite).getPosition === "function") {
     const sites = raw as CallSite[];
-    // The positions first: a stack seen before needs nothing more.
-    let key = "";
+    // The key: (script number, position) of each frame, sabmalloc's leading frames skipped.
+    const w = memo.words;
     let first = 0;
-    for (let i = 0, n = 0; i < sites.length && n < MAX_FRAMES; i++) {
-      const url = sites[i].getFileName() ?? sites[i].getScriptNameOrSourceURL?.() ?? "";
-      if (n === 0 && isOwn(url)) {
+    let n = 0;
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < sites.length && n < MAX_FRAMES; i++) {
+      const f = sites[i];
+      const script = scriptNumber(memo, siteUrl(f));
+      if (n === 0 && memo.own[script]) {
         first = i + 1;
         continue;
       }
-      key += url + FIELD + sites[i].getLineNumber() + FIELD + sites[i].getColumnNumber() + FRAME;
+      const pos = f.getPosition!() | 0;
+      w[2 * n] = script;
+      w[2 * n + 1] = pos;
+      h = Math.imul(Math.imul(h ^ script, 0x01000193) ^ pos, 0x01000193);
       n++;
     }
-    const known = memo.texts.get(key);
-    if (known !== undefined) return known;
-    for (let i = first; i < sites.length; i++) {
-      const f = sites[i];
-      let fn = f.getFunctionName() ?? "";
-      const type = f.isConstructor() ? null : f.getTypeName();
-      if (type === "Function") {
-        // A static method: only V8's own text names its class ("SharedTable.create").
-        fn = V8_FRAME.exec("    at " + String(f))?.[1] ?? fn;
-      } else if (fn !== "" && type !== null && type !== "Object" && type !== "global" && !fn.includes(".")) {
-        fn = `${type}.${fn}`;
-      }
-      if (f.isConstructor() && fn !== "") fn = `new ${fn}`;
-      const url = f.getFileName() ?? f.getScriptNameOrSourceURL?.() ?? "";
-      if (!add(fn, url, f.getLineNumber() ?? 0, f.getColumnNumber() ?? 0)) break;
+    h = (h ^ n) | 0;
+    const head = memo.known.get(h);
+    for (let k: Known | null = head ?? null; k !== null; k = k.next) {
+      if (k.sites.length !== 2 * n) continue;
+      let i = 0;
+      while (i < 2 * n && k.sites[i] === w[i]) i++;
+      if (i === 2 * n) return k.stack;
     }
-    if (frames.length === 0) frames.push("(unknown)" + FIELD + FIELD + "0" + FIELD + "0");
-    const text = frames.join(FRAME);
-    if (memo.texts.size >= StackMemo.MAX) memo.texts.clear();
-    memo.texts.set(key, text);
-    return text;
+    const stack: Stack = { text: nameStack(sites, first), str: 0 };
+    memo.known.set(h, { sites: w.slice(0, 2 * n), stack, next: head ?? null });
+    memo.count++;
+    return stack;
   }
-  for (const line of String(raw ?? "").split("\n")) {
+  // Not V8's frames (or a V8 without positions): the text.
+  const lines = Array.isArray(raw) ? raw.map((f) => "    at " + String(f)) : String(raw ?? "").split("\n");
+  const frames: string[] = [];
+  for (const line of lines) {
     const f = V8_FRAME.exec(line) ?? SM_FRAME.exec(line);
-    if (f !== null && !add((f[1] ?? "").replace(/^async /, ""), f[2], Number(f[3]), Number(f[4]))) break;
+    if (f === null) continue;
+    const url = f[2];
+    if (frames.length === 0 && isOwn(url)) continue;
+    frames.push(frame((f[1] ?? "").replace(/^async /, ""), url, Number(f[3]), Number(f[4])));
+    if (frames.length >= MAX_FRAMES) break;
   }
-  if (frames.length === 0) frames.push("(unknown)" + FIELD + FIELD + "0" + FIELD + "0");
-  return frames.join(FRAME);
+  const text = frames.length === 0 ? UNKNOWN : frames.join(FRAME);
+  let stack = memo.texts.get(text);
+  if (stack === undefined) {
+    memo.texts.set(text, (stack = { text, str: 0 }));
+    memo.count++;
+  }
+  return stack;
+}
+
+const UNKNOWN = "(unknown)" + FIELD + FIELD + "0" + FIELD + "0";
+
+function frame(fn: string, url: string, line: number, column: number): string {
+  return (fn === "" ? "(anonymous)" : fn) + FIELD + url + FIELD + line + FIELD + column;
+}
+
+/** The text of a V8 stack from its frames, from `first` on (sabmalloc's frames are above it). */
+function nameStack(sites: CallSite[], first: number): string {
+  const frames: string[] = [];
+  for (let i = first; i < sites.length && frames.length < MAX_FRAMES; i++) {
+    const f = sites[i];
+    let fn = f.getFunctionName() ?? "";
+    const type = f.isConstructor() ? null : f.getTypeName();
+    if (type === "Function") {
+      // A static method: only V8's own text names its class ("SharedTable.create").
+      fn = V8_FRAME.exec("    at " + String(f))?.[1] ?? fn;
+    } else if (fn !== "" && type !== null && type !== "Object" && type !== "global" && !fn.includes(".")) {
+      fn = `${type}.${fn}`;
+    }
+    if (f.isConstructor() && fn !== "") fn = `new ${fn}`;
+    frames.push(frame(fn, siteUrl(f), f.getLineNumber() ?? 0, f.getColumnNumber() ?? 0));
+  }
+  return frames.length === 0 ? UNKNOWN : frames.join(FRAME);
 }
 
 /** The frames of a stack string. */
@@ -430,22 +503,16 @@ function readString(s: Space, str: number, len: number): string {
 
 /**
  * Records the sampled block `ptr` (usable size `usize`) made by thread slot `slot` from the
- * JavaScript stack `stack` (captureStack; `memo` remembers where its interned copy is). False when the heap had no room for it (the sample
- * is lost; the block is fine).
+ * JavaScript stack `stack` (captureStack; interned on its first sample, its address remembered).
+ * False when the heap had no room for it (the sample is lost; the block is fine).
  */
-export function recordSample(
-  s: Space, a: ProfileAlloc, ptr: number, usize: number, slot: number, stack: string, memo: StackMemo,
-): boolean {
+export function recordSample(s: Space, a: ProfileAlloc, ptr: number, usize: number, slot: number, stack: Stack): boolean {
   lock(s);
   try {
     const rw = root(s, a);
     if (rw === 0) return false;
-    let str = memo.interned.get(stack) ?? 0;
-    if (str === 0) {
-      str = intern(s, a, rw, stack);
-      if (memo.interned.size >= StackMemo.MAX) memo.interned.clear();
-      if (str !== 0) memo.interned.set(stack, str);
-    }
+    let str = stack.str;
+    if (str === 0) str = stack.str = intern(s, a, rw, stack.text);
     if (str === 0 || !reserve(s, a, rw, R_SAMPLES)) return false;
     const m = s.i32;
     const tw = (m[rw + R_SAMPLES] >>> 0) >>> 2;

@@ -297,17 +297,18 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
         continue;
       }
       const run = gpage - ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
-      k = 0;
-      while (k < nruns && runs[k] !== run) k++;
-      if (k === nruns) {
-        if (k === PASS_RUNS) {
-          m[stack + kept++] = p; // one run too many: a later pass
+      let j = 0;
+      while (j < nruns && runs[j] !== run) j++;
+      if (j === nruns) {
+        if (j === PASS_RUNS) {
+          m[stack + kept++] = p; // one run too many: a later pass (k, runOff stay the last run's)
           continue;
         }
-        runs[k] = run;
-        passBin[k] = rb;
+        runs[j] = run;
+        passBin[j] = rb;
         nruns++;
       }
+      k = j;
       runOff = run * L.PAGE_SIZE;
       runBytes = BIN_RUN_PAGES[rb] * L.PAGE_SIZE;
       scale = BIN_MAGIC[rb] * TWO_POW_M32;

@@ -177,3 +177,34 @@ test("the large cache's quick paths (16-64 KiB): reuse, DOUBLE_FREE, a pointer i
   const s = heap.stats();
   assert.ok(s.cached > 0 && s.cached <= L.TC_LARGE_TOTAL, `cached ${s.cached} B`); // no small blocks here
 });
+
+test("a flush of blocks from more runs than one pass gathers (32) returns every block, interleaved by run", () => {
+  const heap = Heap.create({ initialBytes: 8 << 20 });
+  const nregs = 256; // 16 B regions: one page each run
+  const runs = 40;
+  const blocks: number[] = [];
+  for (let i = 0; i < runs * nregs; i++) blocks.push(heap.malloc(16));
+  // Group by run, then free one block of each run in turn: every flush pass sees 40 runs.
+  const byRun = new Map<number, number[]>();
+  for (const p of blocks) {
+    const run = p >>> 12;
+    if (!byRun.has(run)) byRun.set(run, []);
+    byRun.get(run)!.push(p);
+  }
+  assert.ok(byRun.size >= runs, `${byRun.size} runs`);
+  // In each round: run 0, run 1, run 0, run 2, run 1, run 3, ... - a block of a run the pass has
+  // no room for is followed by one of the run before it.
+  const lists = [...byRun.values()];
+  const next = lists.map(() => 0);
+  const freeNext = (r: number) => {
+    if (next[r] < lists[r].length) heap.free(lists[r][next[r]++]);
+  };
+  while (next.some((n, r) => n < lists[r].length)) {
+    for (let r = 0; r < lists.length; r++) {
+      freeNext(r);
+      if (r > 0) freeNext(r - 1);
+    }
+  }
+  heap.check();
+  freeAllAssertEmpty(heap, []);
+});

@@ -6,10 +6,13 @@
 //
 //   malloc(n <= 14336) --hit--> pop from the thread cache           no lock, no atomic
 //                      --miss-> mallocSlow: fill the cache from the arena (one lock per batch)
+//   malloc(16-64 KiB)  --hit--> mallocSlow's first lines: pop a large run from the cache, no lock
 //   malloc(larger)     -------> mallocSlow: a page run of the arena, or whole chunks (huge)
 //   free(p)            --------> validate p (chunk table, page map, region boundary, free mark),
 //                                push on the cache
+//                                a large run of 16-64 KiB: freeLargeCached, the same push
 //                                full cache / large / huge / bad p: freeSlow
+//   realloc(p, n)      --same class or page count--> p (fitsInPlace: free's checks, no lock)
 //
 // The two fast paths (malloc and free on a cache hit) are written for the optimizer: plain typed-
 // array reads and writes on locals, no objects, no closures, no exceptions; anything unusual - bad

@@ -42,7 +42,8 @@
 
 //
 // A small miss fills the stack from the thread's arena in one locked pass, lowest addresses on top. A free
-// into a full stack flushes the older half back, grouped by owning arena, one lock per group. Every
+// into a full stack flushes the older half back, grouped by owning arena (one lock per group) and
+// by run (one bitmap update per run: gatherPass, binGiveMany). Every
 // GC_BYTES of slow-path traffic (the fast paths count nothing: a counter there costs 10% of a
 // malloc+free pair) an incremental GC visits one bin: what stayed unused since the last visit goes
 // back (3/4 of it), and the fill size adapts (jemalloc's tcache GC), so an idle cache does not

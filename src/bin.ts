@@ -170,7 +170,12 @@ export function binGiveMany(s: Space, a: number, bin: number, run: number, mask:
   const m = s.i32;
   const bm = auxIdx(s, run);
   const nwords = BIN_BITMAP_WORDS[bin];
-  jsave(s, bm, nwords, 1); // the bitmap is primary state (journal.ts): saved whole, then written plainly
+  // The bitmap is primary state (journal.ts): saved whole when most of its words change (a run
+  // coming back in bulk), else word by word (a few scattered regions: remote frees, random ones).
+  let changed = 0;
+  for (let w = 0; w < nwords; w++) if (mask[at + w] !== 0) changed++;
+  const whole = 2 * changed > nwords + 2;
+  if (whole) jsave(s, bm, nwords, 1);
   let dup = 0;
   let n = 0;
   for (let w = 0; w < nwords; w++) {
@@ -180,7 +185,8 @@ export function binGiveMany(s: Space, a: number, bin: number, run: number, mask:
     const old = m[bm + w];
     dup += bitCount(old & x);
     n += bitCount(x & ~old);
-    m[bm + w] = old | x;
+    if (whole) m[bm + w] = old | x;
+    else jset(s, bm + w, old | x);
   }
   if (n > 0) runGained(s, a, bin, run, n);
   return dup;

@@ -94,6 +94,7 @@ function journalWrite(s: Space, j: number, w: number, v: number): void {
   m[e] = w;
   m[e + 1] = old;
   m[j + L.J_COUNT] = used + 2;
+  if (used + 2 > s.journalHigh) s.journalHigh = used + 2;
   m[w] = v;
 }
 
@@ -118,6 +119,7 @@ export function jsave(s: Space, w: number, n: number, k: number): void {
   m[e + n] = -w - 1;
   m[e + n + 1] = (n << 3) | k;
   m[j + L.J_COUNT] = used + n + 2;
+  if (used + n + 2 > s.journalHigh) s.journalHigh = used + n + 2;
 }
 
 /** A journaled write of primary state under an arena lock (into the journal of the section). */

@@ -56,6 +56,8 @@ export class Space {
   crashIn = 0;
   /** Set when a crash point fired: the thread counts as dead, nothing may clean up after it. */
   dead = false;
+  /** The most journal words one section of this thread has written (tests: sections fit L.J_CAP). */
+  journalHigh = 0;
 
   constructor(readonly backing: Backing, base: number) {
     this.hb = base;

@@ -240,10 +240,11 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
 // first page and class) and a mask of the regions, laid out as the run's bitmap.
 /**
  * Runs one flush pass gathers at most: each writes at most ~50 words to the pass's journal (its
- * bitmap; its page infos and neighbours' when it empties), so 32 runs and a stack of 200 blocks
- * stay well inside L.J_CAP.
+ * bitmap, 18; its page infos and its neighbours' when it empties, ~32), so 64 runs and a stack of
+ * 200 blocks (3,400 words) stay inside the 4,092 of L.J_CAP - and a full remote stack (64 blocks)
+ * goes back in one pass.
  */
-const PASS_RUNS = 32;
+const PASS_RUNS = 64;
 const passRun = new Int32Array(PASS_RUNS);
 const passBin = new Int32Array(PASS_RUNS);
 const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);

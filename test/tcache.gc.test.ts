@@ -8,7 +8,8 @@ import { test } from "node:test";
 import { Heap } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { TC_CAP } from "../src/tcache.js";
-import { assertHeapError, freeAllAssertEmpty } from "./helpers.js";
+import { BIN_RUN_PAGES, BIN_SIZE, NBINS } from "../src/sizeclass.js";
+import { assertHeapError, freeAllAssertEmpty, internals } from "./helpers.js";
 
 test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () => {
   for (const pages of [L.TC_LARGE_MIN, 5, 8, 10, L.TC_LARGE_MAX]) {
@@ -178,10 +179,10 @@ test("the large cache's quick paths (16-64 KiB): reuse, DOUBLE_FREE, a pointer i
   assert.ok(s.cached > 0 && s.cached <= L.TC_LARGE_TOTAL, `cached ${s.cached} B`); // no small blocks here
 });
 
-test("a flush of blocks from more runs than one pass gathers (32) returns every block, interleaved by run", () => {
+test("a flush of blocks from more runs than one pass gathers (64) returns every block, interleaved by run", () => {
   const heap = Heap.create({ initialBytes: 8 << 20 });
   const nregs = 256; // 16 B regions: one page each run
-  const runs = 40;
+  const runs = 80;
   const blocks: number[] = [];
   for (let i = 0; i < runs * nregs; i++) blocks.push(heap.malloc(16));
   // Group by run, then free one block of each run in turn: every flush pass sees 40 runs.
@@ -207,4 +208,31 @@ test("a flush of blocks from more runs than one pass gathers (32) returns every 
   }
   heap.check();
   freeAllAssertEmpty(heap, []);
+});
+
+test("a remote flush of 64 regions that each empty their run (runs of 14 pages, merged with free neighbours) fits one pass's journal", () => {
+  const heap = Heap.create({ initialBytes: 64 << 20, arenas: 2 });
+  const other = Heap.attach(heap.handle); // its own arena: every free below is remote
+  const size = BIN_SIZE[NBINS - 1]; // the largest class: 4 regions in a run of 14 pages
+  const blocks: number[] = [];
+  for (let i = 0; i < 4 * 80; i++) blocks.push(heap.malloc(size));
+  // Keep one region of each run; the rest goes back (most runs' neighbours are then free pages).
+  const keep = new Map<number, number>();
+  for (const p of blocks) {
+    const run = Math.floor(p / (BIN_RUN_PAGES[NBINS - 1] * L.PAGE_SIZE));
+    if (!keep.has(run)) keep.set(run, p);
+  }
+  const kept = new Set(keep.values());
+  for (const p of blocks) if (!kept.has(p)) heap.free(p);
+  heap.flush();
+  const last = [...kept];
+  assert.ok(last.length >= L.TC_REMOTE_CAP, `${last.length} runs`);
+  const s = internals(other);
+  for (const p of last) other.free(p); // remote frees; a full remote stack (64) goes back in one pass
+  other.flush();
+  // Each run emptied: its bitmap, its 14 page infos and its merges with the free pages around it.
+  assert.ok(s.journalHigh > 64 * 20 && s.journalHigh <= 2 * L.J_CAP, `a pass wrote ${s.journalHigh} journal words`);
+  heap.check();
+  assert.equal(heap.stats().allocated, 0);
+  other.detach();
 });

@@ -79,6 +79,14 @@ const NO_WORDS = new Int32Array(0);
 
 export type { HeapOptions } from "./header.js";
 
+/**
+ * Whether a large run of `have` pages serves a realloc to `need` pages where it is: as many pages,
+ * or fewer by at most an eighth (the room a growing run takes ahead: Heap.resizeLarge).
+ */
+function largeFits(need: number, have: number): boolean {
+  return need <= have && need >= have - (have >>> 3);
+}
+
 export class Heap {
   /** Structured-cloneable: post it to a worker, then `Heap.attach(handle)` there. */
   readonly handle: HeapHandle;
@@ -903,7 +911,7 @@ export class Heap {
     }
     // A large run's first page, not sampled (profiled heaps count a resize as an allocation).
     return (info & (L.PI_STATE_MASK | L.PI_HEAD | L.PI_SAMPLED)) === (L.PS_LARGE | L.PI_HEAD) && (off & (L.PAGE_SIZE - 1)) === 0 &&
-      this.profMean === 0 && size > L.SMALL_MAX && ((size + L.PAGE_SIZE - 1) >>> L.PAGE_SHIFT) === ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
+      this.profMean === 0 && size > L.SMALL_MAX && largeFits((size + L.PAGE_SIZE - 1) >>> L.PAGE_SHIFT, (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
   }
 
   /** Profiling: a block resized in place counts as an allocation of its new size (it may be sampled). */
@@ -925,8 +933,9 @@ export class Heap {
     const s = this.s;
     const a = locArena;
     const have = locPages;
-    if (npages === have) return true;
+    if (largeFits(npages, have)) return true;
     arenaLock(s, a);
+    let got = npages;
     let ok = true;
     if (npages < have) {
       // Debug: the pages given up are freed memory, junk like any freed run (before another
@@ -934,9 +943,17 @@ export class Heap {
       if (this.debug) junkPages(s, locRun + npages, have - npages);
       runShrink(s, a, locRun, have, npages);
     } else {
-      ok = runGrow(s, a, locRun, have, npages);
+      // Growing, it takes an eighth more when the pages are there: a block grown step by step
+      // then takes the lock once per 1/8 of growth, not once per page (measured: realloc by
+      // +1..128 B steps up to 1 MiB, 49.8 -> 38.8 ns a step in one A/B run).
+      got = Math.min(npages + (npages >>> 3), L.DATA_PAGES);
+      ok = got > npages && runGrow(s, a, locRun, have, got);
+      if (!ok) {
+        got = npages;
+        ok = runGrow(s, a, locRun, have, npages);
+      }
     }
-    if (ok) s.f64[(arenaWord(s, a) + L.A_LARGE_ALLOCATED) >>> 1] += (npages - have) * L.PAGE_SIZE;
+    if (ok) s.f64[(arenaWord(s, a) + L.A_LARGE_ALLOCATED) >>> 1] += (got - have) * L.PAGE_SIZE;
     arenaUnlock(s, a);
     return ok;
   }

@@ -248,6 +248,10 @@ const PASS_RUNS = 64;
 const passRun = new Int32Array(PASS_RUNS);
 const passBin = new Int32Array(PASS_RUNS);
 const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);
+/** Hash table from a run to its entry + 1 (0: none), four times the entries, open addressing. */
+const PASS_HASH_BITS = 8;
+const PASS_HASH = 1 << PASS_HASH_BITS;
+const passSlot = new Int32Array(PASS_HASH);
 /** Runs gathered by the last gatherPass(), and the blocks it dropped as bad. */
 let passRuns = 0;
 let passBad = 0;
@@ -269,6 +273,8 @@ let passDirty = 0;
 function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: number): number {
   const runs = passRun;
   const mask = passMask;
+  const slots = passSlot;
+  slots.fill(0);
   if (passDirty !== 0) mask.fill(0, 0, passDirty * L.AUX_SLOT_WORDS);
   passDirty = PASS_RUNS; // until the caller has given back (and so cleared) every mask
   const hb = s.hb;
@@ -301,16 +307,20 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
         continue;
       }
       const run = gpage - ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
-      let j = 0;
-      while (j < nruns && runs[j] !== run) j++;
-      if (j === nruns) {
-        if (j === PASS_RUNS) {
+      // The run's entry, through a small hash table (blocks of scattered runs - random frees, a
+      // remote stack - would make a linear search quadratic: 64 runs, 2,000 compares a pass).
+      let h = Math.imul(run, 0x9e3779b1) >>> (32 - PASS_HASH_BITS);
+      while (slots[h] !== 0 && runs[slots[h] - 1] !== run) h = (h + 1) & (PASS_HASH - 1);
+      let j = slots[h] - 1;
+      if (j < 0) {
+        if (nruns === PASS_RUNS) {
           m[stack + kept++] = p; // one run too many: a later pass (k, runOff stay the last run's)
           continue;
         }
+        j = nruns++;
         runs[j] = run;
         passBin[j] = rb;
-        nruns++;
+        slots[h] = j + 1;
       }
       k = j;
       runOff = run * L.PAGE_SIZE;

@@ -62,9 +62,10 @@ import { addrChunk, addrPage, pageAddr, Space } from "./space.js";
 /**
  * Stack capacity of each cache bin: for a small class twice a run's regions, at most 200 and at
  * least 48 blocks or 64 KiB of them, whichever is fewer, and at least 8 (jemalloc: 20 to 200. A
- * batch of 1,000 sizes log-uniform over 8 B..1 KiB, ~36 blocks of a class, then stays in the cache:
- * at least 8 before: 36 -> 24 ns a pair measured); for a large length, L.TC_LARGE_BYTES of runs, at least one (2 runs of 4 pages,
- * 1 run of 5 to 16 pages): a few MiB of idle runs per thread would dwarf small live sets (mstress).
+ * batch of 1,000 sizes log-uniform over 8 B..1 KiB, ~36 blocks of a class, then stays in the
+ * cache: at least 8 before, 36 -> 24 ns a pair measured); for a large length, L.TC_LARGE_BYTES of
+ * runs, at least one (2 runs of 4 pages, 1 run of 5 to 16 pages): a few MiB of idle runs per
+ * thread would dwarf small live sets (mstress).
  */
 export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
   b < NBINS ? Math.max(8, Math.min(48, Math.floor(65536 / BIN_SIZE[b])), Math.min(2 * BIN_NREGS[b], 200))
@@ -222,8 +223,7 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
       bad += passBad;
       // The regions gathered, run by run (the pass's journal holds them: see PASS_RUNS).
       for (let k = 0; k < passRuns; k++) bad += binGiveMany(s, a, passBin[k], passRun[k], passMask, k * L.AUX_SLOT_WORDS);
-      passRuns = 0;
-      passDirty = 0; // binGiveMany cleared every mask word it read
+      passRuns = 0; // binGiveMany cleared every mask word it read
       if (bin < NBINS) s.f64[(binWord(s, a, bin) + L.B_NFLUSHES) >>> 1]++;
     }
     m.copyWithin(stack + kept, stack + end, stack + end + keep);
@@ -252,11 +252,13 @@ const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);
 const PASS_HASH_BITS = 8;
 const PASS_HASH = 1 << PASS_HASH_BITS;
 const passSlot = new Int32Array(PASS_HASH);
-/** Runs gathered by the last gatherPass(), and the blocks it dropped as bad. */
+/**
+ * Runs gathered by the last gatherPass(), whose masks may hold bits until cacheFlush has given them
+ * back (it sets it to 0 then; an exception on the way leaves it, and the next pass clears them).
+ */
 let passRuns = 0;
+/** Blocks the last gatherPass() dropped as bad. */
 let passBad = 0;
-/** Runs whose masks may hold bits (a pass cut short by an exception leaves them set). */
-let passDirty = 0;
 
 /**
  * Gathers into the pass (passRun, passBin, passMask) the small regions among the `end` oldest
@@ -275,8 +277,7 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
   const mask = passMask;
   const slots = passSlot;
   slots.fill(0);
-  if (passDirty !== 0) mask.fill(0, 0, passDirty * L.AUX_SLOT_WORDS);
-  passDirty = PASS_RUNS; // until the caller has given back (and so cleared) every mask
+  if (passRuns !== 0) mask.fill(0, 0, passRuns * L.AUX_SLOT_WORDS);
   const hb = s.hb;
   const ct = s.ct;
   const hw = s.hw;

@@ -1,0 +1,157 @@
+// Scaling floor: how much faster 2 worker threads run a larson-style loop than 1, with sabmalloc and
+// with no allocator to speak of, in one process run (medians of the repetitions, interleaved).
+//
+// The loop is the bench's larson (bench/workers/larson.mjs) without the thread replacement: each
+// worker owns 5,000 slots; `ops` times it picks a random slot, checks and frees the block there, and
+// mallocs a new one of 8..1000 bytes, writing its first and last byte. The floor runs the same loop
+// over a trivial allocator: per-worker LIFO lists by 16-byte step over a private slice of one
+// SharedArrayBuffer, no checks, no locks, no shared words at all. Whatever keeps it from 2x (the
+// memory system, the VM's cores, V8's own threads) keeps any JavaScript allocator from 2x as well.
+// Time runs from a common start (all workers wait on a barrier) to the last worker's end.
+//
+//   npm run build && node bench/scaling-floor.mjs [--reps 5] [--ops 2000000]
+
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+
+const SLOTS = 5000;
+const MIN = 8;
+const MAX = 1000;
+const SLICE = 24 << 20; // a floor worker's bytes: 5,000 live blocks and every list's spares
+
+/** The trivial allocator: size classes of 16 bytes, a LIFO list each, a bump pointer. */
+class Trivial {
+  constructor(buf, base) {
+    this.m = new Int32Array(buf);
+    this.heads = new Int32Array(MAX / 16 + 2);
+    this.bump = base;
+    this.buffer = buf;
+  }
+  malloc(size) {
+    const c = (size + 15) >>> 4;
+    const p = this.heads[c];
+    if (p !== 0) {
+      this.heads[c] = this.m[p >>> 2];
+      return p;
+    }
+    const q = this.bump;
+    this.bump += c << 4;
+    return q;
+  }
+  free(p, size) {
+    const c = (size + 15) >>> 4;
+    this.m[p >>> 2] = this.heads[c];
+    this.heads[c] = p;
+  }
+}
+
+/**
+ * A fixed-length view of the allocator's buffer, taken again when the buffer grows: a view that
+ * tracks a growable SharedArrayBuffer is far slower to access (bench/lib/views.mjs).
+ */
+function view(h) {
+  const b = h.buffer;
+  return new Uint8Array(b, 0, b.byteLength);
+}
+
+/** The loop; `h.free(p, size)`: sabmalloc ignores the size. Returns a checksum. */
+function larson(h, slots, sizes, ops, seed) {
+  let u8 = view(h);
+  let s = seed | 0 || 1;
+  let x = 0;
+  for (let k = 0; k < ops; k++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    const i = (s >>> 0) % SLOTS;
+    const old = slots[i];
+    if (old !== 0) {
+      const sz = sizes[i];
+      if (old + sz > u8.length) u8 = view(h);
+      if (u8[old] !== (sz & 255) || u8[old + sz - 1] !== (sz & 255)) throw new Error(`block at ${old} was overwritten`);
+      h.free(old, sz);
+    }
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    const size = MIN + ((s >>> 0) % (MAX - MIN + 1));
+    const q = h.malloc(size);
+    if (q + size > u8.length) u8 = view(h);
+    u8[q] = size;
+    u8[q + size - 1] = size;
+    slots[i] = q;
+    sizes[i] = size;
+    x ^= q;
+  }
+  return x;
+}
+
+if (!isMainThread) {
+  const { kind, lib, handle, buf, id, ops, ctl } = workerData;
+  let h;
+  if (kind === "sabmalloc") {
+    const { Heap } = await import(lib);
+    h = Heap.attach(handle);
+  } else {
+    h = new Trivial(buf, 64 + id * SLICE);
+  }
+  const slots = new Uint32Array(SLOTS);
+  const sizes = new Uint32Array(SLOTS);
+  larson(h, slots, sizes, 200000, 99 + id); // warm-up: compiles the loop before the clock
+  for (let i = 0; i < SLOTS; i++) if (slots[i] !== 0) { h.free(slots[i], sizes[i]); slots[i] = 0; }
+  const c = new Int32Array(ctl);
+  Atomics.add(c, 1, 1);
+  Atomics.notify(c, 1);
+  while (Atomics.load(c, 0) === 0) Atomics.wait(c, 0, 0);
+  larson(h, slots, sizes, ops, 1234567 + id * 7919);
+  const end = performance.timeOrigin + performance.now();
+  for (let i = 0; i < SLOTS; i++) if (slots[i] !== 0) h.free(slots[i], sizes[i]);
+  if (kind === "sabmalloc") h.detach();
+  parentPort.postMessage(end);
+} else {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+  const reps = opt("--reps", 5);
+  const ops = opt("--ops", 2_000_000);
+  const lib = pathToFileURL(resolve("dist/index.js")).href;
+  const { Heap } = await import(lib);
+
+  /** One repetition: `w` workers of `kind`; returns operations per second over all of them. */
+  async function rep(kind, w) {
+    const heap = kind === "sabmalloc" ? Heap.create({ maxBytes: 2 ** 30 }) : null;
+    const buf = kind === "floor" ? new SharedArrayBuffer(64 + w * SLICE) : null;
+    const ctl = new SharedArrayBuffer(8);
+    const c = new Int32Array(ctl);
+    const ends = [];
+    const workers = [];
+    for (let id = 0; id < w; id++) {
+      const wk = new Worker(new URL(import.meta.url), { workerData: { kind, lib, handle: heap?.handle, buf, id, ops, ctl } });
+      ends.push(new Promise((res, rej) => { wk.once("message", res); wk.once("error", rej); }));
+      workers.push(wk);
+    }
+    while (Atomics.load(c, 1) < w) await new Promise((r) => setTimeout(r, 1));
+    const start = performance.timeOrigin + performance.now();
+    Atomics.store(c, 0, 1);
+    Atomics.notify(c, 0);
+    const last = Math.max(...(await Promise.all(ends)));
+    await Promise.all(workers.map((wk) => wk.terminate()));
+    if (heap !== null) {
+      if (heap.stats().allocated !== 0) throw new Error("sabmalloc: blocks left after the loop");
+      heap.detach();
+    }
+    return (w * ops) / ((last - start) / 1000);
+  }
+
+  const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  const res = { floor: { 1: [], 2: [] }, sabmalloc: { 1: [], 2: [] } };
+  for (let r = 0; r < reps; r++) {
+    for (const kind of r % 2 ? ["sabmalloc", "floor"] : ["floor", "sabmalloc"]) {
+      for (const w of [1, 2]) res[kind][w].push(await rep(kind, w));
+    }
+  }
+  const m = (x) => (x / 1e6).toFixed(1) + " M/s";
+  console.log(`larson-style loop, ${ops} ops a worker, medians of ${reps} (1 worker -> 2 workers, scaling):`);
+  for (const kind of ["floor", "sabmalloc"]) {
+    const one = med(res[kind][1]);
+    const two = med(res[kind][2]);
+    const name = kind === "floor" ? "trivial allocator (floor)" : "sabmalloc";
+    console.log(`  ${name.padEnd(26)} ${m(one)} -> ${m(two)}, ${(two / one).toFixed(2)}x`);
+  }
+}

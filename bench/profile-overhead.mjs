@@ -46,8 +46,8 @@ const MIXED = (heap, n) => {
 };
 
 const CASES = [
-  { name: "malloc(32)+free", fn: PAIR, n: 2_000_000 },
-  { name: "random replace, mixed sizes", fn: MIXED, n: 500_000 },
+  { name: "malloc(32)+free", fn: PAIR, n: 5_000_000 },
+  { name: "random replace, mixed sizes", fn: MIXED, n: 2_000_000 },
 ];
 
 if (!isMainThread) {
@@ -69,7 +69,7 @@ if (!isMainThread) {
     const i = args.indexOf(name);
     return i >= 0 ? Number(args[i + 1]) : dflt;
   };
-  const REPS = opt("--reps", 21);
+  const REPS = opt("--reps", 15);
   const WARMUP = Math.max(1, opt("--warmup", 12));
   const SAMPLE = opt("--sample", 512 * 1024);
   const configs = { off: null, on: { sampleBytes: SAMPLE }, count: { sampleBytes: 2 ** 30 } };

@@ -43,8 +43,8 @@ import {
   BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import {
-  captureStack, dropSample, HeapProfile, markSampled, ProfileAlloc, readProfile,
-  recordSample, sampleCount, sampleGap, StackMemo, unmarkSampled,
+  captureStack, dropSample, ErrorV8, HeapProfile, markSampled, ProfileAlloc, readProfile,
+  recordSample, SAMPLE_FRAMES, sampleCount, sampleGap, StackMemo, stackHere, unmarkSampled,
 } from "./profile.js";
 import { auxIdx, Backing, copyBlock, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { getRoot, setRoot } from "./roots.js";
@@ -385,7 +385,14 @@ export class Heap {
         // A small class: the cache (filled from the arena when empty), or the arena itself.
         this.tick(size);
         const bin = SIZE_TO_BIN[(size + 7) >>> 3];
-      if (this.profMean !== 0 && this.takeSmallSample(bin)) return this.mallocSampled(bin);
+      if (this.profMean !== 0 && this.takeSmallSample(bin)) {
+        // The stack is taken here, in this frame, not in a deeper one (profile.ts: stackHere).
+        const limit = ErrorV8.stackTraceLimit;
+        ErrorV8.stackTraceLimit = SAMPLE_FRAMES;
+        const at = new Error();
+        ErrorV8.stackTraceLimit = limit;
+        return this.mallocSampled(bin, at);
+      }
         let p: number;
         if (this.cache !== 0) {
           if (tcCount(s.i32, this.cache, bin) === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
@@ -409,7 +416,11 @@ export class Heap {
       this.lastZero = false;
       const npages = Math.ceil(size / L.PAGE_SIZE);
     if (this.profMean !== 0 && this.takeSample(npages * L.PAGE_SIZE)) {
-      return this.sampled(npages > L.DATA_PAGES ? this.mallocHuge(npages, 1) : this.mallocLarge(npages, 1), npages, -1);
+      const limit = ErrorV8.stackTraceLimit;
+      ErrorV8.stackTraceLimit = SAMPLE_FRAMES;
+      const at = new Error();
+      ErrorV8.stackTraceLimit = limit;
+      return this.sampled(npages > L.DATA_PAGES ? this.mallocHuge(npages, 1) : this.mallocLarge(npages, 1), npages, -1, at);
     }
       if (npages > L.DATA_PAGES) {
         this.tick(size);
@@ -495,21 +506,22 @@ export class Heap {
   }
 
   /** A sampled small request of class `bin`: a large run of its own, so its free takes the slow path. */
-  private mallocSampled(bin: number): number {
-    return this.sampled(this.mallocLarge(Math.ceil(BIN_SIZE[bin] / L.PAGE_SIZE), 1), 0, bin);
+  private mallocSampled(bin: number, at: Error): number {
+    return this.sampled(this.mallocLarge(Math.ceil(BIN_SIZE[bin] / L.PAGE_SIZE), 1), 0, bin, at);
   }
 
   /**
    * Records the sample of the new block `p` (0: none, out of memory): `npages` pages, or a small
-   * block of class `bin` (>= 0). Marks the block first: a thread stopped in between leaves a
-   * sampled block with no sample, never a sample of a block that nobody will drop. Returns p.
+   * block of class `bin` (>= 0), allocated at the stack in `at` (made by the caller: stackHere), or
+   * here. Marks the block first: a thread stopped in between leaves a sampled block with no
+   * sample, never a sample of a block that nobody will drop. Returns p.
    */
-  private sampled(p: number, npages: number, bin: number): number {
+  private sampled(p: number, npages: number, bin: number, at?: Error): number {
     if (p === 0) return 0;
     const s = this.s;
     const huge = npages > L.DATA_PAGES;
     markSampled(s, p, huge, bin);
-    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, captureStack(this.stackMemo));
+    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, captureStack(this.stackMemo, at ?? stackHere()));
     return p;
   }
 

@@ -131,7 +131,7 @@ export const enum L {
 
   HEADER_WORD = (CHUNK_HEADER_PAGES * PAGE_SIZE) / 4,
   HEAP_MAGIC = 0x5ab3a11c | 0,
-  HEAP_VERSION = 3,
+  HEAP_VERSION = 4,
 
   H_MAGIC = 0,
   H_VERSION = 1,

@@ -59,16 +59,22 @@ import { BIN_MAGIC, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex, TWO_
 import { binWord } from "./arena.js";
 import { addrChunk, addrPage, pageAddr, Space } from "./space.js";
 
+/** The largest stack of a cache bin, in blocks. */
+const TC_CAP_MAX = 1024;
+
 /**
- * Stack capacity of each cache bin: for a small class twice a run's regions, at most 200 and at
- * least 48 blocks or 64 KiB of them, whichever is fewer, and at least 8 (jemalloc: 20 to 200. A
- * batch of 1,000 sizes log-uniform over 8 B..1 KiB, ~36 blocks of a class, then stays in the
- * cache: at least 8 before, 36 -> 24 ns a pair measured); for a large length, L.TC_LARGE_BYTES of
- * runs, at least one (2 runs of 4 pages, 1 run of 5 to 16 pages): a few MiB of idle runs per
- * thread would dwarf small live sets (mstress).
+ * Stack capacity of each cache bin. For a small class the largest of: twice a run's regions, at
+ * most 200 (jemalloc: 20 to 200); 48 blocks or 64 KiB of them, whichever is fewer (a batch of
+ * 1,000 sizes log-uniform over 8 B..1 KiB, ~36 blocks of a class, then stays in the cache: 36 ->
+ * 24 ns a pair); 16 KiB of blocks, at most 1,024 (the classes up to 80 B: a tree of 2,047 16-byte
+ * nodes built and freed over and over, 43 -> 22 ns a node, as its halves stay in the cache); 8.
+ * For a large length, L.TC_LARGE_BYTES of runs, at least one (2 runs of 4 pages, 1 run of 5 to
+ * 16 pages): a few MiB of idle runs per thread would dwarf small live sets (mstress).
+ * A flush pass journals the whole stack (cacheFlush), so TC_CAP_MAX words must leave room in the
+ * journal for the runs of a pass (passRunsFor).
  */
 export const TC_CAP = Int32Array.from({ length: L.TC_NBINS }, (_, b) =>
-  b < NBINS ? Math.max(8, Math.min(48, Math.floor(65536 / BIN_SIZE[b])), Math.min(2 * BIN_NREGS[b], 200))
+  b < NBINS ? Math.max(8, Math.min(48, Math.floor(65536 / BIN_SIZE[b])), Math.min(2 * BIN_NREGS[b], 200), Math.min(TC_CAP_MAX, Math.floor(16384 / BIN_SIZE[b])))
     : b === L.TC_REMOTE ? L.TC_REMOTE_CAP
       : Math.max(1, Math.floor(L.TC_LARGE_BYTES / largeBinBytes(b))));
 export const TC_FILL = L.TC_NBINS * L.TCR_WORDS;
@@ -219,7 +225,7 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
       }
       jset(s, tw + TC_LARGE, m[tw + TC_LARGE] - given * large);
     } else {
-      kept = gatherPass(s, m, stack, end, bin);
+      kept = gatherPass(s, m, stack, end, bin, passRunsFor(end + keep));
       bad += passBad;
       // The regions gathered, run by run (the pass's journal holds them: see PASS_RUNS).
       for (let k = 0; k < passRuns; k++) bad += binGiveMany(s, a, passBin[k], passRun[k], passMask, k * L.AUX_SLOT_WORDS);
@@ -239,12 +245,26 @@ export function cacheFlush(s: Space, tw: number, bin: number, keep: number): num
 // A flush pass gathers its small regions by run before it gives them back: the run of each (its
 // first page and class) and a mask of the regions, laid out as the run's bitmap.
 /**
- * Runs one flush pass gathers at most: each writes at most ~50 words to the pass's journal (its
- * bitmap, 18; its page infos and its neighbours' when it empties, ~32), so 64 runs and a stack of
- * 200 blocks (3,400 words) stay inside the 4,092 of L.J_CAP - and a full remote stack (64 blocks)
- * goes back in one pass.
+ * Runs one flush pass gathers at most (passRunsFor: fewer when the stack is long). A full remote
+ * stack (64 blocks) goes back in one pass.
  */
 const PASS_RUNS = 64;
+/**
+ * Journal words one run of a pass writes at most: its bitmap (16 words and an entry's 2), its
+ * count and place in the bin, and its page infos and its neighbours' when it empties (~32).
+ */
+const RUN_JOURNAL_WORDS = 56;
+/** Journal words of a pass besides its stack and its runs: the stack head, the flush count. */
+const PASS_OTHER_WORDS = 16;
+/**
+ * Runs a pass may gather when it journals a stack of `stackWords`: all of its journal entries fit
+ * in the thread's journal (2 * L.J_CAP words): 64 runs with stacks up to 456 blocks, 54 with a
+ * full stack of TC_CAP_MAX.
+ */
+function passRunsFor(stackWords: number): number {
+  const room = 2 * L.J_CAP - (stackWords + 2) - PASS_OTHER_WORDS;
+  return Math.max(1, Math.min(PASS_RUNS, Math.floor(room / RUN_JOURNAL_WORDS)));
+}
 const passRun = new Int32Array(PASS_RUNS);
 const passBin = new Int32Array(PASS_RUNS);
 const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);
@@ -263,7 +283,7 @@ let passBad = 0;
 /**
  * Gathers into the pass (passRun, passBin, passMask) the small regions among the `end` oldest
  * blocks of the stack at word `stack` (cache bin `bin`: a class, or the remote stack) that belong
- * to the arena of the first one, as long as their runs number at most PASS_RUNS. The others move
+ * to the arena of the first one, as long as their runs number at most `maxRuns`. The others move
  * down the stack, in order; returns how many. Blocks that are not regions of their class in use
  * (their page is no longer a small run of that class, or the pass has them already: double frees)
  * are dropped and counted in passBad.
@@ -272,7 +292,7 @@ let passBad = 0;
  * as free's fast path does, and keeps its state in locals (measured: a call per lookup, and the
  * state in module variables, cost 2x here).
  */
-function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: number): number {
+function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: number, maxRuns: number): number {
   const runs = passRun;
   const mask = passMask;
   const slots = passSlot;
@@ -314,7 +334,7 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
       while (slots[h] !== 0 && runs[slots[h] - 1] !== run) h = (h + 1) & (PASS_HASH - 1);
       let j = slots[h] - 1;
       if (j < 0) {
-        if (nruns === PASS_RUNS) {
+        if (nruns >= maxRuns) {
           m[stack + kept++] = p; // one run too many: a later pass (k, runOff stay the last run's)
           continue;
         }

@@ -126,7 +126,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: "free into a full stack (half of it flushed)",
     setup: (w) => {
-      const mine = Array.from({ length: 400 }, () => w.victim.malloc(32));
+      const mine = Array.from({ length: TC_CAP[BIN_32] + 100 }, () => w.victim.malloc(32));
       w.state.p = mine.pop() as number;
       // Free until the class's stack is full: the next free flushes half of it first.
       const cache = (w.victim as unknown as { cache: number }).cache;

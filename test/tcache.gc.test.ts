@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { Heap } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { TC_CAP } from "../src/tcache.js";
-import { BIN_RUN_PAGES, BIN_SIZE, NBINS } from "../src/sizeclass.js";
+import { BIN_RUN_PAGES, BIN_SIZE, NBINS, SIZE_TO_BIN } from "../src/sizeclass.js";
 import { assertHeapError, freeAllAssertEmpty, internals } from "./helpers.js";
 
 test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () => {
@@ -185,7 +185,7 @@ test("a flush of blocks from more runs than one pass gathers (64) returns every 
   const runs = 80;
   const blocks: number[] = [];
   for (let i = 0; i < runs * nregs; i++) blocks.push(heap.malloc(16));
-  // Group by run, then free one block of each run in turn: every flush pass sees 40 runs.
+  // Group by run, then free one block of each run in turn: every flush pass sees all 80 runs.
   const byRun = new Map<number, number[]>();
   for (const p of blocks) {
     const run = p >>> 12;
@@ -235,4 +235,39 @@ test("a remote flush of 64 regions that each empty their run (runs of 14 pages, 
   heap.check();
   assert.equal(heap.stats().allocated, 0);
   other.detach();
+});
+
+test("a flush of a full 1,024-block stack whose blocks empty their runs fits one pass's journal", () => {
+  const heap = Heap.create({ initialBytes: 8 << 20 });
+  const bin = SIZE_TO_BIN[2]; // 16 B: 256 regions a run, 8 bitmap words
+  assert.equal(TC_CAP[bin], 1024);
+  const nregs = 256;
+  const blocks: number[] = [];
+  for (let i = 0; i < 130 * nregs; i++) blocks.push(heap.malloc(16));
+  const byRun = new Map<number, number[]>();
+  for (const p of blocks) {
+    const run = p >>> 12;
+    if (!byRun.has(run)) byRun.set(run, []);
+    byRun.get(run)!.push(p);
+  }
+  assert.ok(byRun.size >= 128, `${byRun.size} runs`);
+  // Keep 9 blocks of each run, one in each bitmap word and one more; free the rest.
+  const last: number[] = [];
+  for (const list of byRun.values()) {
+    list.sort((a, b) => a - b);
+    const keep = new Set([0, 32, 64, 96, 128, 160, 192, 224, 255].map((i) => list[i]).filter((p) => p !== undefined));
+    for (const p of list) if (!keep.has(p)) heap.free(p);
+    last.push(...keep);
+  }
+  heap.flush();
+  const s = internals(heap);
+  s.journalHigh = 0;
+  // Run by run (1,170 blocks): the cache fills to 1,024, and its oldest 512 blocks (56 runs, each
+  // emptied) go back, in passes of at most 54 runs.
+  for (const p of last) heap.free(p);
+  assert.ok(s.journalHigh > 54 * 10 && s.journalHigh <= 2 * L.J_CAP, `a pass wrote ${s.journalHigh} journal words`);
+  heap.check();
+  heap.flush();
+  heap.check();
+  assert.equal(heap.stats().allocated, 0);
 });

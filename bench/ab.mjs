@@ -37,6 +37,14 @@ const LOOPS = {
       for (let i = 999; i >= 0; i--) h.free(ps[i]);
     }
     return ((cpuMs() - t0) * 1e6) / (reps * 1000);`,
+  "batch 100k mixed FIFO": `const n = 100000; const sz = new Int32Array(n); let x = 7;
+    for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; sz[i] = Math.floor(8 * 2 ** (((x >>> 0) / 2 ** 32) * 6)); }
+    const ps = new Array(n); const reps = 10; const t0 = cpuMs();
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < n; i++) ps[i] = h.malloc(sz[i]);
+      for (let i = 0; i < n; i++) h.free(ps[i]);
+    }
+    return ((cpuMs() - t0) * 1e6) / (reps * n);`,
   "batch 100k FIFO": `const n = 100000; const ps = new Array(n); const reps = 10; const t0 = cpuMs();
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < n; i++) ps[i] = h.malloc(16 + (i & 3) * 16);

@@ -23,7 +23,12 @@
 // (page info PI_SAMPLED, its class + 1 in PI_SCLASS: usableSize still says the class), a large
 // one sets PI_SAMPLED on its run, a huge one CK_SAMPLED in its chunk table entry. free()'s fast
 // path takes small pages only, so every free of a sampled block, by any thread, goes to freeSlow,
-// which drops the sample. realloc moves a sampled block unless it keeps its class.
+// which drops the sample. realloc moves a sampled small block unless it keeps its class; it
+// resizes a sampled large run or huge block in place when it can, keeping the mark (written again
+// in the section that rewrites the run's infos) and the sample, at the new size. A block that
+// realloc grows in place is counted by the bytes it grew by: the byte process then falls on each
+// byte a block ever had once, and a block grown to u bytes is sampled with probability
+// 1 - exp(-u / mean), as if it had been allocated at u (Heap.resized).
 //
 // The samples live in the heap itself, so that every thread sees every thread's samples:
 //
@@ -553,24 +558,49 @@ export function recordSample(s: Space, a: ProfileAlloc, ptr: number, usize: numb
 }
 
 /** Drops the sample of block `ptr` (being freed by any thread). Nothing to drop: nothing done. */
+/**
+ * The sample of the block at `ptr`, resized in place to `usize` bytes, takes the new size (none:
+ * nothing to do - a thread stopped after marking the block and before recording its sample).
+ */
+export function resizeSample(s: Space, ptr: number, usize: number): void {
+  lock(s);
+  try {
+    const tw = sampleTable(s);
+    const e = tw < 0 ? -1 : sampleEntry(s, tw, ptr);
+    if (e >= 0) s.i32[e + E_SIZE] = usize;
+  } finally {
+    unlock(s);
+  }
+}
+
+/** Word index of the sample table (-1: no profile yet). */
+function sampleTable(s: Space): number {
+  const r = s.i32[s.hdr + L.H_PROF_ROOT] >>> 0;
+  return r === 0 ? -1 : (s.i32[(r >>> 2) + R_SAMPLES] >>> 0) >>> 2;
+}
+
+/** Word index of the entry of the sample of the block at `ptr` in table `tw` (-1: none). Profile lock held. */
+function sampleEntry(s: Space, tw: number, ptr: number): number {
+  const m = s.i32;
+  const cap = m[tw + T_CAP];
+  let i = firstProbe(ptr, cap);
+  for (let n = 0; n < cap; n++, i = (i + 1) % cap) {
+    const e = tw + T_ENTRIES + i * E_WORDS;
+    const k = m[e + E_PTR] >>> 0;
+    if (k === EMPTY) return -1;
+    if (k === ptr) return e;
+  }
+  return -1;
+}
+
 export function dropSample(s: Space, ptr: number): void {
   lock(s);
   try {
-    const m = s.i32;
-    const r = m[s.hdr + L.H_PROF_ROOT] >>> 0;
-    if (r === 0) return;
-    const tw = (m[(r >>> 2) + R_SAMPLES] >>> 0) >>> 2;
-    const cap = m[tw + T_CAP];
-    let i = firstProbe(ptr, cap);
-    for (let n = 0; n < cap; n++, i = (i + 1) % cap) {
-      const e = tw + T_ENTRIES + i * E_WORDS;
-      const k = m[e + E_PTR] >>> 0;
-      if (k === EMPTY) return;
-      if (k !== ptr) continue;
-      m[e + E_PTR] = DELETED;
-      m[tw + T_LIVE]--;
-      return;
-    }
+    const tw = sampleTable(s);
+    const e = tw < 0 ? -1 : sampleEntry(s, tw, ptr);
+    if (e < 0) return;
+    s.i32[e + E_PTR] = DELETED;
+    s.i32[tw + T_LIVE]--;
   } finally {
     unlock(s);
   }

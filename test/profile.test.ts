@@ -330,7 +330,7 @@ test("reclaim() of a thread that died holding the profile lock releases it; the 
   heap.check();
 });
 
-test("a block that realloc grows in place is counted at its new size, and may be sampled there", () => {
+test("a block that realloc grows in place is counted by its growth, and may be sampled there", () => {
   const heap = Heap.create({ profile: { sampleBytes: 1 << 20 } });
   const countdown = heap as unknown as { profLeft: number };
   function growSite(p: number, n: number): number {
@@ -339,13 +339,77 @@ test("a block that realloc grows in place is counted at its new size, and may be
   countdown.profLeft = 2 ** 30; // the first block is not sampled
   const p = growSite(0, 20_000);
   assert.equal(heap.profile().samples.length, 0);
-  countdown.profLeft = 0; // the next large allocation is
+  countdown.profLeft = 2 ** 30;
   assert.equal(growSite(p, 60_000), p, "grown in place");
+  assert.equal(2 ** 30 - countdown.profLeft, heap.usableSize(p) - 5 * 4096, "counted: the pages it grew by, not its new size");
+  assert.equal(heap.profile().samples.length, 0);
+  countdown.profLeft = 0; // the next growth is sampled
+  assert.equal(growSite(p, 100_000), p, "grown in place");
   assert.notEqual(infoOf(heap, p) & L.PI_SAMPLED, 0);
   const prof = heap.profile();
   assert.equal(site(prof, "growSite").count, 1);
-  assert.equal(prof.samples[0].bytes, 15 * 4096 / -Math.expm1(-15 * 4096 / (1 << 20)));
+  const u = heap.usableSize(p);
+  assert.ok(Math.abs(prof.samples[0].bytes / (u / -Math.expm1(-u / (1 << 20))) - 1) < 1e-12, "scaled at its new size");
   heap.free(p);
   assert.equal(heap.profile().samples.length, 0);
+  heap.check();
+});
+
+test("a sampled large run or huge block grows and shrinks in place, keeping its mark and its sample at the new size", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 }, initialBytes: 16 << 20 });
+  // The first sample makes the profile's tables: the block below then lies after them, with the
+  // rest of its chunk free behind it.
+  const first = heap.malloc(8);
+  let p = heap.malloc(20_000);
+  assert.notEqual(infoOf(heap, p) & L.PI_SAMPLED, 0);
+  // Grown by small steps up to 400 KB: every step in place, the sample following the size.
+  for (let n = 20_000; n <= 400_000; n += 1000) {
+    assert.equal(heap.realloc(p, n), p, `realloc to ${n} in place`);
+    assert.notEqual(infoOf(heap, p) & L.PI_SAMPLED, 0, `still sampled at ${n}`);
+  }
+  const ofP = () => heap.profile().samples.filter((x) => x.bytes !== 8);
+  assert.equal(ofP().length, 1);
+  assert.equal(ofP()[0].bytes, heap.usableSize(p));
+  assert.equal(heap.realloc(p, 100_000), p, "shrunk in place");
+  assert.equal(ofP()[0].bytes, heap.usableSize(p));
+  heap.check();
+  heap.free(p);
+  assert.equal(ofP().length, 0);
+  // A huge block, grown into the free chunks after it.
+  p = heap.malloc(2 << 20);
+  assert.equal(heap.realloc(p, 5 << 20), p, "huge, grown in place");
+  assert.equal(ofP().length, 1);
+  assert.equal(ofP()[0].bytes, heap.usableSize(p));
+  heap.check();
+  heap.free(p);
+  assert.equal(ofP().length, 0);
+  heap.free(first);
+  assert.equal(heap.stats().allocated - heap.profile().overheadBytes, 0);
+  heap.check();
+});
+
+test("blocks grown by realloc in small steps are estimated without bias (counted by their growth)", () => {
+  const mean = 128 * 1024;
+  const heap = Heap.create({ profile: { sampleBytes: mean }, initialBytes: 64 << 20 });
+  function grower(p: number, n: number): number {
+    return heap.realloc(p, n);
+  }
+  const blocks: number[] = [];
+  const n = 120;
+  for (let i = 0; i < n; i++) {
+    let p = grower(0, 16 * 1024);
+    for (let size = 16 * 1024 + 4096; size <= 128 * 1024; size += 4096) p = grower(p, size);
+    blocks.push(p);
+  }
+  const truth = blocks.reduce((a, p) => a + heap.usableSize(p), 0);
+  const u = truth / n; // every block ends at the same size (128 KiB, with what growth takes ahead)
+  const q = -Math.expm1(-u / mean); // each block sampled with this probability over its life
+  const est = site(heap.profile(), "grower").bytes;
+  // Samples are binomial(n, q) and the estimate is samples x u / q: its standard deviation is
+  // u / q x sqrt(n q (1 - q)). Counted at its whole size at every step, nearly every block would
+  // be sampled (31 steps of up to 128 KiB each) at the same scale 1/q: an estimate of ~1.6x truth.
+  const sd = (u / q) * Math.sqrt(n * q * (1 - q));
+  assert.ok(Math.abs(est - truth) <= 4 * sd, `estimate ${est}, true ${truth}, sd ${sd.toFixed(0)}`);
+  for (const p of blocks) heap.free(p);
   heap.check();
 });

@@ -15,11 +15,11 @@
 //                     allocator cannot tell (the memory probe passes its exact live counts)
 //   destroy()?        optional
 // Adding an allocator = writing one of these and listing it here.
-import { sabmalloc, sabmallocLock } from "./sabmalloc.mjs";
+import { sabmalloc, sabmallocLock, sabmallocProfiled } from "./sabmalloc.mjs";
 import thing from "./thing.mjs";
 import tlsf from "./tlsf.mjs";
 import { gcU8, gcF64 } from "./gc.mjs";
 import { freeList, jsObjects } from "./tree-peers.mjs";
 import { nativeGlibc, nativeJemalloc } from "./native.mjs";
 
-export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, tlsf, thing, gcU8, gcF64, freeList, jsObjects, nativeGlibc, nativeJemalloc];
+export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, sabmallocProfiled, tlsf, thing, gcU8, gcF64, freeList, jsObjects, nativeGlibc, nativeJemalloc];

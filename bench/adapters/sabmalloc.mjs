@@ -89,3 +89,14 @@ function makeAdapter(id, label) {
 
 export const sabmalloc = makeAdapter("sabmalloc", "sabmalloc (defaults: arenas, thread cache)");
 export const sabmallocLock = makeAdapter("sabmalloc-lock", "sabmalloc, 1 arena, no thread cache (global lock)");
+/**
+ * sabmalloc with heap profiling on at the default rate (a sample per 512 KiB allocated on average):
+ * next to the plain sabmalloc column, every workload's ratio is what profiling costs it. Single-
+ * threaded workloads only (the multi-threaded ones run SAB_CONFIGS).
+ */
+export const sabmallocProfiled = {
+  ...makeAdapter("sabmalloc-profiled", "sabmalloc with heap profiling on (profile: true: 512 KiB between samples)"),
+  create(sizing) {
+    return new SabInstance(this.Heap.create({ ...heapOptions("sabmalloc", sizing.bytes), profile: true }));
+  },
+};

@@ -35,7 +35,7 @@ test("bench --smoke completes and reports every workload for every allocator", {
     assert.equal(r.status, 0, `bench exited with ${r.status}\n${r.stdout}\n${r.stderr}`);
     const res = JSON.parse(readFileSync(json, "utf8")) as Results;
     assert.deepEqual(res.adapters.map((a) => a.id).sort(), ["as-tlsf", "freelist", "gc-f64", "gc-u8", "js-objects",
-      "native-glibc", "native-jemalloc", "sabmalloc", "sabmalloc-lock", "thi.ng"]);
+      "native-glibc", "native-jemalloc", "sabmalloc", "sabmalloc-lock", "sabmalloc-profiled", "thi.ng"]);
     for (const a of res.adapters) {
       if (a.id.startsWith("native-") && !nativeIds.includes(a.id)) continue; // no compiler / no jemalloc: skipped
       assert.ok(a.ok, `${a.id} loaded${a.reason ? `: ${a.reason}` : ""}`);

@@ -334,9 +334,22 @@ function runSplit(s: Space, run: number, have: number, at: number): void {
   markRun(s, run + at, have - at, L.PS_LARGE, 0);
 }
 
+/**
+ * Page-info bits of a large run's first page that resizing it in place keeps: a heap profile's
+ * marks of a sampled block (profile.ts), which its free must still find.
+ */
+const RUN_MARKS = L.PI_SAMPLED | (L.PI_SCLASS_MASK << L.PI_SCLASS_SHIFT);
+
+/** Sets `marks` (RUN_MARKS bits) again on the first page of `run`, after markRun saved and rewrote it. */
+function keepMarks(s: Space, run: number, marks: number): void {
+  if (marks !== 0) s.i32[mapIdx(s, run) + L.MAP_INFO] |= marks;
+}
+
 /** Shrinks the large run at `run` from `have` to `keep` pages; the tail goes back to the arena. */
 export function runShrink(s: Space, a: number, run: number, have: number, keep: number): void {
+  const marks = pageInfo(s, run) & RUN_MARKS;
   runSplit(s, run, have, keep);
+  keepMarks(s, run, marks);
   runFree(s, a, run + keep, have - keep);
 }
 
@@ -347,8 +360,8 @@ export function runTrimHead(s: Space, a: number, run: number, have: number, lead
 }
 
 /**
- * Grows the large run at `run` from `have` to `want` pages into the free run right after it.
- * False, changing nothing, when that run is missing or too short.
+ * Grows the large run at `run` from `have` to `want` pages into the free run right after it,
+ * keeping its marks (RUN_MARKS). False, changing nothing, when that run is missing or too short.
  */
 export function runGrow(s: Space, a: number, run: number, have: number, want: number): boolean {
   const next = run + have;
@@ -360,7 +373,9 @@ export function runGrow(s: Space, a: number, run: number, have: number, want: nu
   const aw = arenaWord(s, a);
   s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, next));
   if (len > need) freeRunInsert(s, aw, next + need, len - need, L.PI_ZERO & pageInfo(s, next + need));
+  const marks = pageInfo(s, run) & RUN_MARKS;
   markRun(s, run, want, L.PS_LARGE, 0);
+  keepMarks(s, run, marks);
   s.i32[aw + L.A_ACTIVE_PAGES] += need;
   return true;
 }

@@ -32,7 +32,7 @@ import {
 } from "./chunk.js";
 import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
 import { checkInteger, HeapOptions, readOptions, writeHeader } from "./header.js";
-import { crashPoint, gset, jset, testHooks } from "./journal.js";
+import { crashPoint, gset, testHooks } from "./journal.js";
 import { L } from "./layout.js";
 import { threadCanBlock } from "./lock.js";
 import { abortSections } from "./repair.js";
@@ -116,8 +116,6 @@ export class Heap {
   private detached = false;
   /** Whether the last large or huge allocation was known to be zero (calloc skips the memset). */
   private lastZero = false;
-  /** The pages of the large run that resizeLarge() last resized (it may take more than asked). */
-  private resizedPages = 0;
   // The size-class tables, as fields: in V8 a field load is cheaper than a read of an imported
   // binding (measured: 15 -> 11 ns per malloc+free pair).
   private readonly sizeToBin = SIZE_TO_BIN;
@@ -909,8 +907,9 @@ export class Heap {
       if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
       const npages = Math.ceil(size / L.PAGE_SIZE);
       const before = locPages;
-      if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES && this.resizeLarge(npages, sampled)) {
-        return this.resized(ptr, this.resizedPages, before, sampled);
+      if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES) {
+        const got = this.resizeLarge(npages);
+        if (got !== 0) return this.resized(ptr, got, before, sampled);
       }
       if (kind === K_HUGE && npages > L.DATA_PAGES && this.resizeHuge(ptr, npages, sampled)) return this.resized(ptr, npages, before, sampled);
       return this.reallocMove(ptr, size, old);
@@ -971,13 +970,16 @@ export class Heap {
     return q;
   }
 
-  /** Resizes the located large run in place (shrink, or grow into free pages after it). */
-  private resizeLarge(npages: number, sampled: boolean): boolean {
+  /**
+   * Resizes the located large run in place (shrink, or grow into free pages after it), keeping a
+   * sampled run's marks (arena.ts: RUN_MARKS). Returns its pages now (it may take more than asked),
+   * or 0 when it cannot.
+   */
+  private resizeLarge(npages: number): number {
     const s = this.s;
     const a = locArena;
     const have = locPages;
-    this.resizedPages = have;
-    if (largeFits(npages, have)) return true;
+    if (largeFits(npages, have)) return have;
     arenaLock(s, a);
     let got = npages;
     let ok = true;
@@ -997,14 +999,9 @@ export class Heap {
         ok = runGrow(s, a, locRun, have, npages);
       }
     }
-    if (ok) {
-      s.f64[(arenaWord(s, a) + L.A_LARGE_ALLOCATED) >>> 1] += (got - have) * L.PAGE_SIZE;
-      this.resizedPages = got;
-      // The run's infos were written anew: a sampled run keeps its mark, in the same section.
-      if (sampled) jset(s, mapIdx(s, locRun) + L.MAP_INFO, s.i32[mapIdx(s, locRun) + L.MAP_INFO] | L.PI_SAMPLED);
-    }
+    if (ok) s.f64[(arenaWord(s, a) + L.A_LARGE_ALLOCATED) >>> 1] += (got - have) * L.PAGE_SIZE;
     arenaUnlock(s, a);
-    return ok;
+    return ok ? got : 0;
   }
 
   /** Resizes the located huge block in place when its chunks (or free ones after them) allow. */

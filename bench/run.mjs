@@ -12,6 +12,7 @@ import { MICRO_WORKLOADS } from "./workloads/micro.mjs";
 import { MT_WORKLOADS } from "./workloads/mt.mjs";
 import { runSingleThread, startHosts, stopHosts } from "./lib/harness.mjs";
 import { runMultiThread } from "./lib/mt.mjs";
+import { scalingFloor } from "./scaling-floor.mjs";
 import { makeLog, terminalSummary, markdown, charts, collectNotes } from "./lib/report.mjs";
 import { fmtBytes } from "./lib/stats.mjs";
 
@@ -175,6 +176,19 @@ async function main() {
         limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, native,
       }, log);
       log.line("");
+      // The floor of target 4: the larson loop on 1 and 2 workers over a trivial allocator.
+      const larson = mt.find((r) => r.id === "larson");
+      if (larson && cfg.workers.includes(1) && cfg.workers.includes(2)) {
+        const ops = Math.max(20000, Math.round((smoke ? 100000 : quick ? 500000 : 2000000) * (args.scale ?? 1)));
+        log.line(`Scaling floor (bench/scaling-floor.mjs): the larson loop, ${ops} ops a worker, 1 and 2 workers, ${cfg.mtReps} repetitions`);
+        try {
+          larson.floor = await scalingFloor({ lib: impl.url, reps: cfg.mtReps, ops });
+          log.line(`  trivial allocator ${larson.floor.floor.scaling.toFixed(2)}x, sabmalloc ${larson.floor.sabmalloc.scaling.toFixed(2)}x`);
+        } catch (err) {
+          log.line(`  failed: ${err?.message ?? err}`);
+        }
+        log.line("");
+      }
     }
   }
 

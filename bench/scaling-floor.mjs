@@ -105,12 +105,14 @@ if (!isMainThread) {
   for (let i = 0; i < SLOTS; i++) if (slots[i] !== 0) h.free(slots[i], sizes[i]);
   if (kind === "sabmalloc") h.detach();
   parentPort.postMessage(end);
-} else {
-  const args = process.argv.slice(2);
-  const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
-  const reps = opt("--reps", 5);
-  const ops = opt("--ops", 2_000_000);
-  const lib = pathToFileURL(resolve("dist/index.js")).href;
+}
+
+/**
+ * Runs the loop on 1 and 2 workers over the trivial allocator and over sabmalloc (`lib`: the URL of
+ * a module exporting Heap), `reps` times interleaved. Returns, per kind, the median throughputs
+ * (operations per second over all workers) and the scaling (2 workers ÷ 1).
+ */
+export async function scalingFloor({ lib, reps = 5, ops = 2_000_000 }) {
   const { Heap } = await import(lib);
 
   /** One repetition: `w` workers of `kind`; returns operations per second over all of them. */
@@ -146,12 +148,25 @@ if (!isMainThread) {
       for (const w of [1, 2]) res[kind][w].push(await rep(kind, w));
     }
   }
-  const m = (x) => (x / 1e6).toFixed(1) + " M/s";
-  console.log(`larson-style loop, ${ops} ops a worker, medians of ${reps} (1 worker -> 2 workers, scaling):`);
+  const out = { reps, ops };
   for (const kind of ["floor", "sabmalloc"]) {
     const one = med(res[kind][1]);
     const two = med(res[kind][2]);
+    out[kind] = { one, two, scaling: two / one };
+  }
+  return out;
+}
+
+if (isMainThread && import.meta.url === pathToFileURL(resolve(process.argv[1] ?? "")).href) {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+  const reps = opt("--reps", 5);
+  const ops = opt("--ops", 2_000_000);
+  const r = await scalingFloor({ lib: pathToFileURL(resolve("dist/index.js")).href, reps, ops });
+  const m = (x) => (x / 1e6).toFixed(1) + " M/s";
+  console.log(`larson-style loop, ${ops} ops a worker, medians of ${reps} (1 worker -> 2 workers, scaling):`);
+  for (const kind of ["floor", "sabmalloc"]) {
     const name = kind === "floor" ? "trivial allocator (floor)" : "sabmalloc";
-    console.log(`  ${name.padEnd(26)} ${m(one)} -> ${m(two)}, ${(two / one).toFixed(2)}x`);
+    console.log(`  ${name.padEnd(26)} ${m(r[kind].one)} -> ${m(r[kind].two)}, ${r[kind].scaling.toFixed(2)}x`);
   }
 }

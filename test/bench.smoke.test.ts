@@ -23,7 +23,11 @@ interface Outcome { status: string; nsPerOp?: { median: number }; rate?: { media
 interface Results {
   adapters: { id: string; ok: boolean; reason?: string }[];
   st: { id: string; title: string; adapters: Record<string, Outcome> }[];
-  mt: { id: string; rows: { workers: number; configs: Record<string, Outcome> }[] }[];
+  mt: {
+    id: string;
+    rows: { workers: number; configs: Record<string, Outcome> }[];
+    floor?: { floor: { scaling: number }; sabmalloc: { scaling: number } };
+  }[];
 }
 
 test("bench --smoke completes and reports every workload for every allocator", { timeout: 180_000 }, () => {
@@ -35,7 +39,7 @@ test("bench --smoke completes and reports every workload for every allocator", {
     assert.equal(r.status, 0, `bench exited with ${r.status}\n${r.stdout}\n${r.stderr}`);
     const res = JSON.parse(readFileSync(json, "utf8")) as Results;
     assert.deepEqual(res.adapters.map((a) => a.id).sort(), ["as-tlsf", "freelist", "gc-f64", "gc-u8", "js-objects",
-      "native-glibc", "native-jemalloc", "sabmalloc", "sabmalloc-lock", "sabmalloc-profiled", "thi.ng"]);
+      "native-glibc", "native-jemalloc", "no-allocator", "sabmalloc", "sabmalloc-lock", "sabmalloc-profiled", "thi.ng"]);
     for (const a of res.adapters) {
       if (a.id.startsWith("native-") && !nativeIds.includes(a.id)) continue; // no compiler / no jemalloc: skipped
       assert.ok(a.ok, `${a.id} loaded${a.reason ? `: ${a.reason}` : ""}`);
@@ -68,7 +72,15 @@ test("bench --smoke completes and reports every workload for every allocator", {
         }
       }
     }
+    // The scaling floor of the larson loop (target 4), measured in the same run.
+    const larson = res.mt.find((w) => w.id === "larson");
+    assert.ok((larson?.floor?.floor.scaling ?? 0) > 0 && (larson?.floor?.sabmalloc.scaling ?? 0) > 0, "larson has its scaling floor");
     const md = readFileSync(join(out, "results.md"), "utf8");
+    // The targets of issue 11, each checked against the run: one row per target group.
+    assert.ok(md.includes("## Targets"), "results.md has the targets");
+    for (const t of ["1. bulk", "1. trees", "2. live blocks", "3. growing", "4. two workers", "5. hit pair", "6. native column"]) {
+      assert.ok(md.includes(`| ${t} |`), `results.md has the target ${t}`);
+    }
     for (const w of res.st) assert.ok(md.includes(w.title), `results.md has a row for ${w.title}`);
     for (const id of nativeIds) assert.ok(md.includes(`| ${id} |`) || md.includes(` ${id} |`), `results.md has a column for ${id}`);
     if (nativeIds.includes("native-jemalloc")) assert.ok(md.includes("### Ratios against native-jemalloc"), "results.md has the ratios against native-jemalloc");

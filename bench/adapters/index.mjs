@@ -1,10 +1,10 @@
 // The allocators the single-threaded workloads run against. Each adapter:
-//   { id, label, kind: "sabmalloc" | "peer" | "native", style?, only?,
+//   { id, label, kind: "sabmalloc" | "peer" | "native", style?, only?, memory?,
 //     load(): {ok, note?, reason?}, create({bytes}): instance }
 // style: "heap" (default: malloc returns an offset into memory that view() shows), "typed" (malloc
 // returns a typed array), "objects" (plain JS objects: tree workloads only), "native" (the C
 // program: a child process instead of an instance, see lib/native.mjs); only: a RegExp of the
-// workload ids it runs (the others are "n/a").
+// workload ids it runs (the others are "n/a"); memory: false skips the memory pass.
 // and each instance:
 //   malloc(n), free(p), realloc(p, n), calloc(c, n)   the allocator (p: a number, or an object for GC)
 //   slots(n)          a container for n pointers (Uint32Array, or Array for the GC baseline)
@@ -20,6 +20,7 @@ import thing from "./thing.mjs";
 import tlsf from "./tlsf.mjs";
 import { gcU8, gcF64 } from "./gc.mjs";
 import { freeList, jsObjects } from "./tree-peers.mjs";
+import { noAllocator } from "./floor.mjs";
 import { nativeGlibc, nativeJemalloc } from "./native.mjs";
 
-export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, sabmallocProfiled, tlsf, thing, gcU8, gcF64, freeList, jsObjects, nativeGlibc, nativeJemalloc];
+export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, sabmallocProfiled, tlsf, thing, gcU8, gcF64, noAllocator, freeList, jsObjects, nativeGlibc, nativeJemalloc];

@@ -201,7 +201,7 @@ export class AdapterSession {
   }
   memory() {
     const s = this.s;
-    if (!s.cfg.memory || !s.w.memory || s.status === "error" || this.ad.style === "objects") return null;
+    if (!s.cfg.memory || !s.w.memory || s.status === "error" || this.ad.style === "objects" || this.ad.memory === false) return null;
     try {
       try { s.inst?.destroy?.(); } catch { /* ignore */ }
       s.inst = null;

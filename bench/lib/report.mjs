@@ -1,6 +1,7 @@
 // Terminal progress and tables, bench/results.md, results.json and the SVG charts.
 import { fmtNs, fmtRate, fmtRatio, fmtBytes, fmtFactor } from "./stats.mjs";
 import { barChart, scalingChart } from "./svg.mjs";
+import { targetRows } from "./targets.mjs";
 
 const pad = (s, n) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 const padL = (s, n) => (s.length >= n ? s : " ".repeat(n - s.length) + s);
@@ -257,13 +258,20 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
   L.push("");
   L.push("Method: every workload's requests come from one seeded generator, identical for every allocator. Each allocator gets its own copy of the workload function (separate JIT type feedback), warm-up runs, then timed repetitions interleaved across allocators (A B C, B C A, ...) with a forced GC before each; medians with min–max. Ratios are computed pair by pair within the same repetition. A run that passes the time limit is stopped and reported as timed out, with its rate until then.", "");
 
+  const targets = targetRows({ st, mt });
+  if (targets.length) {
+    L.push("## Targets", "");
+    L.push("The speed targets of issue 11, checked against this run's numbers: goals are computed from the same run (ratios pair by pair, as in the tables below). *Floor*: the same loop with no allocator at all (the no-allocator column; for trees also the trivial free list). *Note*: where the time goes, for a target not met.", "");
+    L.push(mdTable(["target", "workload", "sabmalloc", "goal (this run)", "", "floor", "note"], targets, [":--", ":--", "--:", ":--", ":--", "--:", ":--"]));
+    L.push("");
+  }
   if (st.length) {
     const ids = adapterIds(st);
     L.push("## Single-threaded: time per operation", "");
     L.push("Median (min–max) over the repetitions; lower is better. The op of each workload is in the second column.", "");
     L.push(mdTable(["workload", "op", ...ids], st.map((r) => [r.title, r.unit, ...ids.map((id) => nsCell(r.adapters[id]))])));
     L.push("");
-    L.push("Blank: the workload does not apply (the typed-array peers cannot hold a tree; freelist and js-objects only do trees). The native columns run the same workloads in C (bench/native/native.c, `cc -O2`) in a child process, with the same request traces (checked by checksum) and the same writes, interleaved with the JS allocators' repetitions; they time their own loops.", "");
+    L.push("Blank: the workload does not apply (the typed-array peers cannot hold a tree; freelist and js-objects only do trees). no-allocator is the floor: each workload's loop with a bump pointer for malloc and nothing for free (bench/adapters/floor.mjs). The native columns run the same workloads in C (bench/native/native.c, `cc -O2`) in a child process, with the same request traces (checked by checksum) and the same writes, interleaved with the JS allocators' repetitions; they time their own loops.", "");
     for (const ref of ratioRefs(st)) {
       const peers = ids.filter((id) => id !== ref);
       const main = ref === st.find((r) => r.ref)?.ref;

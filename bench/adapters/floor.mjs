@@ -1,0 +1,65 @@
+// The floor: every workload's loop with no allocator at all. What a workload costs here is what
+// its loop, its trace reads and its writes cost on this machine, so that the gap between this
+// column and an allocator's is the allocator's own work.
+//
+//   malloc(n)      hands out the next address of a bump pointer (8-byte aligned) over one shared
+//                  buffer; when no block is live it starts again from the bottom, and it wraps
+//                  to the bottom at the buffer's end (only the tree workloads write their blocks,
+//                  and they free every tree before the next, so a wrap never overlaps a live node)
+//   free(p)        counts the live blocks, nothing else
+//   realloc(p, n)  returns p: as if every block could grow in place, no copy
+//   calloc(1, n)   a malloc and the zeroing that calloc owes (8-byte stores over the shared buffer,
+//                  unrolled by eight, as sabmalloc's zeroing is: the fastest way measured)
+const MiB = 1 << 20;
+
+class NoAllocator {
+  constructor(bytes) {
+    // Virtual: pages are touched only as the bump pointer reaches them.
+    const size = Math.min(1024 * MiB, Math.max(64 * MiB, 2 * bytes));
+    this.i32 = new Int32Array(new SharedArrayBuffer(size));
+    this.u32 = new Uint32Array(this.i32.buffer);
+    this.f64 = new Float64Array(this.i32.buffer);
+    this.end = size;
+    this.top = 8; // offset 0 stays unused so that 0 can mean "null"
+    this.high = 8;
+    this.live = 0;
+  }
+  malloc(n) {
+    const need = (n + 7) & ~7;
+    let t = this.top;
+    if (t + need > this.end) t = 8;
+    this.top = t + need;
+    if (this.top > this.high) this.high = this.top;
+    this.live++;
+    return t;
+  }
+  free(p) {
+    if (p !== 0 && --this.live === 0) this.top = 8;
+  }
+  realloc(p, n) {
+    return p === 0 ? this.malloc(n) : p;
+  }
+  calloc(c, n) {
+    const bytes = c * n;
+    const p = this.malloc(bytes);
+    const f = this.f64;
+    let i = p >>> 3;
+    const end = i + ((bytes + 7) >>> 3);
+    for (; i + 8 <= end; i += 8) { f[i] = 0; f[i + 1] = 0; f[i + 2] = 0; f[i + 3] = 0; f[i + 4] = 0; f[i + 5] = 0; f[i + 6] = 0; f[i + 7] = 0; }
+    for (; i < end; i++) f[i] = 0;
+    return p;
+  }
+  slots(n) { return new Uint32Array(n); }
+  reset() { this.top = 8; this.live = 0; return true; }
+  usable() { return 0; }
+  view() { return this.u32; }
+}
+
+export const noAllocator = {
+  id: "no-allocator",
+  label: "no allocator at all (the floor): malloc bumps a pointer, free counts, realloc returns its block, calloc zeroes",
+  kind: "peer",
+  memory: false, // it holds no memory of its own to measure
+  async load() { return { ok: true }; },
+  create(sizing) { return new NoAllocator(sizing.bytes ?? 0); },
+};

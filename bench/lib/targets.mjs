@@ -1,0 +1,125 @@
+// The speed targets of issue 11 ("native speed where it counts"), checked against this run's own
+// numbers: for each target the measured value, the goal computed from the same run (its peers, its
+// own cache-hit pair), whether it is met, and the floor: the same loop with no allocator at all
+// (adapters/floor.mjs; for trees also the trivial free list). Where a target is missed, the note
+// says where the time goes as far as we have measured it (README.md, "Performance").
+import { fmtNs, fmtRatio } from "./stats.mjs";
+
+const ok = (a) => a && a.status === "ok" && Number.isFinite(a.nsPerOp?.median);
+const ns = (r, id) => (ok(r?.adapters[id]) ? r.adapters[id].nsPerOp.median : NaN);
+
+/** Median over the repetitions of a's time ÷ b's time in the same repetition (interleaved). */
+function pairRatio(r, a, b) {
+  const x = r?.adapters[a], y = r?.adapters[b];
+  if (!ok(x) || !ok(y)) return NaN;
+  const rs = [];
+  for (let k = 0; k < Math.min(x.samples.length, y.samples.length); k++) {
+    if (Number.isFinite(x.samples[k]) && Number.isFinite(y.samples[k])) rs.push(x.samples[k] / y.samples[k]);
+  }
+  if (rs.length === 0) return NaN;
+  rs.sort((p, q) => p - q);
+  return rs.length % 2 ? rs[rs.length >> 1] : (rs[rs.length / 2 - 1] + rs[rs.length / 2]) / 2;
+}
+
+const timedOut = (r, id) => r?.adapters[id]?.status === "timeout";
+const mark = (met) => (met === true ? "met" : met === false ? "**not met**" : "n/a");
+const floorCell = (r) => (Number.isFinite(ns(r, "no-allocator")) ? fmtNs(ns(r, "no-allocator")) : "");
+
+/**
+ * One row per target and workload: [target, workload, sabmalloc, goal, met, floor, note].
+ * Rows whose workloads did not run (a --filter, --quick) are left out.
+ */
+export function targetRows({ st, mt }) {
+  const by = new Map(st.map((r) => [r.id, r]));
+  const rows = [];
+  const hit = by.get("malloc-free/32");
+  const hitNs = ns(hit, "sabmalloc");
+
+  // 1. Bulk: within 1.5x of two cache-hit pairs, and no slower than thi.ng's LIFO.
+  for (const id of ["batch/100k/fifo", "batch/100k/lifo", "batch/1M/fifo", "batch/1M/lifo"]) {
+    const r = by.get(id);
+    if (!r || !ok(r.adapters.sabmalloc)) continue;
+    const lifo = by.get(id.replace(/fifo$/, "lifo"));
+    const sab = ns(r, "sabmalloc");
+    const thing = ns(lifo, "thi.ng");
+    const goals = [], checks = [];
+    if (Number.isFinite(hitNs)) { goals.push(`≤ ${fmtNs(3 * hitNs)} (1.5 × 2 hit pairs)`); checks.push(sab <= 3 * hitNs); }
+    if (Number.isFinite(thing)) { goals.push(`≤ ${fmtNs(thing)} (thi.ng LIFO)`); checks.push(sab <= thing); }
+    else if (timedOut(lifo, "thi.ng")) goals.push("thi.ng LIFO timed out");
+    const met = checks.length ? checks.every(Boolean) : undefined;
+    rows.push(["1. bulk", r.title, fmtNs(sab), goals.join("; "), mark(met), floorCell(r),
+      met ? "" : "beyond the cache every block goes through a fill or a flush (bitmap words, run counts, runs carved and given back)"]);
+  }
+  // 1. Trees: faster than plain JS objects, within 2x of the trivial free list.
+  for (const r of st.filter((x) => x.id.startsWith("tree/"))) {
+    if (!ok(r.adapters.sabmalloc)) continue;
+    const vsObj = pairRatio(r, "sabmalloc", "js-objects");
+    const vsFl = pairRatio(r, "sabmalloc", "freelist");
+    const flObj = pairRatio(r, "freelist", "js-objects");
+    const goals = [], checks = [];
+    if (Number.isFinite(vsObj)) { goals.push(`< js-objects (${fmtNs(ns(r, "js-objects"))}): ${fmtRatio(vsObj)}`); checks.push(vsObj < 1); }
+    if (Number.isFinite(vsFl)) { goals.push(`≤ 2 × freelist (${fmtNs(ns(r, "freelist"))}): ${fmtRatio(vsFl)}`); checks.push(vsFl <= 2); }
+    const met = checks.length ? checks.every(Boolean) : undefined;
+    const floor = [floorCell(r), Number.isFinite(ns(r, "freelist")) ? `freelist ${fmtNs(ns(r, "freelist"))}` : ""].filter(Boolean).join("; ");
+    let note = "";
+    if (!met && Number.isFinite(flObj) && flObj >= 1) note = `the free list itself takes ${fmtRatio(flObj)} the objects' time: no allocator over a typed array reaches them on this loop`;
+    else if (!met) note = "each node pays the cache-hit pair; beyond the cache, fills and flushes";
+    rows.push(["1. trees", r.title, fmtNs(ns(r, "sabmalloc")), goals.join("; "), mark(met), floor, note]);
+  }
+  // 2. A million live blocks: within 1.5x of native jemalloc.
+  for (const id of ["replace/1k", "replace/1M"]) {
+    const r = by.get(id);
+    if (!r || !ok(r.adapters.sabmalloc)) continue;
+    const x = pairRatio(r, "sabmalloc", "native-jemalloc");
+    const met = Number.isFinite(x) ? x <= 1.5 : undefined;
+    rows.push(["2. live blocks", r.title, fmtNs(ns(r, "sabmalloc")),
+      Number.isFinite(x) ? `≤ 1.5 × jemalloc (${fmtNs(ns(r, "native-jemalloc"))}): ${fmtRatio(x)}` : "native jemalloc did not run",
+      mark(met), floorCell(r),
+      met !== false ? "" : id === "replace/1M"
+        ? "a free reads and writes the freed block's first word (its free mark): with a million blocks, a cache and TLB miss that jemalloc's free does not take"
+        : "the fast paths' checks and marks, beyond what jemalloc's do"]);
+  }
+  // 3. Growing blocks.
+  const grow = [
+    ["realloc/x2", "as-tlsf", 1, "one 512 KiB copy where a block turns huge: huge blocks start on a chunk boundary, a large run cannot grow into one in place"],
+    ["malloc-free/65536", "thi.ng", 1.5, "large runs through the thread cache, with their page infos"],
+    ["calloc/mix", "thi.ng", 1, "zeroing the shared buffer: see the floor column, which zeroes the same way"],
+  ];
+  for (const [id, peer, k, why] of grow) {
+    const r = by.get(id);
+    if (!r || !ok(r.adapters.sabmalloc)) continue;
+    const x = pairRatio(r, "sabmalloc", peer);
+    const met = Number.isFinite(x) ? x <= k : timedOut(r, peer) ? true : undefined;
+    rows.push(["3. growing", r.title, fmtNs(ns(r, "sabmalloc")),
+      Number.isFinite(x) ? `≤ ${k === 1 ? "" : k + " × "}${peer} (${fmtNs(ns(r, peer))}): ${fmtRatio(x)}` : `${peer}: ${r.adapters[peer]?.status ?? "did not run"}`,
+      mark(met), floorCell(r), met === false ? why : ""]);
+  }
+  // 4. Two workers: scaling at least that of native jemalloc on the same loop.
+  for (const r of mt.filter((x) => x.id === "larson" || x.id === "tree")) {
+    const row = r.rows.find((w) => w.workers === 2);
+    const sab = row?.scaling?.sabmalloc, je = row?.scaling?.["native-jemalloc"];
+    if (!Number.isFinite(sab)) continue;
+    const met = Number.isFinite(je) ? sab >= je : undefined;
+    // The larson floor: the same loop over a trivial allocator (bench/scaling-floor.mjs), in this run.
+    const f = r.floor;
+    const floor = f ? `trivial allocator ${fmtRatio(f.floor.scaling)} (sabmalloc ${fmtRatio(f.sabmalloc.scaling)} in the same runs)`
+      : r.id === "larson" ? "not in this run (bench/scaling-floor.mjs)" : "";
+    rows.push(["4. two workers", `${r.id}, 1 → 2 workers`, `${fmtRatio(sab)} faster`,
+      Number.isFinite(je) ? `≥ jemalloc's ${fmtRatio(je)}` : "native jemalloc did not run", mark(met), floor,
+      met === false ? "the two vCPUs slow each other down per memory touched (per-worker CPU profiles: same shares, no lock waits)" : ""]);
+  }
+  // 5. The cache-hit pair within 1.2x of native jemalloc.
+  for (const id of ["malloc-free/16", "malloc-free/32"]) {
+    const r = by.get(id);
+    if (!r || !ok(r.adapters.sabmalloc)) continue;
+    const x = pairRatio(r, "sabmalloc", "native-jemalloc");
+    const met = Number.isFinite(x) ? x <= 1.2 : undefined;
+    rows.push(["5. hit pair", r.title, fmtNs(ns(r, "sabmalloc")),
+      Number.isFinite(x) ? `≤ 1.2 × jemalloc (${fmtNs(ns(r, "native-jemalloc"))}): ${fmtRatio(x)}` : "native jemalloc did not run",
+      mark(met), floorCell(r), met === false ? "a JS call and typed-array loads with bounds checks against C's inlined fast path; the floor column is the call alone" : ""]);
+  }
+  // 6. The native column.
+  const native = st.some((r) => ok(r.adapters["native-jemalloc"]));
+  if (st.length) rows.push(["6. native column", "every workload", "", "native-jemalloc runs", mark(native), "", native ? "" : "no C compiler or no libjemalloc2 (see README)"]);
+  return rows;
+}

@@ -1,0 +1,72 @@
+// The bench's check of issue 11's targets (bench/lib/targets.mjs) on made-up results: a goal is
+// computed from the run's own numbers, pair by pair, and "met" follows them.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+interface Sample { status: string; nsPerOp: { median: number }; samples: number[] }
+type Row = string[];
+interface TargetsModule {
+  targetRows(run: { st: unknown[]; mt: unknown[] }): Row[];
+}
+
+const load = async (): Promise<TargetsModule> =>
+  (await import(pathToFileURL(join(root, "bench/lib/targets.mjs")).href)) as TargetsModule;
+
+/** An allocator's result: its repetitions' times (ns/op); the median is the middle one. */
+function res(...samples: number[]): Sample {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { status: "ok", nsPerOp: { median: sorted[sorted.length >> 1] }, samples };
+}
+
+function workload(id: string, adapters: Record<string, Sample>) {
+  return { id, title: id, adapters };
+}
+
+test("targets: goals come from the same run, and met or not follows the numbers", async () => {
+  const { targetRows } = await load();
+  const st = [
+    // Pair by pair 10/9.5, 11/9.5, 12/9.5: median 1.16, within 1.2x.
+    workload("malloc-free/32", { sabmalloc: res(10, 11, 12), "native-jemalloc": res(9.5, 9.5, 9.5), "no-allocator": res(2, 2, 2) }),
+    // 3 x the hit pair = 33 ns; thi.ng's LIFO 40 ns: met at 30 ns, not met at 50 ns.
+    workload("batch/100k/lifo", { sabmalloc: res(30, 30, 30), "thi.ng": res(40, 40, 40), "no-allocator": res(5, 5, 5) }),
+    workload("batch/100k/fifo", { sabmalloc: res(50, 50, 50), "no-allocator": res(5, 5, 5) }),
+    // Trees: faster than objects and within 2x of the free list, or not.
+    workload("tree/4", { sabmalloc: res(20, 20, 20), "js-objects": res(25, 25, 25), freelist: res(15, 15, 15) }),
+    workload("tree/16", { sabmalloc: res(80, 80, 80), "js-objects": res(20, 20, 20), freelist: res(30, 30, 30) }),
+    // Pair by pair the ratios are 1.4, 1.33, 2.25 (median 1.4, within 1.5x); the medians' ratio is 1.6.
+    workload("replace/1M", { sabmalloc: res(70, 80, 90), "native-jemalloc": res(50, 60, 40) }),
+    workload("realloc/x2", { sabmalloc: res(3000, 3000, 3000), "as-tlsf": res(100, 100, 100) }),
+  ];
+  const mt = [{ id: "larson", rows: [{ workers: 1, scaling: { sabmalloc: 1, "native-jemalloc": 1 } },
+    { workers: 2, scaling: { sabmalloc: 1.6, "native-jemalloc": 2.1 } }],
+  floor: { floor: { scaling: 1.9 }, sabmalloc: { scaling: 1.6 } } }];
+  const rows = targetRows({ st, mt });
+  const row = (target: string, workloadTitle: string) => {
+    const r = rows.find((x) => x[0] === target && x[1].startsWith(workloadTitle));
+    assert.ok(r, `a row for ${target} ${workloadTitle}`);
+    return { goal: r[3], met: r[4], floor: r[5], note: r[6] };
+  };
+  const lifo = row("1. bulk", "batch/100k/lifo");
+  assert.equal(lifo.met, "met");
+  assert.match(lifo.goal, /33\.0 ns \(1\.5 × 2 hit pairs\)/);
+  assert.match(lifo.goal, /40\.0 ns \(thi\.ng LIFO\)/);
+  assert.equal(lifo.floor, "5.00 ns");
+  const fifo = row("1. bulk", "batch/100k/fifo");
+  assert.equal(fifo.met, "**not met**");
+  assert.notEqual(fifo.note, "", "a target not met says where the time goes");
+  assert.equal(row("1. trees", "tree/4").met, "met");
+  const t16 = row("1. trees", "tree/16");
+  assert.equal(t16.met, "**not met**");
+  assert.match(t16.note, /free list itself takes 1\.50×/);
+  assert.equal(row("2. live blocks", "replace/1M").met, "met");
+  assert.equal(row("3. growing", "realloc/x2").met, "**not met**");
+  const two = row("4. two workers", "larson");
+  assert.equal(two.met, "**not met**");
+  assert.match(two.floor, /trivial allocator 1\.90×/);
+  assert.equal(row("5. hit pair", "malloc-free/32").met, "met");
+  assert.equal(row("6. native column", "every workload").met, "met");
+});

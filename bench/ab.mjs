@@ -1,5 +1,10 @@
 // A/B of two builds of sabmalloc in one process: the same loops, alternated, medians of rounds.
 //   node --expose-gc bench/ab.mjs OLD/index.js NEW/index.js [rounds]
+//   AB_ONLY=<regex>      only the loops whose names match
+//   AB_OPTS=<json>       more heap options for both builds (AB_OPTS_A, AB_OPTS_B: for one of them),
+//                        e.g. AB_OPTS_B='{"profile":true}': what profiling costs (give the same build
+//                        twice as two copies of dist/: one module for both would make every call
+//                        polymorphic, which no single-heap program sees)
 // CPU time (process.cpuUsage), so that waiting for a core on a shared machine does not count.
 // Loops: malloc(32)+free pairs (the cache-hit fast paths), a batch of 1,000 LIFO, a batch of
 // 100,000 FIFO (fills and flushes: the critical sections), 64 KiB malloc+free (large runs through
@@ -98,11 +103,14 @@ const compiled = { A: loopsOf(), B: loopsOf() };
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 console.log(`A = ${a}\nB = ${b}\n${rounds} rounds, alternated; ns per operation (pair), medians\n`);
 console.log("loop".padEnd(22) + "A".padStart(9) + "B".padStart(9) + "   B/A");
-for (const name of Object.keys(LOOPS)) {
+const optsOf = (id) => ({ ...JSON.parse(process.env.AB_OPTS ?? "{}"), ...JSON.parse(process.env["AB_OPTS_" + id] ?? "{}") });
+const opts = { A: optsOf("A"), B: optsOf("B") };
+const only = process.env.AB_ONLY ? new RegExp(process.env.AB_ONLY) : null;
+for (const name of Object.keys(LOOPS).filter((k) => only === null || only.test(k))) {
   const times = { A: [], B: [] };
   for (let r = 0; r < rounds + 1; r++) {
     for (const [id, Heap] of r % 2 === 0 ? impls : [...impls].reverse()) {
-      const h = Heap.create({ initialBytes: 32 << 20, maxBytes: 2 ** 31 });
+      const h = Heap.create({ initialBytes: 32 << 20, maxBytes: 2 ** 31, ...opts[id] });
       const t = compiled[id][name](h, cpuMs);
       if (r > 0) times[id].push(t); // round 0 warms both up
     }

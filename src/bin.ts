@@ -80,6 +80,10 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
       run = nextRun(s, a, bin);
       if (run === 0) break;
       m = s.i32; // a new run may sit in a new chunk: the views may have been remade
+      if (newRun) {
+        got += carveTake(s, run, bin, top - got, n - got);
+        continue;
+      }
     }
     const me = mapIdx(s, run);
     const bm = auxIdx(s, run);
@@ -120,30 +124,51 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
   return got;
 }
 
-/** Makes the lowest non-full run (or a new one) the bin's runcur. Returns it, or 0. */
+/** Whether the run nextRun returned last is new: allocated, not yet carved (carveTake). */
+let newRun = false;
+
+/**
+ * Makes the lowest non-full run (or a new one) the bin's runcur. Returns it, or 0. A new run
+ * (newRun set) is not carved yet: the caller carves it and takes from it in one pass.
+ */
 function nextRun(s: Space, a: number, bin: number): number {
   const m = s.i32;
   const bw = binWord(s, a, bin);
   let run = treeFirst(s, m[bw + L.B_RUNS]);
+  newRun = run === 0;
   if (run !== 0) {
     m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
   } else {
     run = runAlloc(s, a, BIN_RUN_PAGES[bin], L.PS_SMALL, bin);
     if (run === 0) return 0;
-    carveRun(s, run, bin);
     s.i32[bw + L.B_CURRUNS]++;
   }
   s.i32[bw + L.B_RUNCUR] = run;
   return run;
 }
 
-/** Sets up the new run at `run` for class `bin`: every region free, and marked so (layout.ts). */
-function carveRun(s: Space, run: number, bin: number): void {
+/**
+ * Sets up the new run at `run` for class `bin` and takes its lowest `want` regions (at most all)
+ * at once: every region gets its free mark (layout.ts), those taken are written to words
+ * `at`, `at - 1`, ... as binTake writes them, and the bitmap and free count say the rest are free.
+ * One pass over the regions, no bit scan and no mark read back: a bulk fill's runs are mostly new
+ * ones. Plain writes: the run was allocated in this section, which undoes it whole if cut short.
+ * Returns how many it took.
+ */
+function carveTake(s: Space, run: number, bin: number, at: number, want: number): number {
   const m = s.i32; // read after runAlloc, which may have remade the views
   const size = BIN_SIZE[bin];
-  bitmapFill(m, auxIdx(s, run), BIN_NREGS[bin]);
-  m[mapIdx(s, run) + L.MAP_NFREE] = BIN_NREGS[bin];
-  for (let p = pageAddr(s, run), end = p + BIN_NREGS[bin] * size; p < end; p += size) m[p >>> 2] = L.FRESH_MARK ^ p;
+  const nregs = BIN_NREGS[bin];
+  const take = want < nregs ? want : nregs;
+  let p = pageAddr(s, run);
+  for (let i = 0; i < take; i++, p += size) {
+    m[p >>> 2] = L.FRESH_MARK ^ p;
+    m[at - i] = p;
+  }
+  for (let i = take; i < nregs; i++, p += size) m[p >>> 2] = L.FRESH_MARK ^ p;
+  bitmapFill(m, auxIdx(s, run), nregs, take);
+  m[mapIdx(s, run) + L.MAP_NFREE] = nregs - take;
+  return take;
 }
 
 /**

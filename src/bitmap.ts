@@ -15,12 +15,18 @@ export function bitmapWords(nbits: number): number {
   return (nbits + 31) >>> 5;
 }
 
-/** Marks all `nbits` bits free (1), the tail of the last word in use (0). */
-export function bitmapFill(m: Int32Array, at: number, nbits: number): void {
-  const full = nbits >>> 5;
-  for (let w = 0; w < full; w++) m[at + w] = -1;
-  const rest = nbits & 31;
-  if (rest !== 0) m[at + full] = (1 << rest) - 1;
+/**
+ * Marks bits [from, nbits) free (1) and the rest of the words in use (0): the bits below `from`
+ * and the tail of the last word.
+ */
+export function bitmapFill(m: Int32Array, at: number, nbits: number, from = 0): void {
+  const words = bitmapWords(nbits);
+  for (let w = 0; w < words; w++) {
+    const lo = w << 5;
+    let x = from <= lo ? -1 : from - lo >= 32 ? 0 : -1 << (from - lo);
+    if (nbits - lo < 32) x &= (1 << (nbits - lo)) - 1;
+    m[at + w] = x;
+  }
 }
 
 /** Lowest set bit of a non-zero word. */

@@ -48,6 +48,22 @@ test("for every bit count 1..512, a filled bitmap hands out 0..n-1 in order, the
   }
 });
 
+test("bitmapFill from a bit: bits below it and past nbits in use, the rest free", () => {
+  for (const n of [1, 31, 32, 33, 64, 100, 256, 511, 512]) {
+    const words = bitmapWords(n);
+    for (const from of [0, 1, 5, 31, 32, 33, 63, 64, 65, n - 1, n].filter((f) => f >= 0 && f <= n)) {
+      const m = makeMap();
+      bitmapFill(m, AT, n, from);
+      for (let j = 0; j < 32 * words; j++) {
+        assert.equal(bitmapGet(m, AT, j), j >= from && j < n, `n = ${n}, from = ${from}: bit ${j}`);
+      }
+      assert.equal(bitmapCount(m, AT, words), n - from, `n = ${n}, from = ${from}: count`);
+      if (from < n) assert.equal(bitmapTakeFirst(m, AT, words), from, `n = ${n}, from = ${from}: the first free bit`);
+      assertGuards(m, n);
+    }
+  }
+});
+
 test("for every bit count 1..512, setting bit j makes it the next handed out", () => {
   for (let n = 1; n <= MAX_BITS; n++) {
     const m = makeMap();

@@ -195,14 +195,31 @@ export function binGiveMany(s: Space, a: number, bin: number, run: number, mask:
   const m = s.i32;
   const bm = auxIdx(s, run);
   const nwords = BIN_BITMAP_WORDS[bin];
-  // The bitmap is primary state (journal.ts): saved whole when most of its words change (a run
-  // coming back in bulk), else word by word (a few scattered regions: remote frees, random ones).
-  let changed = 0;
-  for (let w = 0; w < nwords; w++) if (mask[at + w] !== 0) changed++;
-  const whole = 2 * changed > nwords + 2;
-  if (whole) jsave(s, bm, nwords, 1);
+  // How many come back, and how many were free already; and the words that change.
   let dup = 0;
   let n = 0;
+  let changed = 0;
+  for (let w = 0; w < nwords; w++) {
+    const x = mask[at + w];
+    if (x === 0) continue;
+    const old = m[bm + w];
+    dup += bitCount(old & x);
+    n += bitCount(x & ~old);
+    changed++;
+  }
+  if (n > 0 && m[mapIdx(s, run) + L.MAP_NFREE] + n === BIN_NREGS[bin]) {
+    // The run comes back whole and goes back to the arena (runGained): its bitmap is dead, not
+    // written (a bulk flush empties most of its runs so).
+    for (let w = 0; w < nwords; w++) mask[at + w] = 0;
+    runGained(s, a, bin, run, n);
+    return dup;
+  }
+  // The bitmap is primary state (journal.ts): saved whole when most of its words change (a run
+  // coming back in bulk), else word by word (a few scattered regions: remote frees, random ones).
+  const whole = 2 * changed > nwords + 2;
+  if (whole) jsave(s, bm, nwords, 1);
+  dup = 0;
+  n = 0;
   for (let w = 0; w < nwords; w++) {
     const x = mask[at + w];
     if (x === 0) continue;

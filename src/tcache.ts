@@ -279,6 +279,9 @@ const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);
 const PASS_HASH_BITS = 8;
 const PASS_HASH = 1 << PASS_HASH_BITS;
 const passSlot = new Int32Array(PASS_HASH);
+/** The hash table word of each run of the last pass (the next pass clears those), and how many. */
+const passRunSlot = new Int32Array(PASS_RUNS);
+let passSlotsUsed = 0;
 /**
  * Runs gathered by the last gatherPass(), whose masks may hold bits until cacheFlush has given them
  * back (it sets it to 0 then; an exception on the way leaves it, and the next pass clears them).
@@ -303,7 +306,8 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
   const runs = passRun;
   const mask = passMask;
   const slots = passSlot;
-  slots.fill(0);
+  // The last pass's entries out of the hash table (not all of its words: a pass gathers a few runs).
+  for (let j = 0; j < passSlotsUsed; j++) slots[passRunSlot[j]] = 0;
   if (passRuns !== 0) mask.fill(0, 0, passRuns * L.AUX_SLOT_WORDS);
   const hb = s.hb;
   const ct = s.ct;
@@ -350,6 +354,7 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
         j = nruns++;
         runs[j] = run;
         passBin[j] = rb;
+        passRunSlot[j] = h;
         slots[h] = j + 1;
       }
       k = j;
@@ -380,6 +385,7 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
     mask[cw] |= acc;
   }
   passRuns = nruns;
+  passSlotsUsed = nruns;
   passBad = bad;
   return kept;
 }

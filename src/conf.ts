@@ -15,6 +15,7 @@
 //   max_threads    maxThreads          integer 1 .. 4096
 //   profile        profile             true | false (profiling: another module's option)
 //   profile_sample profile.sampleBytes bytes, an integer >= 1 (with profile:true)
+//   profile_frames profile.maxFrames   integer 1 .. 128: frames a sampled stack keeps (with profile:true)
 //   stats_print    -                   true | false: print formatStats(heap.stats()) of every heap
 //                                      this thread made when the process exits (Node)
 
@@ -24,7 +25,7 @@ import type { Heap, HeapOptions } from "./heap.js";
 /** What SABMALLOC_CONF says. */
 export interface Conf {
   /** Options for Heap.create / fromMemory (`profile` is passed on for the profiling option). */
-  options: HeapOptions & { profile?: boolean | { sampleBytes?: number } };
+  options: HeapOptions & { profile?: boolean | { sampleBytes?: number; maxFrames?: number } };
   statsPrint: boolean;
   /** One line per key that was left out, naming it. */
   problems: string[];
@@ -43,6 +44,7 @@ export function parseConf(text: string): Conf {
   const conf: Conf = { options: {}, statsPrint: false, problems: [] };
   let profile: boolean | undefined;
   let sample: number | undefined;
+  let frames: number | undefined;
   for (const raw of text.split(",")) {
     const item = raw.trim();
     if (item === "") continue;
@@ -88,11 +90,21 @@ export function parseConf(text: string): Conf {
         else sample = n;
         break;
       }
+      case "profile_frames": {
+        const n = readInt(value, 1, 128);
+        if (n === undefined) bad("an integer from 1 to 128");
+        else frames = n;
+        break;
+      }
       default:
-        conf.problems.push(`${key || JSON.stringify(item)}: unknown key (known: arenas, thread_cache, debug, max_threads, profile, profile_sample, stats_print)`);
+        conf.problems.push(`${key || JSON.stringify(item)}: unknown key (known: arenas, thread_cache, debug, max_threads, profile, profile_sample, profile_frames, stats_print)`);
     }
   }
-  if (profile !== undefined) conf.options.profile = profile && sample !== undefined ? { sampleBytes: sample } : profile;
+  if (profile !== undefined) {
+    conf.options.profile = profile && (sample !== undefined || frames !== undefined)
+      ? { ...(sample !== undefined ? { sampleBytes: sample } : {}), ...(frames !== undefined ? { maxFrames: frames } : {}) }
+      : profile;
+  }
   return conf;
 }
 

@@ -8,7 +8,7 @@ import { ARENA_WORDS, arenaWord } from "./arena.js";
 import { initArenaChunk, setChunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
 import { Space } from "./space.js";
-import { ProfileOptions, readProfileOption } from "./profile.js";
+import { ProfileOptions, readProfileFrames, readProfileOption } from "./profile.js";
 import { treeInsert } from "./tree.js";
 
 export interface HeapOptions {
@@ -58,6 +58,7 @@ export interface ResolvedOptions {
   flags: number;
   lockTimeout: number;
   profileMean: number;
+  profileFrames: number;
 }
 
 export function checkInteger(name: string, v: unknown): asserts v is number {
@@ -85,12 +86,13 @@ export function readOptions(o: HeapOptions, base: number): ResolvedOptions {
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`sabmalloc: ${k} must be a boolean`);
   }
   const profileMean = readProfileOption(o.profile);
+  const profileFrames = readProfileFrames(o.profile);
   const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0) |
     (profileMean > 0 ? L.HF_PROFILE : 0);
   const lockTimeout = o.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
   checkInteger("lockTimeout", lockTimeout);
   if (lockTimeout > 2 ** 31 - 1) throw new RangeError(`sabmalloc: lockTimeout must be at most 2^31 - 1 ms, not ${lockTimeout}`);
-  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout, profileMean };
+  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout, profileMean, profileFrames };
 }
 
 /**
@@ -119,6 +121,7 @@ export function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOpt
   m[hdr + L.H_NSLOTS] = o.slots;
   m[hdr + L.H_LOCK_TIMEOUT] = o.lockTimeout;
   m[hdr + L.H_PROF_MEAN] = o.profileMean;
+  m[hdr + L.H_PROF_FRAMES] = o.profileFrames;
   m[hdr + L.H_HEADER_PAGES] = headerPages;
   m[hdr + L.H_CHUNKTAB] = chunktab;
   m[hdr + L.H_ARENAS] = arenas;

@@ -43,8 +43,8 @@ import {
   BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, SIZE_TO_BIN, SMALL_MAX,
 } from "./sizeclass.js";
 import {
-  captureStack, dropSample, ErrorV8, HeapProfile, markSampled, ProfileAlloc, readProfile,
-  recordSample, resizeSample, SAMPLE_FRAMES, sampleCount, sampleGap, StackMemo, stackHere, unmarkSampled,
+  captureStack, dropSample, ErrorV8, HeapProfile, markSampled, MAX_MAX_FRAMES, ProfileAlloc, readProfile,
+  recordSample, resizeSample, sampleFrames, sampleCount, sampleGap, StackMemo, stackHere, unmarkSampled,
 } from "./profile.js";
 import { auxIdx, Backing, copyBlock, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { getRoot, setRoot } from "./roots.js";
@@ -128,6 +128,8 @@ export class Heap {
   private readonly profCount = new Int32Array(NBINS);
   private readonly profAlloc: ProfileAlloc | null = null;
   private readonly stackMemo = new StackMemo();
+  /** Error.stackTraceLimit while a sample's stack is taken (profile.ts: sampleFrames). */
+  private readonly sampleFrames: number = 0;
 
   private constructor(backing: Backing, base: number, tag = 0, adopt = -1) {
     this.handle = Object.freeze({ backing, base });
@@ -181,6 +183,9 @@ export class Heap {
     }
     if ((flags & L.HF_PROFILE) !== 0) {
       this.profMean = m[s.hdr + L.H_PROF_MEAN];
+      const frames = m[s.hdr + L.H_PROF_FRAMES]; // 0: a heap from before maxFrames
+      if (frames > 0 && frames <= MAX_MAX_FRAMES) this.stackMemo.maxFrames = frames;
+      this.sampleFrames = sampleFrames(this.stackMemo.maxFrames);
       this.profLeft = sampleGap(this.profMean);
       for (let bin = 0; bin < NBINS; bin++) this.setSampleCount(bin, sampleCount(this.profMean, BIN_SIZE[bin]));
       this.profAlloc = { alloc: (n) => this.profileBlock(n), free: (p) => this.freeProfileBlock(p) };
@@ -388,7 +393,7 @@ export class Heap {
       if (this.profMean !== 0 && this.takeSmallSample(bin)) {
         // The stack is taken here, in this frame, not in a deeper one (profile.ts: stackHere).
         const limit = ErrorV8.stackTraceLimit;
-        ErrorV8.stackTraceLimit = SAMPLE_FRAMES;
+        ErrorV8.stackTraceLimit = this.sampleFrames;
         const at = new Error();
         ErrorV8.stackTraceLimit = limit;
         return this.mallocSampled(bin, at);
@@ -417,7 +422,7 @@ export class Heap {
       const npages = Math.ceil(size / L.PAGE_SIZE);
     if (this.profMean !== 0 && this.takeSample(npages * L.PAGE_SIZE)) {
       const limit = ErrorV8.stackTraceLimit;
-      ErrorV8.stackTraceLimit = SAMPLE_FRAMES;
+      ErrorV8.stackTraceLimit = this.sampleFrames;
       const at = new Error();
       ErrorV8.stackTraceLimit = limit;
       return this.sampled(npages > L.DATA_PAGES ? this.mallocHuge(npages, 1) : this.mallocLarge(npages, 1), npages, -1, at);
@@ -521,7 +526,7 @@ export class Heap {
     const s = this.s;
     const huge = npages > L.DATA_PAGES;
     markSampled(s, p, huge, bin);
-    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, captureStack(this.stackMemo, at ?? stackHere()));
+    recordSample(s, this.profAlloc!, p, bin >= 0 ? BIN_SIZE[bin] : npages * L.PAGE_SIZE, this.slot, captureStack(this.stackMemo, at ?? stackHere(this.sampleFrames)));
     return p;
   }
 

@@ -160,6 +160,7 @@ export const enum L {
   H_PROF_LOCK = 15, // guards the profile's tables (lock order: profile, arena, global)
   H_PROF_MEAN = 22, // mean bytes between samples (HF_PROFILE set)
   H_PROF_ROOT = 23, // byte address of the profile's root block, 0 before the first sample
+  H_PROF_FRAMES = 27, // frames a sampled stack keeps (profile.maxFrames; 0: the default)
 
   HF_THREAD_CACHE = 1,
   HF_DEBUG = 2,

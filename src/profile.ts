@@ -65,10 +65,16 @@ import { lockAcquire, lockRelease } from "./lock.js";
 import { BIN_SIZE, SIZE_TO_BIN, SMALL_MAX } from "./sizeclass.js";
 import { addrChunk, addrPage, mapIdx, type Space } from "./space.js";
 
-/** Profiling options: `true`, or the mean bytes between samples. */
+/** Profiling options: `true`, or the mean bytes between samples and the frames a stack keeps. */
 export interface ProfileOptions {
   /** Mean bytes allocated between two samples (default 512 KiB); 1 samples every allocation. */
   sampleBytes?: number;
+  /**
+   * Frames kept of each sampled stack, innermost first (default 48, at most 128). V8 takes a
+   * stack frame by frame, ~0.5 us each on top of ~3 us: a program with deep stacks samples
+   * faster with fewer (and its profile then stops that many frames below the allocation).
+   */
+  maxFrames?: number;
 }
 
 /** One frame of a sampled call stack. `line` and `column` are 1-based, as in `Error().stack`. */
@@ -104,17 +110,30 @@ export interface HeapProfile {
 
 export const DEFAULT_SAMPLE_BYTES = 512 * 1024;
 export const MAX_SAMPLE_BYTES = 2 ** 30;
-const MAX_FRAMES = 48;
+export const DEFAULT_MAX_FRAMES = 48;
+/** The largest `maxFrames`. */
+export const MAX_MAX_FRAMES = 128;
 
 /** The HeapOptions.profile value as a mean (0: off). Throws TypeError/RangeError on bad values. */
 export function readProfileOption(v: unknown): number {
   if (v === undefined || v === false) return 0;
   if (v === true) return DEFAULT_SAMPLE_BYTES;
-  if (v === null || typeof v !== "object") throw new TypeError("sabmalloc: profile must be a boolean or { sampleBytes }");
+  if (v === null || typeof v !== "object") throw new TypeError("sabmalloc: profile must be a boolean or { sampleBytes, maxFrames }");
   const n = (v as ProfileOptions).sampleBytes ?? DEFAULT_SAMPLE_BYTES;
   if (typeof n !== "number") throw new TypeError(`sabmalloc: profile.sampleBytes must be a number, not ${typeof n}`);
   if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLE_BYTES) {
     throw new RangeError(`sabmalloc: profile.sampleBytes must be an integer from 1 to ${MAX_SAMPLE_BYTES}, not ${n}`);
+  }
+  return n;
+}
+
+/** The HeapOptions.profile value's `maxFrames` (default DEFAULT_MAX_FRAMES). Throws on bad values. */
+export function readProfileFrames(v: unknown): number {
+  if (v === null || typeof v !== "object") return DEFAULT_MAX_FRAMES;
+  const n = (v as ProfileOptions).maxFrames ?? DEFAULT_MAX_FRAMES;
+  if (typeof n !== "number") throw new TypeError(`sabmalloc: profile.maxFrames must be a number, not ${typeof n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_MAX_FRAMES) {
+    throw new RangeError(`sabmalloc: profile.maxFrames must be an integer from 1 to ${MAX_MAX_FRAMES}, not ${n}`);
   }
   return n;
 }
@@ -207,8 +226,10 @@ export class StackMemo {
   /** Non-V8 engines: by text. */
   readonly texts = new Map<string, Stack>();
   /** The (script, position) words of the stack being looked up. */
-  readonly words = new Int32Array(2 * MAX_FRAMES);
+  readonly words = new Int32Array(2 * MAX_MAX_FRAMES);
   count = 0;
+  /** Frames a stack keeps (the heap's profile.maxFrames). */
+  maxFrames = DEFAULT_MAX_FRAMES;
   /** Forgets everything past this many stacks (a program with unbounded call sites, say eval). */
   static readonly MAX = 4096;
 }
@@ -235,21 +256,27 @@ function siteUrl(f: CallSite): string {
   return f.getFileName() ?? f.getScriptNameOrSourceURL?.() ?? "";
 }
 
-/** Error.stackTraceLimit while a sample's stack is captured: MAX_FRAMES, and room for sabmalloc's own. */
-export const SAMPLE_FRAMES = MAX_FRAMES + 16;
+/**
+ * Error.stackTraceLimit while a sample's stack is captured: `maxFrames`, and room for sabmalloc's
+ * own frames above the caller's (2 to 4 on every path: malloc, calloc, realloc, alignedAlloc, each
+ * size kind; more room would cost ~0.5 us a frame of a deep stack, as a frame it never keeps).
+ */
+export function sampleFrames(maxFrames: number): number {
+  return maxFrames + 8;
+}
 
 /**
- * An Error that holds the stack where it was made, up to SAMPLE_FRAMES frames (V8 captures the
+ * An Error that holds the stack where it was made, up to `limit` frames (sampleFrames; V8 captures the
  * frames when the Error is made, and names them when its stack is first read: captureStack).
  * Where a stack is cheap to take matters: V8's capture costs ~3 us plus ~0.5 us a frame, sabmalloc's
  * own frames included, so the hottest sampling path (Heap.mallocSlow) makes this Error itself, in
  * its own frame (measured: a sampled malloc(32)+free, 8.8 -> 6.4 us); the rarer ones call this.
  */
-export function stackHere(): Error {
-  const limit = ErrorV8.stackTraceLimit;
-  ErrorV8.stackTraceLimit = SAMPLE_FRAMES;
-  const at = new Error();
+export function stackHere(limit: number): Error {
+  const was = ErrorV8.stackTraceLimit;
   ErrorV8.stackTraceLimit = limit;
+  const at = new Error();
+  ErrorV8.stackTraceLimit = was;
   return at;
 }
 
@@ -266,7 +293,7 @@ export function captureStack(memo: StackMemo, at?: Error): Stack {
   ErrorV8.prepareStackTrace = asFrames;
   let raw: unknown;
   try {
-    raw = (at ?? stackHere()).stack;
+    raw = (at ?? stackHere(sampleFrames(memo.maxFrames))).stack;
   } finally {
     ErrorV8.prepareStackTrace = prepare;
   }
@@ -277,7 +304,7 @@ export function captureStack(memo: StackMemo, at?: Error): Stack {
     let first = 0;
     let n = 0;
     let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < sites.length && n < MAX_FRAMES; i++) {
+    for (let i = 0; i < sites.length && n < memo.maxFrames; i++) {
       const f = sites[i];
       const script = scriptNumber(memo, siteUrl(f));
       if (n === 0 && memo.own[script]) {
@@ -298,7 +325,7 @@ export function captureStack(memo: StackMemo, at?: Error): Stack {
       while (i < 2 * n && k.sites[i] === w[i]) i++;
       if (i === 2 * n) return k.stack;
     }
-    const stack: Stack = { text: nameStack(sites, first), str: 0 };
+    const stack: Stack = { text: nameStack(sites, first, memo.maxFrames), str: 0 };
     memo.known.set(h, { sites: w.slice(0, 2 * n), stack, next: head ?? null });
     memo.count++;
     return stack;
@@ -312,7 +339,7 @@ export function captureStack(memo: StackMemo, at?: Error): Stack {
     const url = f[2];
     if (frames.length === 0 && isOwn(url)) continue;
     frames.push(frame((f[1] ?? "").replace(/^async /, ""), url, Number(f[3]), Number(f[4])));
-    if (frames.length >= MAX_FRAMES) break;
+    if (frames.length >= memo.maxFrames) break;
   }
   const text = frames.length === 0 ? UNKNOWN : frames.join(FRAME);
   let stack = memo.texts.get(text);
@@ -329,10 +356,10 @@ function frame(fn: string, url: string, line: number, column: number): string {
   return (fn === "" ? "(anonymous)" : fn) + FIELD + url + FIELD + line + FIELD + column;
 }
 
-/** The text of a V8 stack from its frames, from `first` on (sabmalloc's frames are above it). */
-function nameStack(sites: CallSite[], first: number): string {
+/** The text of a V8 stack from its frames, from `first` on (sabmalloc's frames are above it), `max` at most. */
+function nameStack(sites: CallSite[], first: number, max: number): string {
   const frames: string[] = [];
-  for (let i = first; i < sites.length && frames.length < MAX_FRAMES; i++) {
+  for (let i = first; i < sites.length && frames.length < max; i++) {
     const f = sites[i];
     let fn = f.getFunctionName() ?? "";
     const type = f.isConstructor() ? null : f.getTypeName();

@@ -31,13 +31,15 @@ test("parseConf reads every key", () => {
   assert.equal(c.statsPrint, true);
   assert.deepEqual(parseConf(" arenas : 2 , ,debug:0,profile:true").options, { arenas: 2, debug: false, profile: true });
   assert.deepEqual(parseConf("").options, {});
+  assert.deepEqual(parseConf("profile:true,profile_frames:12").options, { profile: { maxFrames: 12 } });
+  assert.deepEqual(parseConf("profile:true,profile_sample:64,profile_frames:128").options, { profile: { sampleBytes: 64, maxFrames: 128 } });
 });
 
 test("parseConf names every unknown key and bad value, and leaves them out", () => {
-  const c = parseConf("arenas:0,bogus:1,debug:maybe,max_threads:x,profile_sample:-5,thread_cache:true");
+  const c = parseConf("arenas:0,bogus:1,debug:maybe,max_threads:x,profile_sample:-5,profile_frames:129,thread_cache:true");
   assert.deepEqual(c.options, { threadCache: true });
-  assert.equal(c.problems.length, 5);
-  for (const key of ["arenas", "bogus", "debug", "max_threads", "profile_sample"]) {
+  assert.equal(c.problems.length, 6);
+  for (const key of ["arenas", "bogus", "debug", "max_threads", "profile_sample", "profile_frames"]) {
     assert.ok(c.problems.some((p) => p.startsWith(key + ":")), `${key} is named`);
   }
 });

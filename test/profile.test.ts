@@ -46,6 +46,37 @@ test("bad profile options throw TypeError or RangeError", () => {
   for (const n of [0, -1, 1.5, NaN, Infinity, 2 ** 31]) {
     assert.throws(() => Heap.create({ profile: { sampleBytes: n } }), RangeError, `sampleBytes ${n}`);
   }
+  assert.throws(() => Heap.create({ profile: { maxFrames: "8" as never } }), TypeError);
+  for (const n of [0, -1, 1.5, NaN, 129]) {
+    assert.throws(() => Heap.create({ profile: { maxFrames: n } }), RangeError, `maxFrames ${n}`);
+  }
+});
+
+test("maxFrames: a sampled stack keeps that many frames, innermost first, in every thread's Heap", () => {
+  // A call 60 frames deep: down(60) -> ... -> down(1) -> alloc -> malloc.
+  const deep = (heap: Heap, n: number): number => (n === 0 ? allocHere(heap) : deep(heap, n - 1) + 0);
+  const allocHere = (heap: Heap): number => heap.malloc(64);
+  for (const [maxFrames, want] of [[undefined, 48], [5, 5], [1, 1], [128, 63]] as const) {
+    const heap = Heap.create({ profile: maxFrames === undefined ? { sampleBytes: 1 } : { sampleBytes: 1, maxFrames } });
+    const p = deep(heap, 60);
+    const frames = heap.profile().samples.find((x) => x.count === 1)!.stack;
+    if (maxFrames === 128) {
+      // The whole stack: the 61 calls, this test's function and what runs it.
+      assert.ok(frames.length > 62 && frames.length <= 128, `${frames.length} frames`);
+    } else {
+      assert.equal(frames.length, want, `maxFrames ${maxFrames}`);
+    }
+    assert.equal(frames[0].functionName, "allocHere", "the innermost frame is malloc's caller");
+    if (frames.length > 1) assert.equal(frames[1].functionName, "deep");
+    // A Heap attached to the same heap (as another thread's would be) keeps as many.
+    const other = Heap.attach(heap.handle);
+    const q = deep(other, 60);
+    const again = other.profile().samples.filter((x) => x.count === 1);
+    assert.ok(again.every((x) => maxFrames === 128 ? x.stack.length > 62 : x.stack.length === want));
+    other.free(q);
+    other.detach();
+    heap.free(p);
+  }
 });
 
 test("profiling is off by default: small blocks stay in small runs and the profile is empty", () => {

@@ -271,7 +271,7 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
     L.push("Median (min–max) over the repetitions; lower is better. The op of each workload is in the second column.", "");
     L.push(mdTable(["workload", "op", ...ids], st.map((r) => [r.title, r.unit, ...ids.map((id) => nsCell(r.adapters[id]))])));
     L.push("");
-    L.push("Blank: the workload does not apply (the typed-array peers cannot hold a tree; freelist and js-objects only do trees). no-allocator is the floor: each workload's loop with a bump pointer for malloc and nothing for free (bench/adapters/floor.mjs). The native columns run the same workloads in C (bench/native/native.c, `cc -O2`) in a child process, with the same request traces (checked by checksum) and the same writes, interleaved with the JS allocators' repetitions; they time their own loops.", "");
+    L.push("Blank: the workload does not apply (the typed-array peers cannot hold a tree; freelist and js-objects only do trees). no-allocator is the floor: each workload's loop with a bump pointer for malloc and nothing for free; no-allocator-touch (random replace only) also writes into each freed block, as a free list, a header or a free mark does (bench/adapters/floor.mjs). The native columns run the same workloads in C (bench/native/native.c, `cc -O2`) in a child process, with the same request traces (checked by checksum) and the same writes, interleaved with the JS allocators' repetitions; they time their own loops.", "");
     for (const ref of ratioRefs(st)) {
       const peers = ids.filter((id) => id !== ref);
       const main = ref === st.find((r) => r.ref)?.ref;

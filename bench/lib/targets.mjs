@@ -72,9 +72,11 @@ export function targetRows({ st, mt }) {
     if (!r || !ok(r.adapters.sabmalloc)) continue;
     const x = pairRatio(r, "sabmalloc", "native-jemalloc");
     const met = Number.isFinite(x) ? x <= 1.5 : undefined;
+    const touch = ns(r, "no-allocator-touch");
+    const floor = [floorCell(r), Number.isFinite(touch) ? `with a write into each freed block ${fmtNs(touch)}` : ""].filter(Boolean).join("; ");
     rows.push(["2. live blocks", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ 1.5 × jemalloc (${fmtNs(ns(r, "native-jemalloc"))}): ${fmtRatio(x)}` : "native jemalloc did not run",
-      mark(met), floorCell(r),
+      mark(met), floor,
       met !== false ? "" : id === "replace/1M"
         ? "a free reads and writes the freed block's first word (its free mark): with a million blocks, a cache and TLB miss that jemalloc's free does not take"
         : "the fast paths' checks and marks, beyond what jemalloc's do"]);

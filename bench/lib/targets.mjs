@@ -69,7 +69,7 @@ export function targetRows({ st, mt }) {
     const met = checks.length ? checks.every(Boolean) : undefined;
     const floor = [floorCell(r), Number.isFinite(ns(r, "freelist")) ? `freelist ${fmtNs(ns(r, "freelist"))}` : ""].filter(Boolean).join("; ");
     let note = "";
-    if (!met && Number.isFinite(flObj) && flObj >= 1) note = `the free list itself takes ${fmtRatio(flObj)} the objects' time: no allocator over a typed array reaches them on this loop`;
+    if (!met && Number.isFinite(flObj) && flObj >= 1) note = `the trivial free list itself takes ${fmtRatio(flObj)} the objects' time on this loop (the floor of an allocator over a typed array)`;
     else if (!met) note = "each node pays the cache-hit pair; beyond the cache, fills and flushes";
     rows.push(["1. trees", r.title, fmtNs(ns(r, "sabmalloc")), goals.join("; "), marks(names, checks), floor, note]);
   }

@@ -4,7 +4,7 @@
 // bench/results.md, bench/charts/*.svg (and bench/results.json with --json). See bench/README.md.
 import os from "node:os";
 import path from "node:path";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { ALL_ADAPTERS } from "./adapters/index.mjs";
 import { DEFAULT_IMPL, loadImpl, SAB_CONFIGS } from "./adapters/sabmalloc.mjs";
@@ -42,6 +42,8 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --require-sabmalloc  exit 1 when sabmalloc cannot be loaded
   --out-dir DIR        where results.md and charts/ go (default bench/)
   --json [PATH]        also write the raw results as JSON (default <out-dir>/results.json)
+  --report PATH        run nothing: write results.md again from a --json file (after a change to
+                       the report itself; the charts are left as they are)
   --no-write           print only, write no files
 Exit status 1 when sabmalloc failed (error, hang, leak, corrupted data), or --require-sabmalloc and it
 could not be loaded; peers that fail or time out are reported, not fatal.`;
@@ -72,6 +74,7 @@ function parseArgs(argv) {
       case "--seed": o.seed = Number(next()); break;
       case "--impl": o.impl = path.resolve(next()); break;
       case "--out-dir": o.outDir = path.resolve(next()); break;
+      case "--report": o.report = path.resolve(next()); break;
       case "--json":
         if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) o.json = path.resolve(next());
         else o.json = true;
@@ -93,6 +96,17 @@ async function main() {
     process.exit(2);
   }
   if (args.flags.has("help") || args.flags.has("h")) { console.log(HELP); return 0; }
+  if (args.report) {
+    // The same markdown() as a run, from the run's own JSON: meta, adapters, st, mt.
+    const r = JSON.parse(await readFile(args.report, "utf8"));
+    const mtConfigs = [...Object.keys(SAB_CONFIGS), ...r.adapters.filter((a) => a.kind === "native" && a.ok).map((a) => a.id)];
+    const notes = [...r.adapters.filter((a) => a.kind === "native" && !a.ok).map((a) => `${a.id} column skipped: ${a.reason}`), ...collectNotes(r)];
+    const chartFiles = ["throughput.svg", "scaling.svg"].map((f) => `charts/${f}`);
+    const outDir = args.outDir ?? here;
+    await writeFile(path.join(outDir, "results.md"), markdown({ meta: r.meta, st: r.st, mt: r.mt, mtConfigs, adapters: r.adapters, chartFiles, notes }));
+    console.log(`wrote ${show(path.join(outDir, "results.md"))} from ${show(args.report)}`);
+    return 0;
+  }
   const smoke = args.flags.has("smoke");
   const quick = smoke || args.flags.has("quick");
   const mode = smoke ? "smoke" : quick ? "quick" : "full";

@@ -82,6 +82,15 @@ test("bench --smoke completes and reports every workload for every allocator", {
     for (const t of ["1. bulk", "1. trees", "2. live blocks", "3. growing", "4. two workers", "5. hit pair", "6. native column"]) {
       assert.ok(md.includes(`| ${t} |`), `results.md has the target ${t}`);
     }
+    // --report writes the same results.md again from the run's JSON, running nothing.
+    const again = mkdtempSync(join(tmpdir(), "sabmalloc-report-"));
+    try {
+      const rr = spawnSync(process.execPath, ["bench/run.mjs", "--report", json, "--out-dir", again], { cwd: root, encoding: "utf8", timeout: 30_000 });
+      assert.equal(rr.status, 0, rr.stderr);
+      assert.equal(readFileSync(join(again, "results.md"), "utf8"), md, "--report renders the run's results.md again");
+    } finally {
+      rmSync(again, { recursive: true, force: true });
+    }
     for (const w of res.st) assert.ok(md.includes(w.title), `results.md has a row for ${w.title}`);
     for (const id of nativeIds) assert.ok(md.includes(`| ${id} |`) || md.includes(` ${id} |`), `results.md has a column for ${id}`);
     if (nativeIds.includes("native-jemalloc")) assert.ok(md.includes("### Ratios against native-jemalloc"), "results.md has the ratios against native-jemalloc");

@@ -28,7 +28,7 @@ import { L } from "./layout.js";
 import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
 import { mapIdx, Space } from "./space.js";
-import { freeRunKey, treeInsert, treeLowerBound, treeRemove } from "./tree.js";
+import { freeRunKey, treeInsert, treeKeyAbove, treeKeyBelow, treeLowerBound, treeRemove } from "./tree.js";
 
 export const ARENA_WORDS = L.A_BINS + NBINS * L.BIN_WORDS;
 
@@ -178,6 +178,20 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
       (run & (L.CHUNK_PAGES - 1)) + have > L.CHUNK_PAGES) {
     throw corruption(`arena ${a}: the free-run tree names page ${run}, which heads no free run of ${npages}+ pages (info ${head})`);
   }
+  if (state === L.PS_SMALL && have > npages &&
+      treeKeyBelow(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run)) < freeRunKey(have - npages, run)) {
+    // A small run comes off the free run's end: the free run keeps its first page, so its node
+    // stays where it is in the tree (its shorter key still sorts after every smaller one), and
+    // only its length changes: no tree removal and insertion (a bulk fill takes run after run
+    // from one free run).
+    const keep = have - npages;
+    const last = run + keep - 1;
+    if (keep > 1) setPageInfo(s, last, (pageInfo(s, last) & L.PI_ZERO) | L.PS_FREE | (keep << L.PI_SIZE_SHIFT));
+    setPageInfo(s, run, (head & L.PI_ZERO) | L.PS_FREE | L.PI_HEAD | (keep << L.PI_SIZE_SHIFT));
+    markRun(s, run + keep, npages, state, bin);
+    s.i32[aw + L.A_ACTIVE_PAGES] += npages;
+    return run + keep;
+  }
   s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run));
   if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, L.PI_ZERO & pageInfo(s, run + npages));
   markRun(s, run, npages, state, bin);
@@ -255,15 +269,18 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
   let start = run;
   let end = run + npages;
   // The page before is the last page of a free run when it is free: it holds that run's length.
+  // That run's node may stay in the tree, as the merged run's (same first page, longer): below.
+  let beforeKey = -1;
   if (start > chunkFirst) {
     const before = pageInfo(s, start - 1);
     if ((before & L.PI_STATE_MASK) === L.PS_FREE) {
       const len = infoSize(before);
       if (len < 1 || start - len < chunkFirst) throw corruption(`page ${start - 1}: free run of ${len} pages before page ${start} overruns its chunk`);
       start -= len;
-      s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, start));
-      setPageInfo(s, start, pageInfo(s, start) & (L.PI_ZERO | L.PI_STATE_MASK)); // no longer a head
-      setPageInfo(s, run - 1, before & (L.PI_ZERO | L.PI_STATE_MASK));
+      beforeKey = freeRunKey(len, start);
+      // Its last page is no longer one; when that is its first page too, the key stays as it is
+      // until the tree is done with it (its first page's info is written below either way).
+      if (len > 1) setPageInfo(s, run - 1, before & (L.PI_ZERO | L.PI_STATE_MASK));
     }
   }
   if (end < chunkEnd) {
@@ -277,7 +294,16 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
       end += len;
     }
   }
-  freeRunInsert(s, aw, start, end - start, pageInfo(s, start) & L.PI_ZERO);
+  if (beforeKey >= 0 && treeKeyAbove(s, s.i32[aw + L.A_RUNS], beforeKey) > freeRunKey(end - start, start)) {
+    // The run before grows in place: its node keeps its place in the tree (its longer key still
+    // sorts before every larger one), only its length changes (runAlloc's split, reversed).
+    const last = end - 1;
+    setPageInfo(s, last, (pageInfo(s, last) & L.PI_ZERO) | L.PS_FREE | ((end - start) << L.PI_SIZE_SHIFT));
+    setPageInfo(s, start, (pageInfo(s, start) & L.PI_ZERO) | L.PS_FREE | L.PI_HEAD | ((end - start) << L.PI_SIZE_SHIFT));
+  } else {
+    if (beforeKey >= 0) s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], beforeKey);
+    freeRunInsert(s, aw, start, end - start, pageInfo(s, start) & L.PI_ZERO);
+  }
   if (start === chunkFirst && end === chunkEnd && c !== 0) keepOrRelease(s, a, c);
 }
 

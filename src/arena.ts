@@ -28,7 +28,7 @@ import { L } from "./layout.js";
 import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
 import { mapIdx, Space } from "./space.js";
-import { freeRunKey, treeInsert, treeKeyAbove, treeKeyBelow, treeLowerBound, treeRemove } from "./tree.js";
+import { freeRunKey, treeInsert, treeKey, treeKeyBelow, treeLowerBound, treeRemove } from "./tree.js";
 
 export const ARENA_WORDS = L.A_BINS + NBINS * L.BIN_WORDS;
 
@@ -294,7 +294,8 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
       end += len;
     }
   }
-  if (beforeKey >= 0 && treeKeyAbove(s, s.i32[aw + L.A_RUNS], beforeKey) > freeRunKey(end - start, start)) {
+  const above = beforeKey < 0 ? 0 : treeLowerBound(s, s.i32[aw + L.A_RUNS], beforeKey + 1); // its successor
+  if (beforeKey >= 0 && (above === 0 || treeKey(s, above) > freeRunKey(end - start, start))) {
     // The run before grows in place: its node keeps its place in the tree (its longer key still
     // sorts before every larger one), only its length changes (runAlloc's split, reversed).
     const last = end - 1;

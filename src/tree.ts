@@ -159,23 +159,6 @@ export function treeKeyBelow(s: Space, root: number, key: number): number {
   return best;
 }
 
-/** The smallest key above `key` in the tree, or Infinity when there is none. */
-export function treeKeyAbove(s: Space, root: number, key: number): number {
-  let best = Infinity;
-  let depth = 0;
-  for (let t = root; t !== 0;) {
-    if (++depth > MAX_DEPTH) tooDeep();
-    const k = treeKey(s, t);
-    if (k > key) {
-      best = k;
-      t = left(s, t);
-    } else {
-      t = right(s, t);
-    }
-  }
-  return best;
-}
-
 /** The node with the smallest key, or 0. */
 export function treeFirst(s: Space, root: number): number {
   if (root === 0) return 0;

@@ -178,25 +178,22 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
       (run & (L.CHUNK_PAGES - 1)) + have > L.CHUNK_PAGES) {
     throw corruption(`arena ${a}: the free-run tree names page ${run}, which heads no free run of ${npages}+ pages (info ${head})`);
   }
+  let got = run;
   if (state === L.PS_SMALL && have > npages &&
       treeKeyBelow(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run)) < freeRunKey(have - npages, run)) {
     // A small run comes off the free run's end: the free run keeps its first page, so its node
     // stays where it is in the tree (its shorter key still sorts after every smaller one), and
     // only its length changes: no tree removal and insertion (a bulk fill takes run after run
     // from one free run).
-    const keep = have - npages;
-    const last = run + keep - 1;
-    if (keep > 1) setPageInfo(s, last, (pageInfo(s, last) & L.PI_ZERO) | L.PS_FREE | (keep << L.PI_SIZE_SHIFT));
-    setPageInfo(s, run, (head & L.PI_ZERO) | L.PS_FREE | L.PI_HEAD | (keep << L.PI_SIZE_SHIFT));
-    markRun(s, run + keep, npages, state, bin);
-    s.i32[aw + L.A_ACTIVE_PAGES] += npages;
-    return run + keep;
+    got = run + have - npages;
+    setFreeRun(s, run, have - npages, head & L.PI_ZERO);
+  } else {
+    s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run));
+    if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, L.PI_ZERO & pageInfo(s, run + npages));
   }
-  s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run));
-  if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, L.PI_ZERO & pageInfo(s, run + npages));
-  markRun(s, run, npages, state, bin);
+  markRun(s, got, npages, state, bin);
   s.i32[aw + (state === L.PS_META ? L.A_META_PAGES : L.A_ACTIVE_PAGES)] += npages;
-  return run;
+  return got;
 }
 
 /** Writes the page infos of a newly allocated run, noting in runZero whether it was all zero. */
@@ -230,11 +227,18 @@ function saveInfos(s: Space, run: number, npages: number): void {
 
 /** Records a free run (infos of its first and last page) and inserts it into the arena's tree. */
 function freeRunInsert(s: Space, aw: number, run: number, npages: number, zeroHead: number): void {
-  // Interior pages already say L.PS_FREE with their own ZERO bits; only the ends carry the length.
+  setFreeRun(s, run, npages, zeroHead);
+  s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], run);
+}
+
+/**
+ * Writes the infos of the free run of `npages` pages at `run`: its first page (with `zeroHead`)
+ * and its last carry the length. Interior pages already say L.PS_FREE with their own ZERO bits.
+ */
+function setFreeRun(s: Space, run: number, npages: number, zeroHead: number): void {
   const last = run + npages - 1;
   setPageInfo(s, last, (pageInfo(s, last) & L.PI_ZERO) | L.PS_FREE | (npages << L.PI_SIZE_SHIFT));
   setPageInfo(s, run, zeroHead | L.PS_FREE | L.PI_HEAD | (npages << L.PI_SIZE_SHIFT));
-  s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], run);
 }
 
 /** Gives the arena a chunk from the pool (or the buffer's growth). Arena lock held. */
@@ -298,9 +302,7 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
   if (beforeKey >= 0 && (above === 0 || treeKey(s, above) > freeRunKey(end - start, start))) {
     // The run before grows in place: its node keeps its place in the tree (its longer key still
     // sorts before every larger one), only its length changes (runAlloc's split, reversed).
-    const last = end - 1;
-    setPageInfo(s, last, (pageInfo(s, last) & L.PI_ZERO) | L.PS_FREE | ((end - start) << L.PI_SIZE_SHIFT));
-    setPageInfo(s, start, (pageInfo(s, start) & L.PI_ZERO) | L.PS_FREE | L.PI_HEAD | ((end - start) << L.PI_SIZE_SHIFT));
+    setFreeRun(s, start, end - start, pageInfo(s, start) & L.PI_ZERO);
   } else {
     if (beforeKey >= 0) s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], beforeKey);
     freeRunInsert(s, aw, start, end - start, pageInfo(s, start) & L.PI_ZERO);

@@ -218,15 +218,11 @@ export function binGiveMany(s: Space, a: number, bin: number, run: number, mask:
   // coming back in bulk), else word by word (a few scattered regions: remote frees, random ones).
   const whole = 2 * changed > nwords + 2;
   if (whole) jsave(s, bm, nwords, 1);
-  dup = 0;
-  n = 0;
   for (let w = 0; w < nwords; w++) {
     const x = mask[at + w];
     if (x === 0) continue;
     mask[at + w] = 0;
     const old = m[bm + w];
-    dup += bitCount(old & x);
-    n += bitCount(x & ~old);
     if (whole) m[bm + w] = old | x;
     else jset(s, bm + w, old | x);
   }

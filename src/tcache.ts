@@ -279,9 +279,8 @@ const passMask = new Int32Array(PASS_RUNS * L.AUX_SLOT_WORDS);
 const PASS_HASH_BITS = 8;
 const PASS_HASH = 1 << PASS_HASH_BITS;
 const passSlot = new Int32Array(PASS_HASH);
-/** The hash table word of each run of the last pass (the next pass clears those), and how many. */
+/** The hash table word of each run of the pass (gatherPass clears those before it returns). */
 const passRunSlot = new Int32Array(PASS_RUNS);
-let passSlotsUsed = 0;
 /**
  * Runs gathered by the last gatherPass(), whose masks may hold bits until cacheFlush has given them
  * back (it sets it to 0 then; an exception on the way leaves it, and the next pass clears them).
@@ -306,8 +305,6 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
   const runs = passRun;
   const mask = passMask;
   const slots = passSlot;
-  // The last pass's entries out of the hash table (not all of its words: a pass gathers a few runs).
-  for (let j = 0; j < passSlotsUsed; j++) slots[passRunSlot[j]] = 0;
   if (passRuns !== 0) mask.fill(0, 0, passRuns * L.AUX_SLOT_WORDS);
   const hb = s.hb;
   const ct = s.ct;
@@ -384,8 +381,10 @@ function gatherPass(s: Space, m: Int32Array, stack: number, end: number, bin: nu
     bad += bitCount(mask[cw] & acc);
     mask[cw] |= acc;
   }
+  // Its entries out of the hash table, for the next pass (only the words it used: a pass gathers
+  // a few runs, the table has 256 words).
+  for (let j = 0; j < nruns; j++) slots[passRunSlot[j]] = 0;
   passRuns = nruns;
-  passSlotsUsed = nruns;
   passBad = bad;
   return kept;
 }

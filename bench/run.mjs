@@ -88,6 +88,11 @@ function parseArgs(argv) {
   return o;
 }
 
+/** A note for each native column that did not load. */
+function skippedNative(adapters) {
+  return adapters.filter((a) => a.kind === "native" && !a.ok).map((a) => `${a.id} column skipped: ${a.reason}`);
+}
+
 async function main() {
   const t0 = performance.now();
   let args;
@@ -100,7 +105,7 @@ async function main() {
     // The same markdown() as a run, from the run's own JSON: meta, adapters, st, mt.
     const r = JSON.parse(await readFile(args.report, "utf8"));
     const mtConfigs = [...Object.keys(SAB_CONFIGS), ...r.adapters.filter((a) => a.kind === "native" && a.ok).map((a) => a.id)];
-    const notes = [...r.adapters.filter((a) => a.kind === "native" && !a.ok).map((a) => `${a.id} column skipped: ${a.reason}`), ...collectNotes(r)];
+    const notes = [...skippedNative(r.adapters), ...collectNotes(r)];
     const chartFiles = ["throughput.svg", "scaling.svg"].map((f) => `charts/${f}`);
     const outDir = args.outDir ?? here;
     await writeFile(path.join(outDir, "results.md"), markdown({ meta: r.meta, st: r.st, mt: r.mt, mtConfigs, adapters: r.adapters, chartFiles, notes }));
@@ -157,7 +162,7 @@ async function main() {
   // second ratio table: against native jemalloc (native glibc when jemalloc is missing)
   const nativeRef = ["native-jemalloc", "native-glibc"].find((id) => loaded.some((a) => a.id === id));
   cfg.refs = nativeRef && nativeRef !== ref ? [nativeRef] : [];
-  const nativeNotes = adapterInfo.filter((a) => a.kind === "native" && !a.ok).map((a) => `${a.id} column skipped: ${a.reason}`);
+  const nativeNotes = skippedNative(adapterInfo);
   log.line("");
 
   // ---- single-threaded

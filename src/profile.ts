@@ -584,7 +584,6 @@ export function recordSample(s: Space, a: ProfileAlloc, ptr: number, usize: numb
   }
 }
 
-/** Drops the sample of block `ptr` (being freed by any thread). Nothing to drop: nothing done. */
 /**
  * The sample of the block at `ptr`, resized in place to `usize` bytes, takes the new size (none:
  * nothing to do - a thread stopped after marking the block and before recording its sample).
@@ -620,6 +619,7 @@ function sampleEntry(s: Space, tw: number, ptr: number): number {
   return -1;
 }
 
+/** Drops the sample of block `ptr` (being freed by any thread). Nothing to drop: nothing done. */
 export function dropSample(s: Space, ptr: number): void {
   lock(s);
   try {

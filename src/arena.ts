@@ -21,7 +21,7 @@
 // section's commit, never inside it: once in the pool another arena may take it, and a rollback of
 // the section must not write into a chunk that is no longer its own.
 
-import { firstDataPage, initArenaChunk, poolGive, poolTake, poolTakeZero } from "./chunk.js";
+import { firstDataPage, hugeChunks, hugeResize, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { crashPoint, jsave, jset, journalClose, journalOpen } from "./journal.js";
 import { L } from "./layout.js";
@@ -169,7 +169,7 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
   const aw = arenaWord(s, a);
   let run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
   if (run === 0) {
-    if (!arenaAddChunk(s, a)) return 0;
+    if (arenaAddChunk(s, a) < 0) return 0;
     run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
   }
   const head = pageInfo(s, run);
@@ -241,20 +241,42 @@ function setFreeRun(s: Space, run: number, npages: number, zeroHead: number): vo
   setPageInfo(s, run, zeroHead | L.PS_FREE | L.PI_HEAD | (npages << L.PI_SIZE_SHIFT));
 }
 
-/** Gives the arena a chunk from the pool (or the buffer's growth). Arena lock held. */
-function arenaAddChunk(s: Space, a: number): boolean {
+/**
+ * Gives the arena a chunk from the pool (or the buffer's growth): returns it, or -1 when the heap
+ * cannot grow. Arena lock held.
+ */
+function arenaAddChunk(s: Space, a: number): number {
   globalLock(s);
   const c = poolTake(s, 1);
   const zero = poolTakeZero;
   if (c >= 0) initArenaChunk(s, c, a, zero);
   globalUnlock(s);
-  if (c < 0) return false;
+  if (c < 0) return -1;
   const aw = arenaWord(s, a);
   crashPoint(s);
   s.i32[aw + L.A_NCHUNKS]++;
   const first = firstDataPage(s, c);
   s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], c * L.CHUNK_PAGES + first);
-  return true;
+  return c;
+}
+
+/**
+ * Allocates a large run of `npages` pages at the first data page of an empty chunk: the arena's
+ * spare, else a new one. Such a run can grow in place to the whole chunk and then become huge
+ * without moving (runToHuge). Returns its first global page, or 0 when the heap cannot grow.
+ */
+export function runAllocChunkStart(s: Space, a: number, npages: number): number {
+  const aw = arenaWord(s, a);
+  let c = s.i32[aw + L.A_SPARE] - 1;
+  if (c <= 0 || !chunkEmpty(s, c)) c = arenaAddChunk(s, a);
+  if (c < 0) return 0;
+  const run = c * L.CHUNK_PAGES + L.CHUNK_HEADER_PAGES;
+  const have = L.CHUNK_PAGES - L.CHUNK_HEADER_PAGES;
+  s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run));
+  if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, L.PI_ZERO & pageInfo(s, run + npages));
+  markRun(s, run, npages, L.PS_LARGE, 0);
+  s.i32[aw + L.A_ACTIVE_PAGES] += npages;
+  return run;
 }
 
 // ---- Freeing runs ---------------------------------------------------------------------------------
@@ -406,5 +428,53 @@ export function runGrow(s: Space, a: number, run: number, have: number, want: nu
   markRun(s, run, want, L.PS_LARGE, 0);
   keepMarks(s, run, marks);
   s.i32[aw + L.A_ACTIVE_PAGES] += need;
+  return true;
+}
+
+// ---- A large run made huge -------------------------------------------------------------------------
+
+/**
+ * Makes the large run at `run` (`have` pages) a huge block of `npages` pages without moving it
+ * (realloc past the largest large run). It must start at its chunk's first data page and have the
+ * chunk to itself (the rest of it one free run); then the chunk leaves the arena and, with the
+ * unused chunks right after it (taken from the pool, or from the buffer's growth), becomes an inset
+ * huge block (chunk.ts: CK_INSET) that starts where the run does. Arena lock held. False, changing
+ * nothing, when the run or the chunks after it do not allow it.
+ *
+ *   chunk c (arena a)                              chunk c (huge, inset)   c+1 ...
+ *   | header | large run, have | free run, rest |  ->  | (unused) | block, npages ...........  |
+ *
+ * Crash safety: the arena's side (its tree, counters) is derived state and is written first, while
+ * the chunk is still the arena's; the chunk entries, written last under the global lock, are what
+ * makes it so. Cut short before the global section commits, the arena is rebuilt with the chunk
+ * still in it (repair.ts); after, without it.
+ */
+export function runToHuge(s: Space, a: number, run: number, have: number, npages: number): boolean {
+  const c = run >>> 8;
+  const page = run & (L.CHUNK_PAGES - 1);
+  const rest = L.CHUNK_PAGES - page - have;
+  if (c === 0 || page !== firstDataPage(s, c) || npages <= have) return false;
+  const head = pageInfo(s, run);
+  if ((head & (L.PI_STATE_MASK | L.PI_HEAD | RUN_MARKS)) !== (L.PS_LARGE | L.PI_HEAD) || infoSize(head) !== have) return false;
+  const tail = rest > 0 ? pageInfo(s, run + have) : 0;
+  if (rest > 0 && ((tail & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_FREE | L.PI_HEAD) || infoSize(tail) !== rest)) return false;
+  const span = hugeChunks(page + npages);
+  globalLock(s);
+  if (!hugeResize(s, c, 1, span)) {
+    globalUnlock(s);
+    return false;
+  }
+  const aw = arenaWord(s, a);
+  if (rest > 0) s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(rest, run + have));
+  s.i32[aw + L.A_NCHUNKS]--;
+  s.i32[aw + L.A_ACTIVE_PAGES] -= have;
+  if (s.i32[aw + L.A_SPARE] - 1 === c) s.i32[aw + L.A_SPARE] = 0;
+  s.f64[(aw + L.A_LARGE_NFREE) >>> 1]++;
+  s.f64[(aw + L.A_LARGE_ALLOCATED) >>> 1] -= have * L.PAGE_SIZE;
+  crashPoint(s); // the arena's derived state without the chunk, its entry still the arena's
+  setHuge(s, c, span, npages, L.CK_INSET);
+  s.f64[(s.hdr + L.H_HUGE_NMALLOC) >>> 1]++;
+  s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] += npages * L.PAGE_SIZE;
+  globalUnlock(s);
   return true;
 }

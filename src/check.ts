@@ -20,7 +20,7 @@
 import { allLocks, ARENA_WORDS, arenaWord, binWord, infoBin, infoSize, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { L } from "./layout.js";
 import { lockWordValid } from "./lock.js";
@@ -120,8 +120,9 @@ function checkLocked(s: Space, nchunks: number, ownCache: number): void {
       checkArenaChunk(s, c, tallies[a]);
     } else if (kind === L.CK_HUGE) {
       const npages = chunkArg(e);
-      const n = hugeChunks(npages);
+      const n = hugeSpan(e);
       if (npages < 1 || c + n > nchunks) throw corruption(`chunk ${c}: huge block of ${npages} pages overruns the heap`);
+      if (c === 0) throw corruption("chunk 0 (the heap header's) is marked a huge block's");
       for (let k = 1; k < n; k++) {
         const b = chunkEntry(s, c + k);
         if (chunkKind(b) !== L.CK_HUGE_BODY || chunkArg(b) !== k) {

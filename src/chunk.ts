@@ -166,18 +166,46 @@ function setRunInfo(s: Space, map: number, page: number, npages: number, headBit
 
 // ---- Huge allocations ------------------------------------------------------------------------------------
 
-/** Chunks a huge allocation of `npages` pages spans. */
+//   a huge block                      an inset huge block (CK_INSET: a large run made huge in place)
+//   chunk c        chunk c+1           chunk c                       chunk c+1
+//   +--------------+----------+       +-------+--------------------+--------------+
+//   | block ...                |       | (hdr) | block: the run     | ... its rest |
+//   +--------------+----------+       +-------+--------------------+--------------+
+//   ^ hb + c * CHUNK_SIZE              ^ chunk  ^ + CHUNK_HEADER_PAGES pages: the pointer
+//
+// An inset block keeps the first chunk's header pages unused (20 KiB), so that realloc can make a
+// large run that has its chunk to itself huge without moving it (heap.ts: promoteLarge).
+
+/** Chunks a huge allocation of `npages` pages spans (counted from its first chunk's first page). */
 export function hugeChunks(npages: number): number {
   return Math.ceil((npages * L.PAGE_SIZE) / L.CHUNK_SIZE);
 }
 
-/** Marks chunks [first, first + n) as one huge allocation of `npages` pages. Global lock held. */
-export function setHuge(s: Space, first: number, n: number, npages: number): void {
+/** Pages of its first chunk before a huge block starts: 0, or the header pages of an inset block. */
+export function hugeLead(entry: number): number {
+  return (entry & L.CK_INSET) !== 0 ? L.CHUNK_HEADER_PAGES : 0;
+}
+
+/** Chunks the huge block whose first chunk's entry is `entry` spans at `npages` pages. */
+export function hugeSpan(entry: number, npages: number = chunkArg(entry)): number {
+  return hugeChunks(hugeLead(entry) + npages);
+}
+
+/** The address of the huge block whose first chunk is `c`, with entry `entry`. */
+export function hugeAddr(s: Space, c: number, entry: number): number {
+  return s.hb + c * L.CHUNK_SIZE + hugeLead(entry) * L.PAGE_SIZE;
+}
+
+/**
+ * Marks chunks [first, first + n) as one huge allocation of `npages` pages, with entry bits `flags`
+ * (CK_INSET) on its first. Global lock held.
+ */
+export function setHuge(s: Space, first: number, n: number, npages: number, flags = 0): void {
   for (let c = first + 1; c < first + n; c++) {
     setChunkEntry(s, c, L.CK_HUGE_BODY | ((c - first) << L.CK_ARG_SHIFT));
   }
   crashPoint(s); // bodies with no first chunk: repairGlobal frees them
-  gset(s, s.ct + first, L.CK_HUGE | (npages << L.CK_ARG_SHIFT));
+  gset(s, s.ct + first, L.CK_HUGE | flags | (npages << L.CK_ARG_SHIFT));
 }
 
 /**

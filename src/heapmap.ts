@@ -152,7 +152,7 @@ export function heapMap(heap: Heap): string {
   // Legend.
   const items: [string, string][] = [
     ["header", "chunk header / heap header"], ["tcache", "thread cache"], ["free", "free page"],
-    ["large", "large run"], ["huge", "huge block"], ["slack", "huge: rest of last chunk"], ["unused", "unused chunk (pool)"],
+    ["large", "large run"], ["huge", "huge block"], ["slack", "huge: unused rest of its chunks"], ["unused", "unused chunk (pool)"],
   ];
   let lx = PAD;
   for (const [cls, text] of items) {

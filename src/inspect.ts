@@ -15,7 +15,7 @@
 // consistent; walks are bounded, so a corrupted page map gives "corrupt" pages, never a hang.
 
 import { lockAll, unlockAll } from "./arena.js";
-import { chunkArg, chunkEntry, chunkKind, firstDataPage } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeLead } from "./chunk.js";
 import { HeapError } from "./errors.js";
 import type { Heap } from "./heap.js";
 import { L } from "./layout.js";
@@ -30,7 +30,7 @@ export type RunKind =
   | "small" // a run (slab) of small regions of one size class
   | "large" // one large allocation
   | "huge" // pages of a huge allocation
-  | "slack" // the rest of a huge allocation's last chunk (unused, not allocatable)
+  | "slack" // a huge allocation's chunks' pages it does not use: the rest of its last chunk, an inset block's header pages
   | "unused" // a chunk in the global pool
   | "corrupt"; // metadata that makes no sense (check() says what)
 
@@ -102,7 +102,7 @@ function snapshotLocked(s: Space): HeapSnapshot {
         chunks.push({ index: c, kind: "arena", arena: chunkArg(e), runs: arenaChunkRuns(s, c) });
         break;
       case L.CK_HUGE:
-        chunks.push(hugeChunk(c, c, chunkArg(e)));
+        chunks.push(hugeChunk(c, c, e));
         break;
       default: {
         // A later chunk of a huge block: its length is on the block's first chunk.
@@ -111,7 +111,7 @@ function snapshotLocked(s: Space): HeapSnapshot {
         if (first < 0 || chunkKind(head) !== L.CK_HUGE) {
           chunks.push({ index: c, kind: "huge", runs: [{ page: 0, pages: L.CHUNK_PAGES, kind: "corrupt" }] });
         } else {
-          chunks.push(hugeChunk(c, first, chunkArg(head)));
+          chunks.push(hugeChunk(c, first, head));
         }
       }
     }
@@ -119,12 +119,18 @@ function snapshotLocked(s: Space): HeapSnapshot {
   return { base: s.hb, chunks };
 }
 
-/** Chunk `c` of a huge block starting at chunk `first`, `npages` pages long. */
-function hugeChunk(c: number, first: number, npages: number): ChunkView {
-  const used = Math.max(0, Math.min(L.CHUNK_PAGES, npages - (c - first) * L.CHUNK_PAGES));
+/**
+ * Chunk `c` of the huge block whose first chunk is `first`, with entry `head`: its pages, and the
+ * slack around them (an inset block's unused header pages, the rest of the last chunk).
+ */
+function hugeChunk(c: number, first: number, head: number): ChunkView {
+  const from = hugeLead(head) - (c - first) * L.CHUNK_PAGES; // the block's pages, in this chunk's page numbers
+  const start = Math.max(0, Math.min(L.CHUNK_PAGES, from));
+  const end = Math.max(start, Math.min(L.CHUNK_PAGES, from + chunkArg(head)));
   const runs: RunView[] = [];
-  if (used > 0) runs.push({ page: 0, pages: used, kind: "huge" });
-  if (used < L.CHUNK_PAGES) runs.push({ page: used, pages: L.CHUNK_PAGES - used, kind: "slack" });
+  if (start > 0) runs.push({ page: 0, pages: start, kind: "slack" });
+  if (end > start) runs.push({ page: start, pages: end - start, kind: "huge" });
+  if (end < L.CHUNK_PAGES) runs.push({ page: end, pages: L.CHUNK_PAGES - end, kind: "slack" });
   return { index: c, kind: "huge", hugeStart: first, runs };
 }
 

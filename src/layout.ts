@@ -82,6 +82,9 @@ export const enum L {
   CHUNK_HEADER_PAGES = 5, // 4 KiB map + 16 KiB aux
   FIRST_DATA_PAGE = CHUNK_HEADER_PAGES,
   DATA_PAGES = CHUNK_PAGES - CHUNK_HEADER_PAGES, // 251: the largest "large" run
+  // realloc moves a large run of chunk 0 that grows past this many pages to an empty chunk's start,
+  // from where it can become huge in place (heap.ts: reallocToChunkStart)
+  GROW_OUT_PAGES = 16,
 
   // ---- Page info word (MAP_INFO) ----------------------------------------------------------------
   //
@@ -181,16 +184,19 @@ export const enum L {
 
   // ---- Chunk table entry --------------------------------------------------------------------------
   //
-  //   bit 31              8 7      4  3    2    1 0
-  //      +-----------------+--------+----+----+-----+
-  //      |      arg        | unused |SMPL|ZERO|kind |
-  //      +-----------------+--------+----+----+-----+
+  //   bit 31              8 7    5  4    3    2    1 0
+  //      +-----------------+------+----+----+----+-----+
+  //      |      arg        |unused|INST|SMPL|ZERO|kind |
+  //      +-----------------+------+----+----+----+-----+
   //
   //   kind CK_FREE       unused chunk, in the global pool (or beyond the buffer's end)
   //        CK_ARENA      arena chunk; arg = arena index
   //        CK_HUGE       first chunk of a huge allocation; arg = its length in pages
   //        CK_HUGE_BODY  later chunk of a huge allocation; arg = distance to the first chunk
   //   ZERO  (free chunks) every byte is zero: it came from the buffer's growth and was never used
+  //   INST  (CK_HUGE) inset: the block starts at page CHUNK_HEADER_PAGES of its first chunk, not at
+  //         its first byte - a large run that realloc made huge in place (heap.ts: promoteLarge);
+  //         the chunk's header pages stay unused. Its length (arg) counts from the block's start.
 
   CK_MASK = 3,
   CK_FREE = 0,
@@ -200,6 +206,7 @@ export const enum L {
   CK_ZERO = 1 << 2,
   CK_ARG_SHIFT = 8,
   CK_SAMPLED = 1 << 3, // (CK_HUGE) a sampled block of the heap profile (profile.ts)
+  CK_INSET = 1 << 4, // (CK_HUGE) the block starts at the chunk's first data page (see above)
 
   // ---- Arena record ----------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
 import { infoBin, infoSize, pageInfo } from "./arena.js";
 import { hasFreeMark, smallRunOf } from "./bin.js";
 import { bitmapGet } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, hugeAddr } from "./chunk.js";
 import { doubleFree, invalidPointer } from "./errors.js";
 import { L } from "./layout.js";
 import { BIN_SIZE, regionIndex } from "./sizeclass.js";
@@ -51,7 +51,9 @@ export function locate(s: Space, ptr: number, freeing: boolean): number {
     case L.CK_FREE: throw invalidPointer(ptr, "lies in an unused chunk");
     case L.CK_HUGE_BODY: throw invalidPointer(ptr, "lies inside a huge block");
     case L.CK_HUGE:
-      if ((ptr - s.hb) % L.CHUNK_SIZE !== 0) throw invalidPointer(ptr, "lies inside a huge block");
+      if (ptr !== hugeAddr(s, c, e)) {
+        throw invalidPointer(ptr, ptr < hugeAddr(s, c, e) ? "lies in the unused header pages before a huge block" : "lies inside a huge block");
+      }
       locPages = chunkArg(e);
       locSampled = e & L.CK_SAMPLED;
       return K_HUGE;

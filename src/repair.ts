@@ -15,7 +15,7 @@
 
 import { arenaWord, binWord, infoBin, infoSize, pageInfo } from "./arena.js";
 import { bitmapCount } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeChunks, setChunkEntry } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan, setChunkEntry } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { journalIsOpen, journalRollback } from "./journal.js";
 import { L } from "./layout.js";
@@ -37,7 +37,7 @@ export function repairGlobal(s: Space): void {
     const kind = chunkKind(e);
     if (kind === L.CK_HUGE) {
       const npages = chunkArg(e);
-      const n = hugeChunks(npages);
+      const n = hugeSpan(e);
       if (npages < 1 || c + n > nchunks) throw corruption(`chunk ${c}: huge block of ${npages} pages overruns the heap`);
       for (let k = 1; k < n; k++) setChunkEntry(s, c + k, L.CK_HUGE_BODY | (k << L.CK_ARG_SHIFT));
       hugeBytes += npages * L.PAGE_SIZE;

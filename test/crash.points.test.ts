@@ -223,6 +223,38 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "realloc of a large run made huge in place (its chunk leaves the arena), then grown as a huge block",
+    setup: (w) => {
+      // A run at an empty chunk's first data page (the victim's first chunk also holds its cache
+      // block): runs of 200 pages until one lands there, all of them live.
+      for (let i = 0; i < 3 && (w.live.length === 0 || w.live[w.live.length - 1].p % MiB !== 5 * 4096); i++) {
+        w.live.push(allocFilled(w.victim, 200 * 4096));
+      }
+      assert.equal(w.live[w.live.length - 1].p % MiB, 5 * 4096);
+    },
+    op: (w) => {
+      const p = w.live[w.live.length - 1].p;
+      assert.equal(w.victim.realloc(p, MiB + 4096), p);
+      assert.equal(w.victim.realloc(p, 3 * MiB), p);
+    },
+  },
+  {
+    name: "realloc moving a large run out of chunk 0 (to an empty chunk's start)",
+    setup: (w) => {
+      const p = w.heap.malloc(20000); // the survivor's: in chunk 0
+      assert.ok(p < MiB);
+      fillPattern(w.heap, p, 20000, seedOf(p, 20000));
+      w.state.p = p;
+    },
+    op: (w) => {
+      w.maybe.push(w.state.p);
+      w.inflight = 25 * 4096;
+      const q = w.victim.realloc(w.state.p, 100000);
+      assert.ok(q >= MiB && q % MiB === 5 * 4096, "at an empty chunk's first data page");
+      w.victim.free(q);
+    },
+  },
+  {
     name: "realloc of a sampled large run in place (profiling on: its mark kept, its sample resized)",
     options: { profile: { sampleBytes: 1 } },
     setup: (w) => {

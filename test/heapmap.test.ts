@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap, heapMap, pageStates } from "../src/index.js";
 import { BIN_SIZE, NBINS } from "../src/sizeclass.js";
+import { fillChunk0 } from "./helpers.js";
 
 function busyHeap(): Heap {
   const heap = Heap.create({ arenas: 2, initialBytes: 8 << 20 });
@@ -85,4 +86,24 @@ test("a detached heap cannot be drawn", () => {
   const heap = Heap.create({ initialBytes: 1 << 20 });
   heap.detach();
   assert.throws(() => heapMap(heap), { code: "DETACHED" });
+});
+
+test("pageStates: a large run made huge in place shows its chunk's unused header pages as slack", () => {
+  const heap = Heap.create({ arenas: 1, initialBytes: 4 << 20 });
+  const fillers = fillChunk0(heap);
+  const p = heap.malloc(200 * 4096);
+  assert.equal(heap.realloc(p, 1_200_000), p, "made huge in place");
+  const c = Math.floor(p / (1 << 20));
+  const snap = pageStates(heap);
+  const first = snap.chunks.find((x) => x.index === c)!;
+  const second = snap.chunks.find((x) => x.index === c + 1)!;
+  assert.deepEqual(first.runs.map((r) => [r.page, r.pages, r.kind]), [[0, 5, "slack"], [5, 251, "huge"]]);
+  const rest = 1_200_000 / 4096 - 251;
+  assert.deepEqual(second.runs.map((r) => [r.page, r.pages, r.kind]), [[0, Math.ceil(rest), "huge"], [Math.ceil(rest), 256 - Math.ceil(rest), "slack"]]);
+  assert.equal(first.hugeStart, c);
+  assert.equal(second.hugeStart, c);
+  assert.match(heapMap(heap), /<svg/);
+  heap.free(p);
+  for (const f of fillers) heap.free(f);
+  heap.check();
 });

@@ -144,6 +144,28 @@ export function findPage(heap: Heap, state: number, from = 0): number {
   return 0;
 }
 
+/**
+ * Takes chunk 0's free pages in large runs (returned, for the test to free), so that the large runs
+ * a test makes next lie in another chunk: realloc moves a run of chunk 0 that grows past
+ * L.GROW_OUT_PAGES to another chunk (heap.ts: reallocToChunkStart), which a test of growth in
+ * place must not meet.
+ */
+export function fillChunk0(heap: Heap): number[] {
+  const s = internals(heap);
+  const taken: number[] = [];
+  for (let n = L.DATA_PAGES; n >= 4; ) {
+    const p = heap.malloc(n * L.PAGE_SIZE);
+    if (p !== 0 && p - s.hb < L.CHUNK_SIZE) {
+      taken.push(p);
+    } else {
+      if (p !== 0) heap.free(p);
+      n--;
+    }
+  }
+  heap.flush(); // the runs freed above, of lengths a thread cache keeps, go back to their chunks
+  return taken;
+}
+
 /** Whether block `p` sits in this thread's cache (freed, not yet returned to its arena). */
 export function inThreadCache(heap: Heap, p: number): boolean {
   const tcb = cacheBlockAddr(heap);

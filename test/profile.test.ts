@@ -10,7 +10,7 @@ import type { DevToolsNode } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { gzipStored } from "../src/pprof.js";
 import { mapIdx, addrPage } from "../src/space.js";
-import { internals } from "./helpers.js";
+import { fillChunk0, internals } from "./helpers.js";
 import { firstMessage, results, spawn } from "./threads.util.js";
 
 /** The page info of the first page of block `p`. */
@@ -368,6 +368,7 @@ test("a block that realloc grows in place is counted by its growth, and may be s
     return heap.realloc(p, n);
   }
   countdown.profLeft = 2 ** 30; // the first block is not sampled
+  const fillers = fillChunk0(heap); // p grows in place where it is (outside chunk 0: helpers.ts)
   const p = growSite(0, 20_000);
   assert.equal(heap.profile().samples.length, 0);
   countdown.profLeft = 2 ** 30;
@@ -382,8 +383,39 @@ test("a block that realloc grows in place is counted by its growth, and may be s
   const u = heap.usableSize(p);
   assert.ok(Math.abs(prof.samples[0].bytes / (u / -Math.expm1(-u / (1 << 20))) - 1) < 1e-12, "scaled at its new size");
   heap.free(p);
+  for (const f of fillers) heap.free(f);
   assert.equal(heap.profile().samples.length, 0);
   heap.check();
+});
+
+test("a large run made huge in place may be sampled by its growth; a sampled large run moves instead", () => {
+  const heap = Heap.create({ profile: { sampleBytes: 1 << 20 }, initialBytes: 8 << 20 });
+  const countdown = heap as unknown as { profLeft: number };
+  countdown.profLeft = 2 ** 30; // no sample before the one below
+  const fillers = fillChunk0(heap);
+  const p = heap.malloc(200 * 4096);
+  assert.equal(p % (1 << 20), 5 * 4096, "at an empty chunk's first data page");
+  countdown.profLeft = 0; // the growth is sampled
+  assert.equal(heap.realloc(p, 2 << 20), p, "made huge in place");
+  const ofP = () => heap.profile().samples.filter((x) => x.bytes > 1 << 20);
+  assert.equal(ofP().length, 1);
+  assert.ok(Math.abs(ofP()[0].bytes / ((2 << 20) / -Math.expm1(-2))  - 1) < 1e-12, "scaled at its new size");
+  heap.check();
+  heap.free(p);
+  assert.equal(ofP().length, 0);
+  // A sampled run keeps its mark in its page info, which a huge block has not: it moves.
+  countdown.profLeft = 0;
+  const q = heap.malloc(200 * 4096);
+  assert.equal(q % (1 << 20), 5 * 4096);
+  assert.notEqual(infoOf(heap, q) & L.PI_SAMPLED, 0);
+  const r = heap.realloc(q, 2 << 20);
+  assert.notEqual(r, q);
+  assert.equal(r % (1 << 20), 0);
+  heap.free(r);
+  for (const f of fillers) heap.free(f);
+  heap.flush();
+  heap.check();
+  assert.equal(heap.stats().allocated - heap.profile().overheadBytes, 0);
 });
 
 test("a sampled large run or huge block grows and shrinks in place, keeping its mark and its sample at the new size", () => {

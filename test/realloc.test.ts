@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap, HeapOptions, SMALL_MAX } from "../src/index.js";
 import { BIN_SIZE, NBINS } from "../src/sizeclass.js";
-import { assertHeapError, assertPattern, fillPattern, MiB, seedOf } from "./helpers.js";
+import { assertHeapError, assertPattern, fillChunk0, fillPattern, MiB, seedOf } from "./helpers.js";
 
 const PAGE = 4096;
 const CONFIGS: HeapOptions[] = [{ threadCache: true }, { threadCache: false }, { debug: true }];
@@ -107,9 +107,12 @@ for (const o of CONFIGS) {
     assert.equal(heap.stats().active, 0);
   });
 
-  test(`a large block grows in place up to the end of its chunk, and no further (${name(o)})`, () => {
+  test(`a large block grows in place up to the end of its chunk; past it, one behind another run moves (${name(o)})`, () => {
     const heap = heapOf(o);
+    const fillers = fillChunk0(heap);
+    const before = heap.malloc(20 * PAGE); // in the chunk, before p: p cannot become huge in place
     const p = heap.malloc(100 * PAGE); // nothing after it in its chunk
+    assert.ok(p - before === 20 * PAGE && p % MiB !== 5 * PAGE, "p lies behind the other run");
     const toEnd = (Math.floor(p / MiB) * MiB + MiB - p) / PAGE;
     assert.ok(toEnd >= 100 && toEnd <= 251);
     const seed = fill(heap, p, 100 * PAGE);
@@ -121,8 +124,108 @@ for (const o of CONFIGS) {
     assert.notEqual(q, p);
     assertPattern(heap, q, 100 * PAGE, seed);
     heap.free(q);
+    heap.free(before);
+    for (const f of fillers) heap.free(f);
+    heap.flush();
     heap.check();
     assert.equal(heap.stats().active, 0);
+  });
+
+  test(`a large run with its chunk to itself becomes huge in place, and then grows and shrinks as one (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const fillers = fillChunk0(heap);
+    const p = heap.malloc(200 * PAGE); // at the first data page of an empty chunk
+    assert.equal(p % MiB, 5 * PAGE);
+    const seed = fill(heap, p, 200 * PAGE);
+    const large0 = heap.stats().arenas[0].large;
+    const huge0 = heap.stats().huge;
+    const mapped0 = heap.stats().mapped;
+    assert.equal(heap.realloc(p, 251 * PAGE), p, "the whole chunk: still a large run");
+    assert.equal(heap.realloc(p, MiB), p, "past the largest large run: huge, in place");
+    assert.equal(heap.usableSize(p), MiB);
+    assertPattern(heap, p, 200 * PAGE, seed);
+    heap.check();
+    let st = heap.stats();
+    assert.equal(st.huge.allocated, huge0.allocated + MiB);
+    assert.equal(st.huge.nmalloc, huge0.nmalloc + 1, "counted as a huge block made");
+    assert.equal(st.arenas[0].large.allocated, large0.allocated - 200 * PAGE, "and no longer a large run");
+    assert.equal(st.arenas[0].large.nfree, large0.nfree + 1);
+    assert.equal(st.mapped, mapped0 + MiB, "its chunk and the next one");
+    // Its chunk's header pages stay unused: a pointer there, or inside the block, is not a block.
+    assertHeapError(() => heap.free(p - PAGE), "INVALID_POINTER", "in the header pages before it");
+    assertHeapError(() => heap.free(p + PAGE), "INVALID_POINTER", "inside it");
+    assertHeapError(() => heap.usableSize(p - 5 * PAGE), "INVALID_POINTER", "its chunk's first byte");
+    // Huge now, it grows over the chunks after it and shrinks in place, keeping its start.
+    const seed2 = fill(heap, p, MiB);
+    assert.equal(heap.realloc(p, 3 * MiB + 3), p);
+    assert.equal(heap.usableSize(p), 3 * MiB + PAGE);
+    assertPattern(heap, p, MiB, seed2);
+    heap.check();
+    assert.equal(heap.realloc(p, MiB + 7 * PAGE), p);
+    assert.equal(heap.usableSize(p), MiB + 7 * PAGE);
+    assertPattern(heap, p, MiB, seed2);
+    heap.check();
+    // Freed, its chunks are reused whole: a huge block at the first chunk's first byte.
+    heap.free(p);
+    heap.check();
+    st = heap.stats();
+    assert.equal(st.huge.allocated, huge0.allocated);
+    assert.equal(st.huge.nfree, huge0.nfree + 1);
+    const q = heap.malloc(2 * MiB);
+    assert.equal(q, p - 5 * PAGE, "the same chunks, from their first byte");
+    heap.free(q);
+    for (const f of fillers) heap.free(f);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+
+  test(`a large run that shares its chunk moves to become huge (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const fillers = fillChunk0(heap);
+    const p = heap.malloc(200 * PAGE);
+    const other = heap.malloc(30 * PAGE); // after p, in p's chunk
+    assert.equal(Math.floor(other / MiB), Math.floor(p / MiB));
+    const seed = fill(heap, p, 200 * PAGE);
+    const q = heap.realloc(p, MiB);
+    assert.notEqual(q, p);
+    assert.equal(q % MiB, 0, "a huge block of its own");
+    assertPattern(heap, q, 200 * PAGE, seed);
+    heap.check();
+    for (const b of [q, other, ...fillers]) heap.free(b);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+
+  test(`a run of chunk 0 that grows past ${16} pages moves to an empty chunk's start, then grows to 1 MiB without moving again (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const keep = heap.malloc(8); // chunk 0 is in use
+    let size = 8;
+    let p = heap.malloc(size);
+    let seed = fill(heap, p, size);
+    const moves: number[] = [];
+    while (size < MiB) {
+      const next = size * 2;
+      const q = heap.realloc(p, next);
+      assertPattern(heap, q, size, seed, `${size} -> ${next}`);
+      if (q !== p) moves.push(next);
+      p = q;
+      size = next;
+      seed = fill(heap, p, size);
+    }
+    heap.check();
+    assert.equal(p % MiB, 5 * PAGE, "it ends at its chunk's first data page");
+    assert.ok(p >= MiB, "outside chunk 0");
+    // Up to 64 KiB it moves or grows as it may; at 128 KiB (past 16 pages) it leaves chunk 0, and
+    // then it grows in place: 256 and 512 KiB as a large run, 1 MiB as a huge block.
+    assert.deepEqual(moves.filter((n) => n > 16 * PAGE), [131072], `moves at ${moves.join(", ")}`);
+    assert.equal(heap.usableSize(p), MiB);
+    heap.free(p);
+    heap.free(keep);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
   });
 
   test(`a huge block grows and shrinks in place when the chunks after it allow (${name(o)})`, () => {

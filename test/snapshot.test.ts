@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { Heap, HeapError } from "../src/index.js";
 import { xxhash32 } from "../src/hash.js";
 import { L } from "../src/layout.js";
-import { allocFilled, assertBlocks, assertHeapError, Block, freeAllAssertEmpty, internals, MiB } from "./helpers.js";
+import { allocFilled, assertBlocks, assertHeapError, Block, fillChunk0, freeAllAssertEmpty, internals, MiB } from "./helpers.js";
 
 /** Small, large and huge blocks, some freed again (into this thread's cache and back to arenas). */
 function populate(heap: Heap, n = 600): Block[] {
@@ -301,4 +301,20 @@ test("snapshot() after detach() throws DETACHED; a restored heap's threads start
   heap.detach();
   assertHeapError(() => heap.snapshot(), "DETACHED");
   assert.equal(internals(r).hb, 0);
+});
+
+test("a large run made huge in place (its chunk's header pages unused) is restored at its pointer, and grows on", () => {
+  const heap = Heap.create({ arenas: 1, maxBytes: 64 * MiB });
+  const fillers = fillChunk0(heap);
+  const b = allocFilled(heap, 200 * 4096);
+  assert.equal(heap.realloc(b.p, 2 * MiB), b.p, "made huge in place");
+  const r = Heap.restore(heap.snapshot());
+  r.check();
+  assertBlocks(r, [b]);
+  assert.equal(r.usableSize(b.p), 2 * MiB);
+  assert.equal(r.stats().huge.allocated, 2 * MiB);
+  assert.equal(r.realloc(b.p, 4 * MiB), b.p, "a huge block of the restored heap, grown in place");
+  assertBlocks(r, [b]);
+  freeAllAssertEmpty(r, [b.p, ...fillers]);
+  freeAllAssertEmpty(heap, [b.p, ...fillers]);
 });

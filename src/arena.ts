@@ -262,13 +262,19 @@ function arenaAddChunk(s: Space, a: number): number {
 
 /**
  * Allocates a large run of `npages` pages at the first data page of an empty chunk: the arena's
- * spare, else a new one. Such a run can grow in place to the whole chunk and then become huge
- * without moving (runToHuge). Returns its first global page, or 0 when the heap cannot grow.
+ * spare, else a new one - only while the arena has less than two chunks' worth of free pages, so
+ * that runs placed so, each leaving the rest of a chunk free, add at most that much free space
+ * (with more free, the caller grows the run where it is). Such a run can grow in place to the
+ * whole chunk and then become huge without moving (runToHuge). Returns its first global page, or
+ * 0 when there is no such chunk.
  */
 export function runAllocChunkStart(s: Space, a: number, npages: number): number {
   const aw = arenaWord(s, a);
   let c = s.i32[aw + L.A_SPARE] - 1;
-  if (c <= 0 || !chunkEmpty(s, c)) c = arenaAddChunk(s, a);
+  if (c <= 0 || !chunkEmpty(s, c)) {
+    const free = s.i32[aw + L.A_NCHUNKS] * L.DATA_PAGES - s.i32[aw + L.A_ACTIVE_PAGES] - s.i32[aw + L.A_META_PAGES];
+    c = free < 2 * L.DATA_PAGES ? arenaAddChunk(s, a) : -1;
+  }
   if (c < 0) return 0;
   const run = c * L.CHUNK_PAGES + L.CHUNK_HEADER_PAGES;
   const have = L.CHUNK_PAGES - L.CHUNK_HEADER_PAGES;

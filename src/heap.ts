@@ -976,9 +976,10 @@ export class Heap {
    * empty chunk (arena.ts: runAllocChunkStart), from where it grows in place to a whole chunk and
    * then becomes huge without moving (promoteLarge). Chunk 0 holds the heap header and can never
    * be a huge block's, so a block growing there would be copied whole at that step: here it is
-   * copied once while it is small (64 KiB at most). Chunk 0 holds a few such runs at most, so this
-   * takes a few chunks at most. Not a sampled run, which never becomes huge in place. Returns 0
-   * when no chunk can be had (the caller goes on as before).
+   * copied once while it is small (64 KiB at most). It takes a new chunk only while its arena has
+   * little free space (runAllocChunkStart), so programs growing many blocks one after the other do
+   * not get a chunk each. Not a sampled run, which never becomes huge in place. Returns 0 when no
+   * chunk is to be had (the caller goes on as before: in place, or moved anywhere).
    */
   private reallocToChunkStart(ptr: number, npages: number, old: number): number {
     let q = this.mallocLarge(npages, 1, true);

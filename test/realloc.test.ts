@@ -228,6 +228,25 @@ for (const o of CONFIGS) {
     assert.equal(heap.stats().allocated, 0);
   });
 
+  test(`blocks of chunk 0 grown one after another do not take a chunk each (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const blocks: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      let p = heap.malloc(8);
+      for (let n = 16; n <= 100_000; n *= 2) p = heap.realloc(p, n);
+      p = heap.realloc(p, 100_000);
+      blocks.push(p);
+    }
+    const st = heap.stats();
+    // 24 x 100 KB (25 pages each) fill about 2.4 chunks; runs moved to chunk starts leave at most
+    // two chunks' worth of free pages behind them
+    assert.ok(st.mapped <= 6 * MiB, `mapped ${st.mapped / MiB} MiB for ${(24 * 25 * PAGE) / MiB} MiB of blocks`);
+    for (const p of blocks) heap.free(p);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+
   test(`a huge block grows and shrinks in place when the chunks after it allow (${name(o)})`, () => {
     const heap = heapOf(o);
     const p = heap.malloc(3 * MiB);

@@ -54,8 +54,12 @@ export function targetRows({ st, mt }) {
     if (Number.isFinite(thing)) { goals.push(`≤ ${fmtNs(thing)} (thi.ng LIFO)`); checks.push(sab <= thing); names.push("thi.ng"); }
     else if (timedOut(lifo, "thi.ng")) goals.push("thi.ng LIFO timed out");
     const met = checks.length ? checks.every(Boolean) : undefined;
+    // Native jemalloc against the hit-pair goal, on the same loop in the same run.
+    const je = ns(r, "native-jemalloc");
+    const jeWhy = Number.isFinite(je) && Number.isFinite(hitNs)
+      ? `native jemalloc takes ${fmtNs(je)} on this loop (${fmtRatio(je / hitNs / 2)} of two sabmalloc hit pairs); ` : "";
     rows.push(["1. bulk", r.title, fmtNs(sab), goals.join("; "), marks(names, checks), floorCell(r),
-      met ? "" : "each free reads and writes the block's free mark (how a block written after its free is never handed out again), a cache miss per block beyond the cache: a build without marks took 0.62-0.88x the time in A/B runs; the rest is fills and flushes (bitmap words, run counts, runs carved and given back)"]);
+      met ? "" : jeWhy + "each free reads and writes the block's free mark (how a block written after its free is never handed out again), a cache miss per block beyond the cache: a build without marks took 0.62-0.88x the time in A/B runs; the rest is fills and flushes (bitmap words, run counts, runs carved and given back)"]);
   }
   // 1. Trees: faster than plain JS objects, within 2x of the trivial free list.
   for (const r of st.filter((x) => x.id.startsWith("tree/"))) {
@@ -102,7 +106,10 @@ export function targetRows({ st, mt }) {
     // A size-class allocator moves a block doubling through its classes: native jemalloc's own
     // ratio to the peer on the same loop, in this run, says how much of the gap that is.
     const je = id === "realloc/x2" ? pairRatio(r, "native-jemalloc", peer) : NaN;
-    const jeWhy = Number.isFinite(je) ? ` (native jemalloc, whose size classes move it too: ${fmtRatio(je)} ${peer})` : "";
+    let jeWhy = Number.isFinite(je) ? ` (native jemalloc, whose size classes move it too: ${fmtRatio(je)} ${peer})` : "";
+    // calloc: the zeroing alone (the floor column) plus a cache-hit pair, against the peer.
+    const zero = id === "calloc/mix" ? ns(r, "no-allocator") : NaN;
+    if (Number.isFinite(zero) && Number.isFinite(hitNs)) jeWhy = `; the zeroing plus a hit pair: ${fmtNs(zero + hitNs)} against ${peer}'s ${fmtNs(ns(r, peer))} (its memset on a plain ArrayBuffer)`;
     rows.push(["3. growing", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ ${k === 1 ? "" : k + " × "}${peer} (${fmtNs(ns(r, peer))}): ${fmtRatio(x)}` : `${peer}: ${r.adapters[peer]?.status ?? "did not run"}`,
       mark(met), floorCell(r), met === false ? why + jeWhy : ""]);

@@ -134,7 +134,10 @@ export const enum L {
 
   HEADER_WORD = (CHUNK_HEADER_PAGES * PAGE_SIZE) / 4,
   HEAP_MAGIC = 0x5ab3a11c | 0,
-  HEAP_VERSION = 4,
+  // 5: huge blocks may be inset (CK_INSET). A version-4 heap is a version-5 heap without inset
+  // blocks, so snapshots of version 4 restore (snapshot.ts); nothing older does.
+  HEAP_VERSION = 5,
+  HEAP_VERSION_READ_MIN = 4,
 
   H_MAGIC = 0,
   H_VERSION = 1,

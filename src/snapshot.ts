@@ -191,7 +191,9 @@ export async function saveSnapshot(heap: Heap, path: string): Promise<void> {
 function checkHead(head: Int32Array, size: number): void {
   if (head[SN_MAGIC0] !== MAGIC0 || head[SN_MAGIC1] !== MAGIC1) throw badSnapshot("not a sabmalloc snapshot (no magic number)");
   if (head[SN_FORMAT] !== SNAPSHOT_FORMAT) throw badSnapshot(`snapshot format ${head[SN_FORMAT]}, this sabmalloc reads ${SNAPSHOT_FORMAT}`);
-  if (head[SN_LAYOUT] !== L.HEAP_VERSION) throw badSnapshot(`heap layout version ${head[SN_LAYOUT]}, this sabmalloc has ${L.HEAP_VERSION}`);
+  if (!(head[SN_LAYOUT] >= L.HEAP_VERSION_READ_MIN && head[SN_LAYOUT] <= L.HEAP_VERSION)) {
+    throw badSnapshot(`heap layout version ${head[SN_LAYOUT]}, this sabmalloc reads ${L.HEAP_VERSION_READ_MIN} to ${L.HEAP_VERSION}`);
+  }
   const base = head[SN_BASE] >>> 0;
   const max = head[SN_MAX_CHUNKS];
   const nchunks = head[SN_NCHUNKS];
@@ -223,7 +225,7 @@ function checkHeapHeader(m: Int32Array, hdr: number, head: Int32Array): void {
   const nslots = m[hdr + L.H_NSLOTS];
   const narenas = m[hdr + L.H_NARENAS];
   const pages = m[hdr + L.H_HEADER_PAGES];
-  if (m[hdr + L.H_MAGIC] !== L.HEAP_MAGIC || m[hdr + L.H_VERSION] !== L.HEAP_VERSION ||
+  if (m[hdr + L.H_MAGIC] !== L.HEAP_MAGIC || m[hdr + L.H_VERSION] !== head[SN_LAYOUT] ||
       m[hdr + L.H_NCHUNKS] !== head[SN_NCHUNKS] || m[hdr + L.H_MAX_CHUNKS] !== head[SN_MAX_CHUNKS] ||
       !(nslots >= 1 && narenas >= 1 && pages >= 1 && L.CHUNK_HEADER_PAGES + pages <= L.CHUNK_PAGES)) {
     throw badSnapshot("chunk 0 holds no heap header that matches the snapshot's");
@@ -416,6 +418,7 @@ function adopt(backing: Backing, head: Int32Array, fresh: boolean, attach: Attac
   for (let c = 1; c < head[SN_NCHUNKS]; c++) {
     if (!stored.has(c)) setChunkEntry(s, c, L.CK_FREE | (fresh ? L.CK_ZERO : 0));
   }
+  m[s.hdr + L.H_VERSION] = L.HEAP_VERSION; // an older layout this version reads is this one (layout.ts)
   // The snapshot was taken with every lock held (and a thread may have been inside a lock).
   s.ar = s.hw + m[s.hdr + L.H_ARENAS];
   m[s.hdr + L.H_LOCK] = L.LOCK_FREE;

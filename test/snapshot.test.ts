@@ -188,6 +188,10 @@ test("bad snapshot bytes are refused with BAD_SNAPSHOT, and the source heap stay
   w[10] = 0;
   w[10] = xxhash32(other);
   assertBadSnapshot(() => Heap.restore(other), "layout version", new RegExp(`layout version ${L.HEAP_VERSION + 1}`));
+  w[3] = L.HEAP_VERSION_READ_MIN - 1;
+  w[10] = 0;
+  w[10] = xxhash32(other);
+  assertBadSnapshot(() => Heap.restore(other), "older layout version", new RegExp(`layout version ${L.HEAP_VERSION_READ_MIN - 1}`));
   // The heap header inside chunk 0 is checked as well (also with a matching checksum).
   const noHeap = good.slice();
   new Int32Array(noHeap.buffer)[(headerLen >> 2) + L.HEADER_WORD + L.H_MAGIC] = 0;
@@ -301,6 +305,27 @@ test("snapshot() after detach() throws DETACHED; a restored heap's threads start
   heap.detach();
   assertHeapError(() => heap.snapshot(), "DETACHED");
   assert.equal(internals(r).hb, 0);
+});
+
+test("a snapshot of heap layout version 4 (before inset huge blocks) restores, as a heap of this version", () => {
+  const heap = Heap.create({ maxBytes: 128 * MiB });
+  const blocks = populate(heap, 200);
+  const bytes = heap.snapshot();
+  // Made as version 4 made it: the layout word of the snapshot and of the heap header in chunk 0.
+  const w = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  const headerLen = 64 + Math.ceil((w[6] * 4) / 16) * 16;
+  w[3] = 4;
+  w[(headerLen >> 2) + L.HEADER_WORD + L.H_VERSION] = 4;
+  w[10] = 0;
+  w[10] = xxhash32(bytes);
+  const r = Heap.restore(bytes);
+  r.check();
+  assertBlocks(r, blocks);
+  assert.equal(internals(r).i32[internals(r).hdr + L.H_VERSION], L.HEAP_VERSION, "the restored heap is of this version");
+  const other = Heap.attach(r.handle); // threads of this version attach to it
+  other.free(blocks[0].p);
+  other.detach();
+  freeAllAssertEmpty(r, blocks.slice(1).map((b) => b.p));
 });
 
 test("a large run made huge in place (its chunk's header pages unused) is restored at its pointer, and grows on", () => {

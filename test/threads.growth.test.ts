@@ -41,6 +41,7 @@ for (const [kind, make] of Object.entries(kinds)) {
         assert.deepEqual(r.errors, [], `round ${round}, worker ${r.id} failed`);
         assert.deepEqual(r.mismatches, [], `round ${round}, worker ${r.id} found damaged blocks`);
         assert.ok(r.received > 0);
+        assert.equal(r.grown, 4 << 20, `round ${round}, worker ${r.id}: its block grew to 4 MiB`);
       }
       const asked = out.reduce((a, r) => a + r.allocated, 0);
       const st = heap.stats();

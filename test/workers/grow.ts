@@ -25,12 +25,13 @@ export interface GrowResult {
   received: number;
   remakes: number;
   capacitySeen: number;
+  grown: number; // the size its block reached by doubling
   mismatches: string[];
   errors: string[];
 }
 
 const d = workerData as GrowData;
-const res: GrowResult = { id: d.id, allocated: 0, received: 0, remakes: 0, capacitySeen: 0, mismatches: [], errors: [] };
+const res: GrowResult = { id: d.id, allocated: 0, received: 0, remakes: 0, capacitySeen: 0, grown: 0, mismatches: [], errors: [] };
 const heap = Heap.attach(d.handle);
 const v = new Views(heap);
 const r = rng(d.seed);
@@ -77,6 +78,24 @@ try {
     check("own, at the end", p, size);
     heap.free(p);
   }
+  // Every worker at once grows a block by doubling from 8 B to 4 MiB: large runs made huge in place
+  // (realloc: runToHuge), runs moved out of chunk 0, each taking chunks while the others do.
+  barrier(v.i32, ctl + 6, d.n);
+  let size = 8;
+  let p = heap.malloc(size);
+  fill(v, p, size);
+  while (size < 4 << 20) {
+    const q = heap.realloc(p, size * 2);
+    if (q === 0) throw new Error(`realloc(${p}, ${size * 2}) returned 0`);
+    const at = verify(v, p, size, size, q); // the bytes of (p, size), now at q
+    if (at >= 0 && res.mismatches.length < 10) res.mismatches.push(describeMismatch(v, `worker ${d.id} grown from ${size} to ${size * 2}`, q, size, at));
+    p = q;
+    size *= 2;
+    fill(v, p, size);
+    res.grown = size;
+  }
+  check("grown, at the end", p, size);
+  heap.free(p);
   res.capacitySeen = heap.buffer.byteLength;
   heap.detach();
 } catch (e) {

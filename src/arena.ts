@@ -196,12 +196,37 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
   return got;
 }
 
-/** Writes the page infos of a newly allocated run, noting in runZero whether it was all zero. */
+/**
+ * Writes the page infos of a newly allocated run, noting in runZero whether it was all zero.
+ *
+ * A large run's pages between its first and last are not written: nothing reads them (a large
+ * run is found from its first page, and its neighbours from its first and last), so they keep
+ * what they said as part of a free run, PS_FREE, and a large malloc+free writes O(1) infos, not
+ * O(pages) (measured: 300 KiB malloc+free 0.72-0.78x the time). Only a page between that was a
+ * run's first or last one (a run grown over its neighbour, a split) is rewritten, and one that
+ * says ZERO loses it (the run will be written to). Small runs write every page (free() finds the
+ * run's first page from any of them), and so do meta runs.
+ */
 function markRun(s: Space, run: number, npages: number, state: number, bin: number): void {
-  saveInfos(s, run, npages); // then plain writes: the journal holds them all (journal.ts)
   const m = s.i32;
   const at = mapIdx(s, run) + L.MAP_INFO;
   let zero = L.PI_ZERO;
+  if (state === L.PS_LARGE) {
+    for (let i = 0; i < npages; i++) zero &= m[at + i * L.MAP_ENTRY_WORDS];
+    for (let i = 1; i < npages - 1; i++) {
+      const w = at + i * L.MAP_ENTRY_WORDS;
+      const old = m[w];
+      if (old === L.PS_FREE) continue; // the common case: the inside of a free run
+      if ((old & L.PI_HEAD) !== 0 || ((old >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK) !== 0) jset(s, w, L.PS_FREE); // was primary
+      else m[w] = old & ~L.PI_ZERO; // a ZERO bit lost in a rollback only costs a memset
+    }
+    const sized = npages << L.PI_SIZE_SHIFT;
+    if (npages > 1) jset(s, at + (npages - 1) * L.MAP_ENTRY_WORDS, L.PS_LARGE | sized);
+    jset(s, at, L.PS_LARGE | L.PI_HEAD | sized);
+    runZero = zero !== 0;
+    return;
+  }
+  saveInfos(s, run, npages); // then plain writes: the journal holds them all (journal.ts)
   if (state === L.PS_SMALL) {
     const base = L.PS_SMALL | (bin << L.PI_BIN_SHIFT);
     for (let i = 0; i < npages; i++) {
@@ -292,9 +317,15 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
   const aw = arenaWord(s, a);
   const state = pageInfo(s, run) & L.PI_STATE_MASK;
   s.i32[aw + (state === L.PS_META ? L.A_META_PAGES : L.A_ACTIVE_PAGES)] -= npages;
-  saveInfos(s, run, npages);
   const at = mapIdx(s, run) + L.MAP_INFO;
-  for (let i = 0; i < npages; i++) s.i32[at + i * L.MAP_ENTRY_WORDS] = L.PS_FREE;
+  if (state === L.PS_LARGE) {
+    // Its pages between say PS_FREE already (markRun): only the first and last change.
+    if (npages > 1) jset(s, at + (npages - 1) * L.MAP_ENTRY_WORDS, L.PS_FREE);
+    jset(s, at, L.PS_FREE);
+  } else {
+    saveInfos(s, run, npages);
+    for (let i = 0; i < npages; i++) s.i32[at + i * L.MAP_ENTRY_WORDS] = L.PS_FREE;
+  }
   const c = run >>> 8;
   const chunkFirst = c * L.CHUNK_PAGES + firstDataPage(s, c);
   const chunkEnd = (c + 1) * L.CHUNK_PAGES;

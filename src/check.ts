@@ -182,9 +182,15 @@ function checkArenaChunk(s: Space, c: number, t: ArenaTally): void {
       if ((last & L.PI_STATE_MASK) !== state || infoSize(last) !== len) {
         throw corruption(`${where(p + len - 1)}: last page of the ${len}-page ${STATE_NAMES[state]} run at page ${p} says ${last}`);
       }
+      // Inside a free or large run a page says PS_FREE, or PS_LARGE where a large run wrote it
+      // before (arena.ts: markRun writes a large run's first and last page only); inside a large
+      // run never ZERO (its pages are the block's). Inside a meta run, its own state.
       for (let i = 1; i < len - 1; i++) {
         const pi = m[mapIdx(s, g + i)];
-        if ((pi & (L.PI_STATE_MASK | L.PI_HEAD)) !== state || infoSize(pi) !== 0) {
+        const inside = pi & (L.PI_STATE_MASK | L.PI_HEAD);
+        const ok = state === L.PS_META ? inside === state
+          : (inside === L.PS_FREE || inside === L.PS_LARGE) && (state === L.PS_FREE || (pi & L.PI_ZERO) === 0);
+        if (!ok || infoSize(pi) !== 0) {
           throw corruption(`${where(p + i)}: expected the inside of the ${STATE_NAMES[state]} run at page ${p} (info ${pi})`);
         }
       }

@@ -7,7 +7,7 @@
 import { infoBin, infoSize, pageInfo } from "./arena.js";
 import { hasFreeMark, smallRunOf } from "./bin.js";
 import { bitmapGet } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind, hugeAddr } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeAddr } from "./chunk.js";
 import { doubleFree, invalidPointer } from "./errors.js";
 import { L } from "./layout.js";
 import { BIN_SIZE, regionIndex } from "./sizeclass.js";
@@ -29,6 +29,20 @@ export let locSClass = -1; // large: the class of a sampled small block, else -1
 /** The thread-cache bin of the block locate() just found: its class, its length's, or -1. */
 export function cacheBinOf(kind: number): number {
   return kind === K_SMALL ? locBin : kind === K_LARGE ? largeCacheBin(locPages) : -1;
+}
+
+/**
+ * Whether page `gpage`, which heads no run, lies inside a large run: the pages between a large run's
+ * first and last keep saying PS_FREE (arena.ts: markRun), so the run is found from its first page,
+ * the nearest run head before it in its chunk. (Error messages only.)
+ */
+function insideLarge(s: Space, gpage: number): boolean {
+  const first = gpage - (gpage & (L.CHUNK_PAGES - 1)) + firstDataPage(s, addrChunk(s, pageAddr(s, gpage)));
+  for (let g = gpage - 1; g >= first; g--) {
+    const info = pageInfo(s, g);
+    if ((info & L.PI_HEAD) !== 0) return (info & L.PI_STATE_MASK) === L.PS_LARGE && g + infoSize(info) > gpage;
+  }
+  return false;
 }
 
 /**
@@ -62,7 +76,9 @@ export function locate(s: Space, ptr: number, freeing: boolean): number {
   const gpage = addrPage(s, ptr);
   const info = pageInfo(s, gpage);
   switch (info & L.PI_STATE_MASK) {
-    case L.PS_FREE: throw invalidPointer(ptr, "lies in free pages (freed already, or never allocated)");
+    case L.PS_FREE:
+      if ((info & L.PI_HEAD) === 0 && insideLarge(s, gpage)) throw invalidPointer(ptr, "lies inside a large block");
+      throw invalidPointer(ptr, "lies in free pages (freed already, or never allocated)");
     case L.PS_META: throw invalidPointer(ptr, "lies in the allocator's metadata");
     case L.PS_LARGE:
       if ((info & L.PI_HEAD) === 0 || ptr % L.PAGE_SIZE !== s.hb % L.PAGE_SIZE) {

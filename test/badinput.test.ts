@@ -203,6 +203,19 @@ function invalidPointers(f: Fixture): Array<[string, number]> {
   return list;
 }
 
+test("a pointer inside a large block is named so, though the pages inside a large run keep their free state", () => {
+  const f = fixture();
+  const { heap, large } = f;
+  for (const at of [8, 4096, 4096 + 24, 2 * 4096, 4 * 4096]) {
+    assert.throws(() => heap.usableSize(large.p + at), (e: unknown) => e instanceof HeapError && e.code === "INVALID_POINTER" && /inside a large block/.test(e.message), `large block + ${at}`);
+  }
+  // A free run's pages stay "free pages".
+  const freePage = findPage(heap, L.PS_FREE);
+  assert.throws(() => heap.usableSize(freePage + 48), (e: unknown) => e instanceof HeapError && /free pages/.test(e.message));
+  heap.check();
+  assertBlocks(heap, f.blocks);
+});
+
 for (const options of [{ threadCache: true }, { threadCache: false }, { debug: true }] as HeapOptions[]) {
   test(`free, realloc and usableSize of a pointer the heap did not hand out throw INVALID_POINTER (${JSON.stringify(options)})`, () => {
     const f = fixture(options);

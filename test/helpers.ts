@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { Heap, HeapError } from "../src/index.js";
 import { L } from "../src/layout.js";
+import { firstDataPage } from "../src/chunk.js";
+import { BIN_RUN_PAGES } from "../src/sizeclass.js";
 import { mapIdx, pageAddr } from "../src/space.js";
 import { TC_STACK, tcCount } from "../src/tcache.js";
 import type { HeapErrorCode } from "../src/index.js";
@@ -130,15 +132,25 @@ export function findChunk(heap: Heap, kind: number): number {
   return -1;
 }
 
-/** The address of some page, in an arena chunk, whose page info has state `state` (L.PS_*), or 0. */
+/**
+ * The address of the first page, at `from` or after, of an arena chunk's run of state `state`
+ * (L.PS_*), or 0. Runs are walked from their first pages: the pages inside a large run say
+ * PS_FREE (arena.ts: markRun), so a page's own state is not its run's.
+ */
 export function findPage(heap: Heap, state: number, from = 0): number {
   const s = internals(heap);
   for (let c = 0; c < s.nchunks; c++) {
     if ((s.i32[s.ct + c] & L.CK_MASK) !== L.CK_ARENA) continue;
-    for (let p = L.CHUNK_HEADER_PAGES; p < L.CHUNK_PAGES; p++) {
+    for (let p = firstDataPage(s, c); p < L.CHUNK_PAGES;) {
       const g = c * L.CHUNK_PAGES + p;
-      const addr = pageAddr(s, g);
-      if (addr >= from && (s.i32[mapIdx(s, g) + L.MAP_INFO] & L.PI_STATE_MASK) === state) return addr;
+      const info = s.i32[mapIdx(s, g) + L.MAP_INFO];
+      const len = (info & L.PI_STATE_MASK) === L.PS_SMALL ? BIN_RUN_PAGES[(info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK] : (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
+      if (len < 1) throw new Error(`findPage: page ${g} heads no run (info ${info})`);
+      for (let k = 0; k < len; k++) {
+        const addr = pageAddr(s, g + k);
+        if (addr >= from && (info & L.PI_STATE_MASK) === state) return addr;
+      }
+      p += len;
     }
   }
   return 0;

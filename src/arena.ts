@@ -202,10 +202,10 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
  * A large run's pages between its first and last are not written: nothing reads them (a large
  * run is found from its first page, and its neighbours from its first and last), so they keep
  * what they said as part of a free run, PS_FREE, and a large malloc+free writes O(1) infos, not
- * O(pages) (measured: 300 KiB malloc+free 0.72-0.78x the time). Only a page between that was a
- * run's first or last one (a run grown over its neighbour, a split) is rewritten, and one that
- * says ZERO loses it (the run will be written to). Small runs write every page (free() finds the
- * run's first page from any of them), and so do meta runs.
+ * O(pages) (measured: 300 KiB malloc+free 0.59-0.82x the time in A/B runs). Only a page between
+ * that was a run's first or last one (a run grown over its neighbour, a split) is rewritten, and
+ * one that says ZERO loses it (the run will be written to). Small runs write every page (free()
+ * finds the run's first page from any of them), and so do meta runs.
  */
 function markRun(s: Space, run: number, npages: number, state: number, bin: number): void {
   const m = s.i32;

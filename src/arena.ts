@@ -178,6 +178,14 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
       (run & (L.CHUNK_PAGES - 1)) + have > L.CHUNK_PAGES) {
     throw corruption(`arena ${a}: the free-run tree names page ${run}, which heads no free run of ${npages}+ pages (info ${head})`);
   }
+  return takeRun(s, aw, run, have, head, npages, state, bin);
+}
+
+/**
+ * Takes `npages` pages of the free run at `run` (`have` pages, first page info `head`) for a run
+ * of `state`: marks and counts it, and leaves the rest a free run. Returns the new run's first page.
+ */
+function takeRun(s: Space, aw: number, run: number, have: number, head: number, npages: number, state: number, bin: number): number {
   let got = run;
   if (state === L.PS_SMALL && have > npages &&
       treeKeyBelow(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run)) < freeRunKey(have - npages, run)) {
@@ -212,11 +220,12 @@ function markRun(s: Space, run: number, npages: number, state: number, bin: numb
   const at = mapIdx(s, run) + L.MAP_INFO;
   let zero = L.PI_ZERO;
   if (state === L.PS_LARGE) {
-    for (let i = 0; i < npages; i++) zero &= m[at + i * L.MAP_ENTRY_WORDS];
-    for (let i = 1; i < npages - 1; i++) {
+    for (let i = 0; i < npages; i++) {
       const w = at + i * L.MAP_ENTRY_WORDS;
       const old = m[w];
-      if (old === L.PS_FREE) continue; // the common case: the inside of a free run
+      zero &= old;
+      // The first and last page are written below; inside, PS_FREE (the inside of a free run) stays.
+      if (i === 0 || i === npages - 1 || old === L.PS_FREE) continue;
       if ((old & L.PI_HEAD) !== 0 || ((old >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK) !== 0) jset(s, w, L.PS_FREE); // was primary
       else m[w] = old & ~L.PI_ZERO; // a ZERO bit lost in a rollback only costs a memset
     }
@@ -302,12 +311,7 @@ export function runAllocChunkStart(s: Space, a: number, npages: number): number 
   }
   if (c < 0) return 0;
   const run = c * L.CHUNK_PAGES + L.CHUNK_HEADER_PAGES;
-  const have = L.CHUNK_PAGES - L.CHUNK_HEADER_PAGES;
-  s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run));
-  if (have > npages) freeRunInsert(s, aw, run + npages, have - npages, L.PI_ZERO & pageInfo(s, run + npages));
-  markRun(s, run, npages, L.PS_LARGE, 0);
-  s.i32[aw + L.A_ACTIVE_PAGES] += npages;
-  return run;
+  return takeRun(s, aw, run, L.DATA_PAGES, pageInfo(s, run), npages, L.PS_LARGE, 0);
 }
 
 // ---- Freeing runs ---------------------------------------------------------------------------------
@@ -493,8 +497,10 @@ export function runToHuge(s: Space, a: number, run: number, have: number, npages
   if (c === 0 || page !== firstDataPage(s, c) || npages <= have) return false;
   const head = pageInfo(s, run);
   if ((head & (L.PI_STATE_MASK | L.PI_HEAD | RUN_MARKS)) !== (L.PS_LARGE | L.PI_HEAD) || infoSize(head) !== have) return false;
-  const tail = rest > 0 ? pageInfo(s, run + have) : 0;
-  if (rest > 0 && ((tail & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_FREE | L.PI_HEAD) || infoSize(tail) !== rest)) return false;
+  if (rest > 0) {
+    const next = pageInfo(s, run + have); // the rest of the chunk must be one free run
+    if ((next & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_FREE | L.PI_HEAD) || infoSize(next) !== rest) return false;
+  }
   const span = hugeChunks(page + npages);
   globalLock(s);
   if (!hugeResize(s, c, 1, span)) {

@@ -12,7 +12,7 @@
 //                                push on the cache
 //                                a large run of 16-64 KiB: freeLargeCached, the same push
 //                                full cache / large / huge / bad p: freeSlow
-//   realloc(p, n)      --same class or page count--> p (fitsInPlace: free's checks, no lock)
+//   realloc(p, n)      --same class or page count--> p (quickRealloc: free's checks, no lock)
 //
 // The two fast paths (malloc and free on a cache hit) are written for the optimizer: plain typed-
 // array reads and writes on locals, no objects, no closures, no exceptions; anything unusual - bad
@@ -68,6 +68,11 @@ export interface HeapHandle {
 }
 
 const WASM_PAGE = 65536;
+/** What realloc's quick path says (quickRealloc); any other answer is a small class size. */
+const enum Quick {
+  LONG_WAY = 0,
+  IN_PLACE = -1,
+}
 const MAX_ALIGNMENT = 2 ** 31;
 
 /** DOUBLE_FREE for `bad` regions found free already while `where` was flushed. */
@@ -121,8 +126,6 @@ export class Heap {
   private readonly sizeToBin = SIZE_TO_BIN;
   private readonly binDiv = BIN_DIV;
   private readonly binSize = BIN_SIZE;
-  /** Set by fitsInPlace for realloc: the class size of a live small region that must change class. */
-  private smallMove = 0;
   /** Heap profiles (profile.ts): the mean bytes between samples, 0 when profiling is off. */
   private readonly profMean: number = 0;
   /** Bytes of large and huge blocks this thread may still allocate before its next sample. */
@@ -788,7 +791,7 @@ export class Heap {
    * The page info of the page holding `ptr`, read as free's fast path reads it (the chunk table,
    * then the chunk's page map, no lock), when `ptr` is a uint32 in an arena chunk this thread's
    * view holds; else -1 (a page info is never negative: bit 31 is unused). For the quick paths
-   * beside free's (freeLargeCached, fitsInPlace); free itself keeps its own copy inline.
+   * beside free's (freeLargeCached, quickRealloc); free itself keeps its own copy inline.
    */
   private arenaPageInfo(ptr: number): number {
     const off = (ptr - this.hb) | 0;
@@ -892,13 +895,13 @@ export class Heap {
    * realloc(0, n) = malloc(n); realloc(p, 0) frees p and returns 0. On failure returns 0 and p stays.
    */
   realloc(ptr: number, size: number): number {
-    if (this.fitsInPlace(ptr, size)) return ptr;
-    const old = this.smallMove;
-    if (old !== 0) {
-      // A live small region going to another small class (fitsInPlace checked it as free does):
-      // malloc, copy, free, each on its fast path - no locate(), no lock (measured: realloc by
-      // doubling 8 B -> 8 KiB, 137 -> 91 ns a step, best of 15 runs each).
-      this.smallMove = 0;
+    const quick = this.quickRealloc(ptr, size);
+    if (quick === Quick.IN_PLACE) return ptr;
+    if (quick !== Quick.LONG_WAY) {
+      // A live small region of class size `quick` going to another small class (checked as free
+      // checks it): malloc, copy, free, each on its fast path - no locate(), no lock (measured:
+      // realloc by doubling 8 B -> 8 KiB, 137 -> 91 ns a step, best of 15 runs each).
+      const old = quick;
       const q = this.malloc(size);
       if (q !== 0) {
         copyBlock(this.s, q, ptr, old < size ? old : size);
@@ -946,31 +949,32 @@ export class Heap {
   }
 
   /**
-   * realloc's quick path: whether `ptr` is a live small region whose class also serves `size`, or
-   * a live large run of as many pages as `size` needs - with free's checks (an arena chunk, the
-   * start of a region or run, not freed), and no lock. (measured: +1..128 B growth steps, most of
-   * them within a class, through locate(): 55 ns a step.) False sends realloc the long way.
+   * realloc's quick path, with free's checks (an arena chunk, the start of a region or run, not
+   * freed) and no lock. Quick.IN_PLACE when `ptr` is a live small region whose class also serves
+   * `size`, or a live large run of as many pages as `size` needs; the region's class size when it
+   * is a live small region and `size` another small class (realloc moves it on the fast paths);
+   * else Quick.LONG_WAY. (measured: +1..128 B growth steps, most of them within a class, through
+   * locate(): 55 ns a step.)
    */
-  private fitsInPlace(ptr: number, size: number): boolean {
-    if (this.tc === 0 || size <= 0 || (size | 0) !== size) return false;
+  private quickRealloc(ptr: number, size: number): number {
+    if (this.tc === 0 || size <= 0 || (size | 0) !== size) return Quick.LONG_WAY;
     const info = this.arenaPageInfo(ptr);
-    if (info < 0 || ((this.m[ptr >>> 2] ^ ptr) | L.MARK_BITS) === L.FRESH_MARK) return false; // freed? the long way tells
+    if (info < 0 || ((this.m[ptr >>> 2] ^ ptr) | L.MARK_BITS) === L.FRESH_MARK) return Quick.LONG_WAY; // freed? the long way tells
     const off = (ptr - this.hb) | 0;
     if ((info & L.PI_STATE_MASK) === L.PS_SMALL) {
-      if (size > L.SMALL_MAX) return false;
+      if (size > L.SMALL_MAX) return Quick.LONG_WAY;
       const bin = (info >>> L.PI_BIN_SHIFT) & L.PI_BIN_MASK;
       const runOff = ((off & (L.PAGE_SIZE - 1)) + ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK) * L.PAGE_SIZE) | 0;
       const q = Math.imul(runOff, this.binDiv[bin]);
-      if (!(q >= 0 && q < this.binDiv[bin])) return false;
-      if (this.sizeToBin[(size + 7) >>> 3] === bin) return true;
-      this.smallMove = this.binSize[bin]; // realloc moves it to the other class on the fast paths
-      return false;
+      if (!(q >= 0 && q < this.binDiv[bin])) return Quick.LONG_WAY;
+      return this.sizeToBin[(size + 7) >>> 3] === bin ? Quick.IN_PLACE : this.binSize[bin];
     }
     // A large run's first page, sampled or not, but not a sampled small block (its run serves its
     // class only). Keeping its pages, it keeps its usable size: nothing for a profile to count or
     // to change in its sample.
     return (info & (L.PI_STATE_MASK | L.PI_HEAD | (L.PI_SCLASS_MASK << L.PI_SCLASS_SHIFT))) === (L.PS_LARGE | L.PI_HEAD) &&
-      (off & (L.PAGE_SIZE - 1)) === 0 && size > L.SMALL_MAX && largeFits((size + L.PAGE_SIZE - 1) >>> L.PAGE_SHIFT, (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK);
+      (off & (L.PAGE_SIZE - 1)) === 0 && size > L.SMALL_MAX &&
+      largeFits((size + L.PAGE_SIZE - 1) >>> L.PAGE_SHIFT, (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK) ? Quick.IN_PLACE : Quick.LONG_WAY;
   }
 
   /**

@@ -37,7 +37,8 @@ export function cacheBinOf(kind: number): number {
  * the nearest run head before it in its chunk. (Error messages only.)
  */
 function insideLarge(s: Space, gpage: number): boolean {
-  const first = gpage - (gpage & (L.CHUNK_PAGES - 1)) + firstDataPage(s, addrChunk(s, pageAddr(s, gpage)));
+  const c = gpage >>> 8; // CHUNK_PAGES = 256, as in arena.ts
+  const first = c * L.CHUNK_PAGES + firstDataPage(s, c);
   for (let g = gpage - 1; g >= first; g--) {
     const info = pageInfo(s, g);
     if ((info & L.PI_HEAD) !== 0) return (info & L.PI_STATE_MASK) === L.PS_LARGE && g + infoSize(info) > gpage;

@@ -215,12 +215,14 @@ function takeRun(s: Space, aw: number, run: number, have: number, head: number, 
  * one that says ZERO loses it (the run will be written to). Small runs write every page (free()
  * finds the run's first page from any of them), and so do meta runs.
  */
-function markRun(s: Space, run: number, npages: number, state: number, bin: number): void {
+function markRun(s: Space, run: number, npages: number, state: number, bin: number, from = 0): void {
   const m = s.i32;
   const at = mapIdx(s, run) + L.MAP_INFO;
   let zero = L.PI_ZERO;
   if (state === L.PS_LARGE) {
-    for (let i = 0; i < npages; i++) {
+    // A run grown in place (runGrow) passes `from`, its old last page: the pages before it are
+    // already the inside of this run (realloc by doubling: a 64 -> 128 KiB step reads 65 page infos, not 128).
+    for (let i = from; i < npages; i++) {
       const w = at + i * L.MAP_ENTRY_WORDS;
       const old = m[w];
       zero &= old;
@@ -466,7 +468,7 @@ export function runGrow(s: Space, a: number, run: number, have: number, want: nu
   s.i32[aw + L.A_RUNS] = treeRemove(s, s.i32[aw + L.A_RUNS], freeRunKey(len, next));
   if (len > need) freeRunInsert(s, aw, next + need, len - need, L.PI_ZERO & pageInfo(s, next + need));
   const marks = pageInfo(s, run) & RUN_MARKS;
-  markRun(s, run, want, L.PS_LARGE, 0);
+  markRun(s, run, want, L.PS_LARGE, 0, have - 1);
   keepMarks(s, run, marks);
   s.i32[aw + L.A_ACTIVE_PAGES] += need;
   return true;

@@ -931,6 +931,13 @@ export class Heap {
       if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
       const npages = Math.ceil(size / L.PAGE_SIZE);
       const before = locPages;
+      if (kind === K_SMALL && size > SMALL_MAX && npages <= L.GROW_OUT_PAGES) {
+        // A small block growing into a large run: the run starts at an empty chunk's start at
+        // once, where it can grow in place to the whole chunk and then become huge without
+        // moving, so it is copied here (14 KiB at most), not again in chunk 0 at GROW_OUT_PAGES.
+        const q = this.reallocToChunkStart(ptr, npages, old);
+        if (q !== 0) return q;
+      }
       if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES) {
         if (npages > L.GROW_OUT_PAGES && npages > locPages && !sampled && addrChunk(this.s, ptr) === 0) {
           const q = this.reallocToChunkStart(ptr, npages, old);

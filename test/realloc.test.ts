@@ -201,8 +201,9 @@ for (const o of CONFIGS) {
   test(`a run of chunk 0 that grows past ${16} pages moves to an empty chunk's start, then grows to 1 MiB without moving again (${name(o)})`, () => {
     const heap = heapOf(o);
     const keep = heap.malloc(8); // chunk 0 is in use
-    let size = 8;
+    let size = 16 * 1024; // a large run from the start: malloc places it in chunk 0
     let p = heap.malloc(size);
+    assert.ok(p < MiB, "in chunk 0");
     let seed = fill(heap, p, size);
     const moves: number[] = [];
     while (size < MiB) {
@@ -221,6 +222,42 @@ for (const o of CONFIGS) {
     // then it grows in place: 256 and 512 KiB as a large run, 1 MiB as a huge block.
     assert.deepEqual(moves.filter((n) => n > 16 * PAGE), [131072], `moves at ${moves.join(", ")}`);
     assert.equal(heap.usableSize(p), MiB);
+    heap.free(p);
+    heap.free(keep);
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+
+  test(`a small block growing into a large run moves to an empty chunk's start at once, then grows to 1 MiB without moving again (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const keep = heap.malloc(8); // chunk 0 is in use
+    let size = 8;
+    let p = heap.malloc(size);
+    let seed = fill(heap, p, size);
+    const at: number[] = [];
+    const moves: number[] = [];
+    while (size < MiB) {
+      const next = size * 2;
+      const q = heap.realloc(p, next);
+      assertPattern(heap, q, size, seed, `${size} -> ${next}`);
+      if (q !== p) moves.push(next);
+      at.push(q);
+      p = q;
+      size = next;
+      seed = fill(heap, p, size);
+      heap.check();
+    }
+    // 16 KiB is the first large size: the block leaves its small run for a chunk's first data
+    // page there, and grows in place from then on (as a large run, then as a huge block).
+    const first = at[10]; // the realloc to 16 KiB (16 << 10)
+    assert.ok(moves.includes(16384), `moves at ${moves.join(", ")}`);
+    assert.deepEqual(moves.filter((n) => n > 16384), [], `moves at ${moves.join(", ")}`);
+    assert.equal(first % MiB, 5 * PAGE, "at its chunk's first data page");
+    assert.ok(first >= MiB, "outside chunk 0");
+    assert.equal(p, first);
+    assert.equal(heap.usableSize(p), MiB);
+    assert.equal(heap.stats().huge.allocated, MiB);
     heap.free(p);
     heap.free(keep);
     heap.flush();

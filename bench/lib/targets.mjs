@@ -58,8 +58,13 @@ export function targetRows({ st, mt }) {
     const je = ns(r, "native-jemalloc");
     const jeWhy = Number.isFinite(je) && Number.isFinite(hitNs)
       ? `native jemalloc takes ${fmtNs(je)} on this loop (${fmtRatio(je / hitNs / 2)} of two sabmalloc hit pairs); ` : "";
-    rows.push(["1. bulk", r.title, fmtNs(sab), goals.join("; "), marks(names, checks), floorCell(r),
-      met ? "" : jeWhy + "each free reads and writes the block's free mark (how a block written after its free is never handed out again), a cache miss per block beyond the cache: a build without marks took 0.62-0.88x the time in A/B runs; the rest is fills and flushes (bitmap words, run counts, runs carved and given back)"]);
+    // The free mark's floor: the loop with a mark written at each free and read at each malloc.
+    const markNs = ns(r, "no-allocator-mark");
+    const floor = [floorCell(r), Number.isFinite(markNs) ? `with a free mark ${fmtNs(markNs)}` : ""].filter(Boolean).join("; ");
+    const markWhy = Number.isFinite(markNs) && Number.isFinite(hitNs)
+      ? `the loop with only a free mark (written at each free, read at each malloc, as sabmalloc's fills check it) takes ${fmtNs(markNs)}, ${markNs > 3 * hitNs ? "above" : "within"} the hit-pair goal (sabmalloc: ${fmtRatio(sab / markNs)} of it); ` : "";
+    rows.push(["1. bulk", r.title, fmtNs(sab), goals.join("; "), marks(names, checks), floor,
+      met ? "" : jeWhy + markWhy + "each free writes the block's free mark and each fill reads it back (how a block written after its free is never handed out again), a cache miss each beyond the cache: a build without marks took 0.62-0.88x the time in A/B runs; the rest is fills and flushes (bitmap words, run counts, runs carved and given back)"]);
   }
   // 1. Trees: faster than plain JS objects, within 2x of the trivial free list.
   for (const r of st.filter((x) => x.id.startsWith("tree/"))) {

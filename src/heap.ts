@@ -931,7 +931,7 @@ export class Heap {
       if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
       const npages = Math.ceil(size / L.PAGE_SIZE);
       const before = locPages;
-      if (kind === K_SMALL && size > SMALL_MAX && npages <= L.GROW_OUT_PAGES) {
+      if (kind === K_SMALL && size > SMALL_MAX && npages <= L.DATA_PAGES) {
         // A small block growing into a large run: the run starts at an empty chunk's start at
         // once, where it can grow in place to the whole chunk and then become huge without
         // moving, so it is copied here (14 KiB at most), not again in chunk 0 at GROW_OUT_PAGES.
@@ -1002,11 +1002,12 @@ export class Heap {
   }
 
   /**
-   * realloc of a large run in chunk 0 growing past GROW_OUT_PAGES: moves it to the start of an
-   * empty chunk (arena.ts: runAllocChunkStart), from where it grows in place to a whole chunk and
-   * then becomes huge without moving (promoteLarge). Chunk 0 holds the heap header and can never
-   * be a huge block's, so a block growing there would be copied whole at that step: here it is
-   * copied once while it is small (64 KiB at most). It takes a new chunk only while its arena has
+   * realloc of a small block to a large size, or of a large run in chunk 0 growing past
+   * GROW_OUT_PAGES: moves it to the start of an empty chunk (arena.ts: runAllocChunkStart), from
+   * where it grows in place to a whole chunk and then becomes huge without moving (promoteLarge).
+   * Chunk 0 holds the heap header and can never be a huge block's, so a block growing there would
+   * be copied whole at that step: here it is copied once while it is small (14 KiB, or for a run of
+   * chunk 0 64 KiB, at most). It takes a new chunk only while its arena has
    * little free space (runAllocChunkStart), so programs growing many blocks one after the other do
    * not get a chunk each. Not a sampled run, which never becomes huge in place. Returns 0 when no
    * chunk is to be had (the caller goes on as before: in place, or moved anywhere).

@@ -83,7 +83,8 @@ export const enum L {
   FIRST_DATA_PAGE = CHUNK_HEADER_PAGES,
   DATA_PAGES = CHUNK_PAGES - CHUNK_HEADER_PAGES, // 251: the largest "large" run
   // realloc moves a large run of chunk 0 that grows past this many pages to an empty chunk's start,
-  // from where it can become huge in place (heap.ts: reallocToChunkStart)
+  // from where it can become huge in place (heap.ts: reallocToChunkStart; a small block turning
+  // large goes there at once)
   GROW_OUT_PAGES = 16,
 
   // ---- Page info word (MAP_INFO) ----------------------------------------------------------------

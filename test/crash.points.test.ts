@@ -255,6 +255,21 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "realloc of a small block to a large size (to an empty chunk's start)",
+    setup: (w) => {
+      const p = w.heap.malloc(8192); // the survivor's small block
+      fillPattern(w.heap, p, 8192, seedOf(p, 8192));
+      w.state.p = p;
+    },
+    op: (w) => {
+      w.maybe.push(w.state.p);
+      w.inflight = 4 * 4096;
+      const q = w.victim.realloc(w.state.p, 16384);
+      assert.ok(q >= MiB && q % MiB === 5 * 4096, "at an empty chunk's first data page");
+      w.victim.free(q);
+    },
+  },
+  {
     name: "realloc of a sampled large run in place (profiling on: its mark kept, its sample resized)",
     options: { profile: { sampleBytes: 1 } },
     setup: (w) => {

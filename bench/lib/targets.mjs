@@ -99,7 +99,7 @@ export function targetRows({ st, mt }) {
   }
   // 3. Growing blocks.
   const grow = [
-    ["realloc/x2", "as-tlsf", 1, "no step copies more than 64 KiB now (a large run becomes huge in place), but 12 of the 17 steps move the block (11 small classes, 1 out of chunk 0) and the large steps each take the arena lock; TLSF grows its block in place at the top of the heap"],
+    ["realloc/x2", "as-tlsf", 1, "no step copies more than 8 KiB now (the block goes to a chunk's start when it turns large, grows there and becomes huge in place), but 11 of the 17 steps move it (10 small classes, then the small-to-large step), and each large step takes the arena lock and updates its free-run tree (and at 1 MiB the chunk table, under the global lock); TLSF grows its block in place at the top of the heap"],
     ["malloc-free/65536", "thi.ng", 1.5, "large runs through the thread cache, with their page infos"],
     ["calloc/mix", "thi.ng", 1, "zeroing the shared buffer: see the floor column, which zeroes the same way"],
   ];

@@ -21,6 +21,28 @@ function fill(heap: Heap, p: number, n: number): number {
   return seed;
 }
 
+
+/**
+ * Grows the block `p` of `size` bytes by doubling to 1 MiB, checking its bytes and the heap at
+ * every step. Returns where it ended, the sizes at which it moved, and where it was after each step.
+ */
+function growByDoubling(heap: Heap, p: number, size: number): { p: number; moves: number[]; at: number[] } {
+  let seed = fill(heap, p, size);
+  const moves: number[] = [];
+  const at: number[] = [];
+  while (size < MiB) {
+    const next = size * 2;
+    const q = heap.realloc(p, next);
+    assertPattern(heap, q, size, seed, `${size} -> ${next}`);
+    if (q !== p) moves.push(next);
+    at.push(q);
+    p = q;
+    size = next;
+    seed = fill(heap, p, size);
+    heap.check();
+  }
+  return { p, moves, at };
+}
 for (const o of CONFIGS) {
   test(`realloc within a size class returns the same pointer with the same bytes (${name(o)})`, () => {
     const heap = heapOf(o);
@@ -201,21 +223,9 @@ for (const o of CONFIGS) {
   test(`a run of chunk 0 that grows past ${16} pages moves to an empty chunk's start, then grows to 1 MiB without moving again (${name(o)})`, () => {
     const heap = heapOf(o);
     const keep = heap.malloc(8); // chunk 0 is in use
-    let size = 16 * 1024; // a large run from the start: malloc places it in chunk 0
-    let p = heap.malloc(size);
-    assert.ok(p < MiB, "in chunk 0");
-    let seed = fill(heap, p, size);
-    const moves: number[] = [];
-    while (size < MiB) {
-      const next = size * 2;
-      const q = heap.realloc(p, next);
-      assertPattern(heap, q, size, seed, `${size} -> ${next}`);
-      if (q !== p) moves.push(next);
-      p = q;
-      size = next;
-      seed = fill(heap, p, size);
-    }
-    heap.check();
+    const start = heap.malloc(16 * 1024); // a large run from the start: malloc places it in chunk 0
+    assert.ok(start < MiB, "in chunk 0");
+    const { p, moves } = growByDoubling(heap, start, 16 * 1024);
     assert.equal(p % MiB, 5 * PAGE, "it ends at its chunk's first data page");
     assert.ok(p >= MiB, "outside chunk 0");
     // Up to 64 KiB it moves or grows as it may; at 128 KiB (past 16 pages) it leaves chunk 0, and
@@ -232,22 +242,7 @@ for (const o of CONFIGS) {
   test(`a small block growing into a large run moves to an empty chunk's start at once, then grows to 1 MiB without moving again (${name(o)})`, () => {
     const heap = heapOf(o);
     const keep = heap.malloc(8); // chunk 0 is in use
-    let size = 8;
-    let p = heap.malloc(size);
-    let seed = fill(heap, p, size);
-    const at: number[] = [];
-    const moves: number[] = [];
-    while (size < MiB) {
-      const next = size * 2;
-      const q = heap.realloc(p, next);
-      assertPattern(heap, q, size, seed, `${size} -> ${next}`);
-      if (q !== p) moves.push(next);
-      at.push(q);
-      p = q;
-      size = next;
-      seed = fill(heap, p, size);
-      heap.check();
-    }
+    const { p, moves, at } = growByDoubling(heap, heap.malloc(8), 8);
     // 16 KiB is the first large size: the block leaves its small run for a chunk's first data
     // page there, and grows in place from then on (as a large run, then as a huge block).
     const first = at[10]; // the realloc to 16 KiB (16 << 10)

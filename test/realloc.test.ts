@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap, HeapOptions, SMALL_MAX } from "../src/index.js";
 import { BIN_SIZE, NBINS } from "../src/sizeclass.js";
-import { assertHeapError, assertPattern, fillChunk0, fillPattern, MiB, seedOf } from "./helpers.js";
+import { L } from "../src/layout.js";
+import { addrPage, mapIdx } from "../src/space.js";
+import { allocFilled, assertBlocks, assertHeapError, assertPattern, fillChunk0, fillPattern, freeAllAssertEmpty, internals, MiB, seedOf } from "./helpers.js";
 
 const PAGE = 4096;
 const CONFIGS: HeapOptions[] = [{ threadCache: true }, { threadCache: false }, { debug: true }];
@@ -365,3 +367,36 @@ for (const o of CONFIGS) {
     assert.equal(heap.stats().allocated, 0);
   });
 }
+
+test("large runs whose inside pages say PS_LARGE, as heaps before layout 5 wrote them, grow, shrink, split and free with check() passing", () => {
+  // Heaps of layout 4 (which restore as this layout) marked every page of a large run PS_LARGE;
+  // this layout leaves the pages inside a run PS_FREE and writes only the pages that change.
+  const heap = Heap.create({ arenas: 1, threadCache: false, maxBytes: 64 * MiB });
+  const fillers = fillChunk0(heap);
+  const s = internals(heap);
+  const olden = (p: number, pages: number): void => {
+    const g = addrPage(s, p);
+    for (let i = 1; i < pages - 1; i++) s.i32[mapIdx(s, g + i) + L.MAP_INFO] = L.PS_LARGE;
+    heap.check();
+  };
+  const a = allocFilled(heap, 40 * PAGE);
+  olden(a.p, 40);
+  assert.equal(heap.realloc(a.p, 90 * PAGE), a.p, "grown in place");
+  heap.check();
+  olden(a.p, 90);
+  assert.equal(heap.realloc(a.p, 10 * PAGE), a.p, "shrunk in place");
+  heap.check();
+  const b = allocFilled(heap, 60 * PAGE); // after a, in the pages a gave back
+  olden(b.p, 60);
+  heap.free(b.p); // a free run whose inside pages say PS_LARGE
+  heap.check();
+  // An aligned run is cut from a longer one (runSplit at both ends) over those pages.
+  const c = heap.alignedAlloc(16 * PAGE, 20 * PAGE);
+  assert.equal(c % (16 * PAGE), 0);
+  heap.check();
+  olden(c, 20);
+  assert.equal(heap.realloc(c, 5 * PAGE), c);
+  heap.check();
+  assertBlocks(heap, [{ ...a, size: 10 * PAGE }]);
+  freeAllAssertEmpty(heap, [a.p, c, ...fillers]);
+});

@@ -79,7 +79,7 @@ test("heap.watch(worker) in a browser: a terminated Web Worker's slot is reclaim
   assert.equal(r.threadsBefore, 2);
   assert.ok(r.cachedBefore > 0, "the worker's cache held blocks");
   assert.equal(r.threadsAfter, 1, "its slot was reclaimed");
-  assert.ok(r.reclaimedAfter >= 900, `not before the grace period: ${r.reclaimedAfter} ms`);
+  assert.ok(r.reclaimedAfter >= 2900, `not before the grace period (Chromium stops a busy worker 2 s after terminate()): ${r.reclaimedAfter} ms`);
   assert.equal(r.cachedAfter, 0, "its cache was returned");
   assert.equal(r.intact, r.live, "its live blocks kept their bytes");
   // Terminated inside its malloc/free loop, it may take the one block in flight with it: 64 bytes.

@@ -22,6 +22,7 @@ async function run() {
   const t0 = performance.now();
   const done = [];
   let started = 0;
+  const gate = new SharedArrayBuffer(4); // the workers' meeting point once attached (worker.mjs)
   for (let i = 0; i < WORKERS; i++) {
     const w = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
     done.push(new Promise((ok, fail) => {
@@ -32,7 +33,7 @@ async function run() {
       };
       w.onerror = (e) => fail(new Error(`worker ${i}: ${e.message}`));
     }));
-    w.postMessage({ handle: heap.handle, xchg, nxchg: NXCHG, seed: 0x1234567 * (i + 1), ops: WORKER_OPS });
+    w.postMessage({ handle: heap.handle, xchg, nxchg: NXCHG, seed: 0x1234567 * (i + 1), ops: WORKER_OPS, gate, workers: WORKERS });
   }
   // The main thread takes part, in slices, so that the page stays responsive and hears the workers.
   const mine = new Stress(heap, xchg, NXCHG, 0x7777);

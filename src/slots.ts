@@ -224,15 +224,23 @@ export function watchWorker(s: Space, worker: WatchedWorker, reclaimTag: (tag: n
   if (typeof w.once === "function") {
     (worker as NodeLikeWorker).once("exit", done); // Node: exits of every kind, terminate() or not
   } else {
+    // A browser. Run late (a busy main thread), this timer may come right after the engine's own
+    // termination task, before the worker has reached the interrupt check where it stops: then it
+    // waits a little longer. (No word in the heap tells that a worker still runs: a malloc+free
+    // pair on its cache leaves its thread block as it was.)
     const t = worker.terminate;
     worker.terminate = (): unknown => {
       const r = t();
-      setTimeout(done, TERMINATE_GRACE_MS);
+      const due = Date.now() + TERMINATE_GRACE_MS;
+      setTimeout(() => (Date.now() - due > LATE_MS ? setTimeout(done, LATE_MS) : done()), TERMINATE_GRACE_MS);
       return r;
     };
   }
   return tag;
 }
+
+/** A grace timer (watchWorker) that runs more than this late waits this much longer before it reclaims. */
+const LATE_MS = 100;
 
 /** Slots now claimed with `tag`. */
 export function slotsOfTag(s: Space, tag: number): number[] {

@@ -83,3 +83,34 @@ test("lockTimeout is an option: a non-negative integer number of milliseconds", 
   assert.throws(() => Heap.create({ lockTimeout: "5" as unknown as number }), TypeError);
   Heap.create({ initialBytes: 1 << 20, lockTimeout: 0 }).check();
 });
+
+test("watch() of a browser's worker (terminate(), no 'exit' event): its slot is reclaimed TERMINATE_GRACE_MS after terminate(), not before", { timeout: 30_000 }, async (t) => {
+  const heap = Heap.create({ initialBytes: 2 << 20 });
+  const ctl = new Int32Array(new SharedArrayBuffer(16));
+  const w = spawn(t, "victim", { ctl, holdLocks: false });
+  // What a browser's Worker gives watch(): terminate(), and no event when the thread has stopped.
+  const browserLike = { terminate: (): unknown => w.terminate() };
+  w.postMessage(heap.watch(browserLike));
+  const victim = await firstMessage<Victim>(w);
+  assert.equal(heap.stats().threads, 2);
+  const t0 = Date.now();
+  browserLike.terminate();
+  // Chromium lets a worker running script go on for 2 s after terminate(): no reclaim before then.
+  await sleep(2000);
+  assert.equal(heap.stats().threads, 2, "reclaimed before the grace period");
+  for (let i = 0; heap.stats().threads > 1; i++) {
+    assert.ok(i < 1000, "the watched worker's slot was never reclaimed");
+    await sleep(5);
+  }
+  const waited = Date.now() - t0;
+  assert.ok(waited >= TERMINATE_GRACE_MS - 50 && waited < TERMINATE_GRACE_MS + 3000, `reclaimed after ${waited} ms`);
+  assert.equal(heap.stats().cached, 0, "its cache came back");
+  const v = new Views(heap);
+  for (const [q, size] of victim.held) {
+    assert.equal(verify(v, q, size), -1);
+    heap.free(q);
+  }
+  heap.flush();
+  assert.equal(heap.stats().allocated, 0);
+  heap.check();
+});

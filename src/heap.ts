@@ -1193,8 +1193,8 @@ export class Heap {
    * the handle to post it (use it instead of `heap.handle`), and reclaims the worker's slot when it
    * is gone - Node: on its 'exit' event (terminate(), an uncaught error, process.exit() in the
    * worker); a browser: 3 s after `worker.terminate()` (slots.ts: TERMINATE_GRACE_MS). A thread of
-   * this realm blocked on a lock that the worker held repairs the lock itself 3 s after terminate(), without waiting
-   * for the event loop. A worker that detaches leaves nothing to do.
+   * this realm blocked on a lock that the worker held repairs the lock itself 3 s after
+   * terminate(), without waiting for the event loop. A worker that detaches leaves nothing to do.
    */
   watch(worker: WatchedWorker): HeapHandle {
     this.live();

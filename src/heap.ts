@@ -931,18 +931,15 @@ export class Heap {
       if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
       const npages = Math.ceil(size / L.PAGE_SIZE);
       const before = locPages;
-      if (kind === K_SMALL && size > SMALL_MAX && npages <= L.DATA_PAGES) {
-        // A small block growing into a large run: the run starts at an empty chunk's start at
-        // once, where it can grow in place to the whole chunk and then become huge without
-        // moving, so it is copied here (14 KiB at most), not again in chunk 0 at GROW_OUT_PAGES.
+      // A small block growing into a large run, or a run of chunk 0 growing past GROW_OUT_PAGES,
+      // moves to an empty chunk's start, from where it grows in place and becomes huge in place.
+      const growOut = kind === K_SMALL ||
+        (kind === K_LARGE && npages > L.GROW_OUT_PAGES && npages > locPages && !sampled && addrChunk(this.s, ptr) === 0);
+      if (growOut && size > SMALL_MAX && npages <= L.DATA_PAGES) {
         const q = this.reallocToChunkStart(ptr, npages, old);
         if (q !== 0) return q;
       }
       if (kind === K_LARGE && size > SMALL_MAX && npages <= L.DATA_PAGES) {
-        if (npages > L.GROW_OUT_PAGES && npages > locPages && !sampled && addrChunk(this.s, ptr) === 0) {
-          const q = this.reallocToChunkStart(ptr, npages, old);
-          if (q !== 0) return q;
-        }
         const got = this.resizeLarge(npages);
         if (got !== 0) return this.resized(ptr, got, before, sampled);
       }
@@ -1007,10 +1004,10 @@ export class Heap {
    * where it grows in place to a whole chunk and then becomes huge without moving (promoteLarge).
    * Chunk 0 holds the heap header and can never be a huge block's, so a block growing there would
    * be copied whole at that step: here it is copied once while it is small (14 KiB, or for a run of
-   * chunk 0 64 KiB, at most). It takes a new chunk only while its arena has
-   * little free space (runAllocChunkStart), so programs growing many blocks one after the other do
-   * not get a chunk each. Not a sampled run, which never becomes huge in place. Returns 0 when no
-   * chunk is to be had (the caller goes on as before: in place, or moved anywhere).
+   * chunk 0 64 KiB, at most). It takes a new chunk only while its arena has little free space
+   * (runAllocChunkStart), so programs growing many blocks one after the other do not get a chunk
+   * each. Not a sampled run, which never becomes huge in place. Returns 0 when no chunk is to be
+   * had (the caller goes on as before: in place, or moved anywhere).
    */
   private reallocToChunkStart(ptr: number, npages: number, old: number): number {
     let q = this.mallocLarge(npages, 1, true);

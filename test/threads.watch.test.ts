@@ -30,6 +30,26 @@ async function lockHolder(t: TestContext, heap: Heap, watch: boolean): Promise<{
   return { w, victim };
 }
 
+/** Waits (polling every 5 ms, at most `polls` times) until the watched worker's slot is reclaimed. */
+async function untilReclaimed(heap: Heap, polls: number): Promise<void> {
+  for (let i = 0; heap.stats().threads > 1; i++) {
+    assert.ok(i < polls, "the watched worker's slot was never reclaimed");
+    await sleep(5);
+  }
+}
+
+/** The victim's blocks kept their bytes; freed, they leave the heap empty and consistent. */
+function freeHeldIntact(heap: Heap, victim: Victim): void {
+  const v = new Views(heap);
+  for (const [q, size] of victim.held) {
+    assert.equal(verify(v, q, size), -1);
+    heap.free(q);
+  }
+  heap.flush();
+  assert.equal(heap.stats().allocated, 0);
+  heap.check();
+}
+
 test("watch(): a thread blocked on a lock of a terminated worker repairs it and goes on", { timeout: 30_000 }, async (t) => {
   const heap = Heap.create({ initialBytes: 2 << 20, arenas: 1 });
   const { w, victim } = await lockHolder(t, heap, true);
@@ -42,18 +62,8 @@ test("watch(): a thread blocked on a lock of a terminated worker repairs it and 
   heap.check();
   heap.free(p);
   // Its 'exit' event reclaims the slot: its cache comes back, its blocks stay live.
-  for (let i = 0; heap.stats().threads > 1; i++) {
-    assert.ok(i < 2000, "the watched worker's slot was never reclaimed");
-    await sleep(5);
-  }
-  const v = new Views(heap);
-  for (const [q, size] of victim.held) {
-    assert.equal(verify(v, q, size), -1);
-    heap.free(q);
-  }
-  heap.flush();
-  assert.equal(heap.stats().allocated, 0);
-  heap.check();
+  await untilReclaimed(heap, 2000);
+  freeHeldIntact(heap, victim);
 });
 
 test("without watch(): LOCK_TIMEOUT after lockTimeout, the call undone; reclaim() and it works", { timeout: 30_000 }, async (t) => {
@@ -98,19 +108,9 @@ test("watch() of a browser's worker (terminate(), no 'exit' event): its slot is 
   // Chromium lets a worker running script go on for 2 s after terminate(): no reclaim before then.
   await sleep(2000);
   assert.equal(heap.stats().threads, 2, "reclaimed before the grace period");
-  for (let i = 0; heap.stats().threads > 1; i++) {
-    assert.ok(i < 1000, "the watched worker's slot was never reclaimed");
-    await sleep(5);
-  }
+  await untilReclaimed(heap, 1000);
   const waited = Date.now() - t0;
   assert.ok(waited >= TERMINATE_GRACE_MS - 50 && waited < TERMINATE_GRACE_MS + 3000, `reclaimed after ${waited} ms`);
   assert.equal(heap.stats().cached, 0, "its cache came back");
-  const v = new Views(heap);
-  for (const [q, size] of victim.held) {
-    assert.equal(verify(v, q, size), -1);
-    heap.free(q);
-  }
-  heap.flush();
-  assert.equal(heap.stats().allocated, 0);
-  heap.check();
+  freeHeldIntact(heap, victim);
 });

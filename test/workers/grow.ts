@@ -78,8 +78,9 @@ try {
     check("own, at the end", p, size);
     heap.free(p);
   }
-  // Every worker at once grows a block by doubling from 8 B to 4 MiB: large runs made huge in place
-  // (realloc: runToHuge), runs moved out of chunk 0, each taking chunks while the others do.
+  // Every worker at once grows a block by doubling from 8 B to 4 MiB: small blocks moved to an
+  // empty chunk's start as they turn large, large runs made huge in place (realloc: runToHuge),
+  // each taking chunks while the others do.
   barrier(v.i32, ctl + 6, d.n);
   let size = 8;
   let p = heap.malloc(size);

@@ -103,6 +103,29 @@ function everyCrashPoint(sc: Scenario): number {
   }
 }
 
+/**
+ * The victim reallocs the survivor's block of `from` bytes (in chunk 0 when `inChunk0`) to `to`,
+ * which moves it to an empty chunk's first data page (heap.ts: reallocToChunkStart), and frees it.
+ */
+function movedToChunkStart(name: string, from: number, to: number, inChunk0: boolean): Scenario {
+  return {
+    name,
+    setup: (w) => {
+      const p = w.heap.malloc(from); // the survivor's
+      if (inChunk0) assert.ok(p < MiB);
+      fillPattern(w.heap, p, from, seedOf(p, from));
+      w.state.p = p;
+    },
+    op: (w) => {
+      w.maybe.push(w.state.p);
+      w.inflight = Math.ceil(to / 4096) * 4096;
+      const q = w.victim.realloc(w.state.p, to);
+      assert.ok(q >= MiB && q % MiB === 5 * 4096, "at an empty chunk's first data page");
+      w.victim.free(q);
+    },
+  };
+}
+
 const SCENARIOS: Scenario[] = [
   { name: "cache fill (a new run, carved)", op: (w) => { w.inflight = 48; w.victim.malloc(48); } },
   {
@@ -238,37 +261,8 @@ const SCENARIOS: Scenario[] = [
       assert.equal(w.victim.realloc(p, 3 * MiB), p);
     },
   },
-  {
-    name: "realloc moving a large run out of chunk 0 (to an empty chunk's start)",
-    setup: (w) => {
-      const p = w.heap.malloc(20000); // the survivor's: in chunk 0
-      assert.ok(p < MiB);
-      fillPattern(w.heap, p, 20000, seedOf(p, 20000));
-      w.state.p = p;
-    },
-    op: (w) => {
-      w.maybe.push(w.state.p);
-      w.inflight = 25 * 4096;
-      const q = w.victim.realloc(w.state.p, 100000);
-      assert.ok(q >= MiB && q % MiB === 5 * 4096, "at an empty chunk's first data page");
-      w.victim.free(q);
-    },
-  },
-  {
-    name: "realloc of a small block to a large size (to an empty chunk's start)",
-    setup: (w) => {
-      const p = w.heap.malloc(8192); // the survivor's small block
-      fillPattern(w.heap, p, 8192, seedOf(p, 8192));
-      w.state.p = p;
-    },
-    op: (w) => {
-      w.maybe.push(w.state.p);
-      w.inflight = 4 * 4096;
-      const q = w.victim.realloc(w.state.p, 16384);
-      assert.ok(q >= MiB && q % MiB === 5 * 4096, "at an empty chunk's first data page");
-      w.victim.free(q);
-    },
-  },
+  movedToChunkStart("realloc moving a large run out of chunk 0 (to an empty chunk's start)", 20000, 100000, true),
+  movedToChunkStart("realloc of a small block to a large size (to an empty chunk's start)", 8192, 16384, false),
   {
     name: "realloc of a sampled large run in place (profiling on: its mark kept, its sample resized)",
     options: { profile: { sampleBytes: 1 } },

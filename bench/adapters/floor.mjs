@@ -96,31 +96,23 @@ class NoAllocatorMark extends NoAllocator {
 }
 const FREE_MARK = 0x7ee1f4ee;
 
-export const noAllocatorMark = {
-  id: "no-allocator-mark",
-  label: "no allocator, and a mark written into each freed block and read back from each block handed out (the floor of a free mark; batch only)",
-  kind: "peer",
-  memory: false,
-  only: /^batch\//,
-  async load() { return { ok: true }; },
-  create(sizing) { return new NoAllocatorMark(sizing.bytes ?? 0); },
-};
+/** A floor's adapter: it holds no memory of its own to measure; `only` narrows its workloads. */
+function floorPeer(id, label, Impl, only) {
+  return {
+    id, label, kind: "peer", memory: false, only,
+    async load() { return { ok: true }; },
+    create(sizing) { return new Impl(sizing.bytes ?? 0); },
+  };
+}
 
-export const noAllocatorTouch = {
-  id: "no-allocator-touch",
-  label: "no allocator, and one write into each freed block (the floor of a free that marks or links the block; random replace only)",
-  kind: "peer",
-  memory: false,
-  only: /^replace\//,
-  async load() { return { ok: true }; },
-  create(sizing) { return new NoAllocatorTouch(sizing.bytes ?? 0); },
-};
+export const noAllocatorMark = floorPeer("no-allocator-mark",
+  "no allocator, and a mark written into each freed block and read back from each block handed out (the floor of a free mark; batch only)",
+  NoAllocatorMark, /^batch\//);
 
-export const noAllocator = {
-  id: "no-allocator",
-  label: "no allocator at all (the floor): malloc bumps a pointer, free counts, realloc returns its block, calloc zeroes",
-  kind: "peer",
-  memory: false, // it holds no memory of its own to measure
-  async load() { return { ok: true }; },
-  create(sizing) { return new NoAllocator(sizing.bytes ?? 0); },
-};
+export const noAllocatorTouch = floorPeer("no-allocator-touch",
+  "no allocator, and one write into each freed block (the floor of a free that marks or links the block; random replace only)",
+  NoAllocatorTouch, /^replace\//);
+
+export const noAllocator = floorPeer("no-allocator",
+  "no allocator at all (the floor): malloc bumps a pointer, free counts, realloc returns its block, calloc zeroes",
+  NoAllocator);

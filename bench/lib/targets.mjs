@@ -111,13 +111,13 @@ export function targetRows({ st, mt }) {
     // A size-class allocator moves a block doubling through its classes: native jemalloc's own
     // ratio to the peer on the same loop, in this run, says how much of the gap that is.
     const je = id === "realloc/x2" ? pairRatio(r, "native-jemalloc", peer) : NaN;
-    let jeWhy = Number.isFinite(je) ? ` (native jemalloc, whose size classes move it too: ${fmtRatio(je)} ${peer})` : "";
+    let measured = Number.isFinite(je) ? ` (native jemalloc, whose size classes move it too: ${fmtRatio(je)} ${peer})` : "";
     // calloc: the zeroing alone (the floor column) plus a cache-hit pair, against the peer.
     const zero = id === "calloc/mix" ? ns(r, "no-allocator") : NaN;
-    if (Number.isFinite(zero) && Number.isFinite(hitNs)) jeWhy = `; the zeroing plus a hit pair: ${fmtNs(zero + hitNs)} against ${peer}'s ${fmtNs(ns(r, peer))} (its memset on a plain ArrayBuffer)`;
+    if (Number.isFinite(zero) && Number.isFinite(hitNs)) measured = `; the zeroing plus a hit pair: ${fmtNs(zero + hitNs)} against ${peer}'s ${fmtNs(ns(r, peer))} (its memset on a plain ArrayBuffer)`;
     rows.push(["3. growing", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ ${k === 1 ? "" : k + " × "}${peer} (${fmtNs(ns(r, peer))}): ${fmtRatio(x)}` : `${peer}: ${r.adapters[peer]?.status ?? "did not run"}`,
-      mark(met), floorCell(r), met === false ? why + jeWhy : ""]);
+      mark(met), floorCell(r), met === false ? why + measured : ""]);
   }
   // 4. Two workers: scaling at least that of native jemalloc on the same loop.
   for (const r of mt.filter((x) => x.id === "larson" || x.id === "tree")) {

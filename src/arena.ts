@@ -333,7 +333,7 @@ export function runFree(s: Space, a: number, run: number, npages: number): void 
     saveInfos(s, run, npages);
     for (let i = 0; i < npages; i++) s.i32[at + i * L.MAP_ENTRY_WORDS] = L.PS_FREE;
   }
-  const c = run >>> 8;
+  const c = run >>> L.CHUNK_PAGE_SHIFT;
   const chunkFirst = c * L.CHUNK_PAGES + firstDataPage(s, c);
   const chunkEnd = (c + 1) * L.CHUNK_PAGES;
   let start = run;
@@ -499,7 +499,7 @@ export function runGrow(s: Space, a: number, run: number, have: number, want: nu
  * still in it (repair.ts); after, without it.
  */
 export function runToHuge(s: Space, a: number, run: number, have: number, npages: number): boolean {
-  const c = run >>> 8;
+  const c = run >>> L.CHUNK_PAGE_SHIFT;
   const page = run & (L.CHUNK_PAGES - 1);
   const rest = L.CHUNK_PAGES - page - have;
   if (c === 0 || page !== firstDataPage(s, c) || npages <= have) return false;

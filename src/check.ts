@@ -261,7 +261,7 @@ function checkArena(s: Space, a: number, t: ArenaTally, maxNode: number): void {
     if (cur !== 0) {
       const info = cur > 0 && cur < maxNode ? m[mapIdx(s, cur)] : -1;
       if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_SMALL | L.PI_HEAD) || infoBin(info) !== b ||
-          chunkArg(chunkEntry(s, cur >>> 8)) !== a || chunkKind(chunkEntry(s, cur >>> 8)) !== L.CK_ARENA) {
+          chunkArg(chunkEntry(s, cur >>> L.CHUNK_PAGE_SHIFT)) !== a || chunkKind(chunkEntry(s, cur >>> L.CHUNK_PAGE_SHIFT)) !== L.CK_ARENA) {
         throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: runcur ${cur} is no run of this bin`);
       }
       expect.delete(cur);

@@ -55,6 +55,7 @@ export const enum L {
   CHUNK_SHIFT = 20,
   CHUNK_SIZE = 1 << CHUNK_SHIFT, // 1 MiB: a heap of `initialBytes: 1 << 20` is one chunk
   CHUNK_PAGES = CHUNK_SIZE / PAGE_SIZE, // 256
+  CHUNK_PAGE_SHIFT = CHUNK_SHIFT - PAGE_SHIFT, // global page >>> this = its chunk
   CHUNK_WORDS = CHUNK_SIZE / 4,
   MAX_BUFFER_BYTES = 4294967296, // pointers are unsigned 32-bit numbers
   MAX_CHUNKS = MAX_BUFFER_BYTES / CHUNK_SIZE, // 4096

@@ -37,7 +37,7 @@ export function cacheBinOf(kind: number): number {
  * the nearest run head before it in its chunk. (Error messages only.)
  */
 function insideLarge(s: Space, gpage: number): boolean {
-  const c = gpage >>> 8; // CHUNK_PAGES = 256, as in arena.ts
+  const c = gpage >>> L.CHUNK_PAGE_SHIFT;
   const first = c * L.CHUNK_PAGES + firstDataPage(s, c);
   for (let g = gpage - 1; g >= first; g--) {
     const info = pageInfo(s, g);

@@ -6,8 +6,9 @@
 // WebAssembly.Memory hands each thread a new, longer buffer object after every grow.
 // Invariant: chunks [0, nchunks) are entirely inside the views.
 //
-// Pages are named by a global page number, gpage = (addr - base) >>> L.PAGE_SHIFT: chunk gpage >>> 8,
-// page gpage & 255. Global page 0 is a chunk header page, never a run, so 0 serves as "none".
+// Pages are named by a global page number, gpage = (addr - base) >>> L.PAGE_SHIFT: chunk
+// gpage >>> L.CHUNK_PAGE_SHIFT, page gpage & 255. Global page 0 is a chunk header page, never a
+// run, so 0 serves as "none".
 
 import { L } from "./layout.js";
 
@@ -123,12 +124,12 @@ export function addrChunk(s: Space, addr: number): number {
 
 /** Word index of the page map entry of global page `gpage`. */
 export function mapIdx(s: Space, gpage: number): number {
-  return s.hw + (gpage >>> 8) * (L.CHUNK_SIZE / 4) + (gpage & (L.CHUNK_PAGES - 1)) * L.MAP_ENTRY_WORDS;
+  return s.hw + (gpage >>> L.CHUNK_PAGE_SHIFT) * (L.CHUNK_SIZE / 4) + (gpage & (L.CHUNK_PAGES - 1)) * L.MAP_ENTRY_WORDS;
 }
 
 /** Word index of the aux slot (region bitmap) of global page `gpage`. */
 export function auxIdx(s: Space, gpage: number): number {
-  return s.hw + (gpage >>> 8) * (L.CHUNK_SIZE / 4) + L.AUX_OFFSET_WORDS +
+  return s.hw + (gpage >>> L.CHUNK_PAGE_SHIFT) * (L.CHUNK_SIZE / 4) + L.AUX_OFFSET_WORDS +
     (gpage & (L.CHUNK_PAGES - 1)) * L.AUX_SLOT_WORDS;
 }
 

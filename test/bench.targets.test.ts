@@ -41,6 +41,9 @@ test("targets: goals come from the same run, and met or not follows the numbers"
     workload("tree/16", { sabmalloc: res(80, 80, 80), "js-objects": res(20, 20, 20), freelist: res(30, 30, 30) }),
     // Pair by pair the ratios are 1.4, 1.33, 2.25 (median 1.4, within 1.5x); the medians' ratio is 1.6.
     workload("replace/1M", { sabmalloc: res(70, 80, 90), "native-jemalloc": res(50, 60, 40) }),
+    // 3x jemalloc; the free mark's floor alone is 2x jemalloc, above the 1.5x goal: the note says so.
+    workload("replace/1k", { sabmalloc: res(30, 30, 30), "native-jemalloc": res(10, 10, 10), "no-allocator": res(5, 5, 5),
+      "no-allocator-touch": res(15, 15, 15), "no-allocator-mark": res(20, 20, 20) }),
     workload("realloc/x2", { sabmalloc: res(3000, 3000, 3000), "as-tlsf": res(100, 100, 100) }),
   ];
   const mt = [{ id: "larson", rows: [{ workers: 1, scaling: { sabmalloc: 1, "native-jemalloc": 1 } },
@@ -68,6 +71,10 @@ test("targets: goals come from the same run, and met or not follows the numbers"
   assert.equal(t16.met, "**not met**"); // 80 ns: neither below the objects' 20 nor within 2 x 30
   assert.match(t16.note, /free list itself takes 1\.50×/);
   assert.equal(row("2. live blocks", "replace/1M").met, "met");
+  const r1k = row("2. live blocks", "replace/1k");
+  assert.equal(r1k.met, "**not met**");
+  assert.equal(r1k.floor, "5.00 ns; with a link written into each freed block 15.0 ns; with a free mark 20.0 ns");
+  assert.match(r1k.note, /only a free mark .* takes 20\.0 ns, 2\.00× of jemalloc's time, above the goal \(sabmalloc: 1\.50× of it\)/);
   assert.equal(row("3. growing", "realloc/x2").met, "**not met**");
   const two = row("4. two workers", "larson");
   assert.equal(two.met, "**not met**");

@@ -11,11 +11,8 @@
 //   calloc(1, n)   a malloc and the zeroing that calloc owes (8-byte stores over the shared buffer,
 //                  unrolled by eight, as sabmalloc's zeroing is: the fastest way measured)
 //
-// no-allocator-touch (random replace only) is the same with one write into each freed block, its
-// first word: what any allocator pays that keeps something in a freed block (a free-list link,
-// thi.ng's and TLSF's headers, sabmalloc's free mark, which is how it tells a block written after
-// its free). With a million live blocks that write misses the caches; jemalloc's free writes
-// only its metadata.
+// no-allocator-touch and no-allocator-mark (below) are the floors of a free that keeps something in
+// the freed block: a free list per size, whose links (and marks) live in the blocks.
 const MiB = 1 << 20;
 
 class NoAllocator {
@@ -61,40 +58,93 @@ class NoAllocator {
   view() { return this.u32; }
 }
 
-class NoAllocatorTouch extends NoAllocator {
-  free(p) {
-    if (p === 0) return;
-    this.i32[p >>> 2] = p;
-    if (--this.live === 0) this.top = 8;
-  }
-}
+// The floors of a free that keeps something in the freed block. A bump pointer would hand out new
+// memory on every malloc of random replace (it never frees everything), and a write into a block
+// that no one touched yet faults its page in: the floor would count page faults that no allocator
+// takes. So these two reuse blocks as an allocator does: a LIFO free list per size (8-byte steps,
+// up to MAX_SIZE), each size's blocks bumped out of its own area of the buffer (2^AREA_SHIFT bytes each,
+// the first word written as a block is made, so its page is in), its size told by its address.
+//
+//   buffer:  | area 0 (unused) | area 1: 8-byte blocks | area 2: 16-byte blocks | ... | area 128 |
+//            each area a bump pointer and a free list whose links live in the blocks' first word
+const AREA_SHIFT = 23; // 8 MiB a size: log-uniform 8..1024 B puts ~1.7 MB of each size in a batch of 10^6
+const MAX_SIZE = 1024;
+const NSIZES = MAX_SIZE >>> 3;
 
-// no-allocator-mark (batch only) is the floor of a free mark, as sabmalloc keeps one: each free
-// writes a mark into the freed block's first word, and each malloc reads the first word of the
-// block it hands out, as a fill checks that the mark is still there (a block written after its free
-// is never handed out). A batch frees every block, so the bump pointer starts again from the bottom
-// and each round hands out the blocks of the round before, marked: two touches of each block per
-// malloc+free pair, and with 10^5 or 10^6 blocks both miss the caches. jemalloc, with no such
-// check, touches neither. (Random replace never frees every block, so this model would hand out
-// new memory there; no-allocator-touch is its floor.)
-class NoAllocatorMark extends NoAllocator {
-  constructor(bytes) {
-    super(bytes);
-    this.bad = 0; // marks not found where they should be: read, so that the reads are not dropped
+class SizeLists {
+  constructor() {
+    this.i32 = new Int32Array(new SharedArrayBuffer((NSIZES + 1) * 2 ** AREA_SHIFT));
+    this.u32 = new Uint32Array(this.i32.buffer);
+    this.heads = new Int32Array(NSIZES + 1);
+    this.tops = new Float64Array(NSIZES + 1);
+    this.reset();
   }
   malloc(n) {
-    const p = super.malloc(n);
-    const w = this.i32[p >>> 2];
-    if (w !== 0 && w !== (p ^ FREE_MARK)) this.bad++;
-    return p;
+    const c = n === 0 ? 1 : (n + 7) >>> 3;
+    if (c > NSIZES) throw new Error(`no-allocator floor: ${n} bytes, sizes stop at ${MAX_SIZE}`);
+    const p = this.heads[c];
+    if (p !== 0) {
+      this.heads[c] = this.unlink(p);
+      return p;
+    }
+    const t = this.tops[c];
+    if (t + c * 8 > (c + 1) * 2 ** AREA_SHIFT) throw new Error(`no-allocator floor: the area of ${c * 8}-byte blocks is full`);
+    this.tops[c] = t + c * 8;
+    this.i32[t >>> 2] = 0; // make the block's page now, as an allocator carving it does
+    return t;
   }
   free(p) {
     if (p === 0) return;
-    this.i32[p >>> 2] = p ^ FREE_MARK;
-    if (--this.live === 0) this.top = 8;
+    const c = p >>> AREA_SHIFT;
+    this.link(p, this.heads[c]);
+    this.heads[c] = p;
+  }
+  /** The block after `p` on its list (malloc reads the freed block back). */
+  unlink(p) { return this.i32[p >>> 2]; }
+  /** Puts `p` on the list before `next` (free writes the block). */
+  link(p, next) { this.i32[p >>> 2] = next; }
+  realloc() { throw new Error("no-allocator floor: no realloc"); }
+  calloc() { throw new Error("no-allocator floor: no calloc"); }
+  slots(n) { return new Uint32Array(n); }
+  reset() {
+    // The areas' pages stay made: a new repetition reuses them, as an allocator reuses its memory.
+    this.heads.fill(0);
+    for (let c = 0; c <= NSIZES; c++) this.tops[c] = c * 2 ** AREA_SHIFT + (c === 0 ? 8 : 0);
+    return true;
+  }
+  usable() { return 0; }
+  view() { return this.u32; }
+}
+
+// no-allocator-touch (random replace only): free writes a link into the freed block, malloc reads
+// it back. The floor of any allocator that keeps something in a freed block (a free-list link,
+// thi.ng's and TLSF's headers) without reading it at free. jemalloc's free writes only metadata.
+class NoAllocatorTouch extends SizeLists {}
+
+// no-allocator-mark (batch and random replace): as sabmalloc's free mark is kept. Each free reads
+// the freed block's first word and checks it for the mark before it writes the mark (a free that
+// tells a live block from a freed one by what the block holds: DOUBLE_FREE while the first free sits
+// in a thread cache), and each malloc reads it back (a fill checks it: a block written after its
+// free is never handed out). The read at free is the costly one: a load whose value decides what
+// happens next, where a write only goes to the store buffer. With 10^5 blocks and more, each touch
+// misses the caches. jemalloc, with neither check, touches no block.
+class NoAllocatorMark extends SizeLists {
+  constructor() {
+    super();
+    this.bad = 0; // marks not found where they should be: counted, so that the reads are not dropped
+  }
+  unlink(p) {
+    const w = this.i32[p >>> 2];
+    if ((w & 1) === 0) this.bad++; // the mark is gone: written after its free
+    this.i32[p >>> 2] = 0; // cleared as the block is handed out, as sabmalloc's malloc does
+    return w ^ p ^ FREE_MARK;
+  }
+  link(p, next) {
+    if ((this.i32[p >>> 2] & 1) !== 0) this.bad++; // marked already: a double free
+    this.i32[p >>> 2] = next ^ p ^ FREE_MARK;
   }
 }
-const FREE_MARK = 0x7ee1f4ee;
+const FREE_MARK = 0x7ee1f4ef; // odd: link ^ address ^ FREE_MARK has bit 0 set (links and addresses are multiples of 8)
 
 /** A floor's adapter: it holds no memory of its own to measure; `only` narrows its workloads. */
 function floorPeer(id, label, Impl, only) {
@@ -106,11 +156,11 @@ function floorPeer(id, label, Impl, only) {
 }
 
 export const noAllocatorMark = floorPeer("no-allocator-mark",
-  "no allocator, and a mark written into each freed block and read back from each block handed out (the floor of a free mark; batch only)",
-  NoAllocatorMark, /^batch\//);
+  "no allocator but a free list per size whose free reads each freed block's mark before it writes it, and whose malloc reads it back (the floor of a free mark; batch and random replace)",
+  NoAllocatorMark, /^(batch|replace)\//);
 
 export const noAllocatorTouch = floorPeer("no-allocator-touch",
-  "no allocator, and one write into each freed block (the floor of a free that marks or links the block; random replace only)",
+  "no allocator but a free list per size: free writes a link into each freed block, malloc reads it back (the floor of a free that links or marks the block; random replace only)",
   NoAllocatorTouch, /^replace\//);
 
 export const noAllocator = floorPeer("no-allocator",

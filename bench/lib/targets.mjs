@@ -58,11 +58,12 @@ export function targetRows({ st, mt }) {
     const je = ns(r, "native-jemalloc");
     const jeWhy = Number.isFinite(je) && Number.isFinite(hitNs)
       ? `native jemalloc takes ${fmtNs(je)} on this loop (${fmtRatio(je / hitNs / 2)} of two sabmalloc hit pairs); ` : "";
-    // The free mark's floor: the loop with a mark written at each free and read at each malloc.
+    // The free mark's floor: a free list per size whose free reads and writes each block's mark and
+    // whose malloc reads it back (adapters/floor.mjs).
     const markNs = ns(r, "no-allocator-mark");
     const floor = [floorCell(r), Number.isFinite(markNs) ? `with a free mark ${fmtNs(markNs)}` : ""].filter(Boolean).join("; ");
     const markWhy = Number.isFinite(markNs) && Number.isFinite(hitNs)
-      ? `the loop with only a free mark (written at each free, read at each malloc, as sabmalloc's fills check it) takes ${fmtNs(markNs)}, ${markNs > 3 * hitNs ? "above" : "within"} the hit-pair goal (sabmalloc: ${fmtRatio(sab / markNs)} of it); ` : "";
+      ? `the loop with only a free mark (read and written at each free, read back at each malloc, as sabmalloc's free and fills do) takes ${fmtNs(markNs)}, ${markNs > 3 * hitNs ? "above" : "within"} the hit-pair goal (sabmalloc: ${fmtRatio(sab / markNs)} of it); ` : "";
     rows.push(["1. bulk", r.title, fmtNs(sab), goals.join("; "), marks(names, checks), floor,
       met ? "" : jeWhy + markWhy + "each free writes the block's free mark and each fill reads it back (how a block written after its free is never handed out again), a cache miss each beyond the cache: a build without marks took 0.62-0.88x the time in A/B runs; the rest is fills and flushes (bitmap words, run counts, runs carved and given back)"]);
   }
@@ -89,13 +90,19 @@ export function targetRows({ st, mt }) {
     const x = pairRatio(r, "sabmalloc", "native-jemalloc");
     const met = Number.isFinite(x) ? x <= 1.5 : undefined;
     const touch = ns(r, "no-allocator-touch");
-    const floor = [floorCell(r), Number.isFinite(touch) ? `with a write into each freed block ${fmtNs(touch)}` : ""].filter(Boolean).join("; ");
+    const markNs = ns(r, "no-allocator-mark");
+    const floor = [floorCell(r), Number.isFinite(touch) ? `with a link written into each freed block ${fmtNs(touch)}` : "",
+      Number.isFinite(markNs) ? `with a free mark ${fmtNs(markNs)}` : ""].filter(Boolean).join("; ");
+    // The free mark's floor against the goal, pair by pair as the goal is.
+    const markX = pairRatio(r, "no-allocator-mark", "native-jemalloc");
+    const markWhy = Number.isFinite(markX)
+      ? `the loop with only a free mark (read and written at each free, read back at each malloc: how a free tells a block in any thread cache from a live one, DOUBLE_FREE, and a fill a block written after its free) takes ${fmtNs(markNs)}, ${fmtRatio(markX)} of jemalloc's time, ${markX > 1.5 ? "above" : "within"} the goal (sabmalloc: ${fmtRatio(ns(r, "sabmalloc") / markNs)} of it); ` : "";
     rows.push(["2. live blocks", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ 1.5 × jemalloc (${fmtNs(ns(r, "native-jemalloc"))}): ${fmtRatio(x)}` : "native jemalloc did not run",
       mark(met), floor,
-      met !== false ? "" : id === "replace/1M"
-        ? "a free reads and writes the freed block's first word (its free mark), and a fill checks it: with a million blocks, cache and TLB misses that jemalloc does not take. A build without marks took 0.40-0.75x the time in A/B runs (near jemalloc), but it tells no write after free, a guarantee the issue keeps; with the mark written but not read by free: 0.89x"
-        : "the fast paths' checks and marks, beyond what jemalloc's do"]);
+      met !== false ? "" : markWhy + (id === "replace/1M"
+        ? "with a million blocks each touch is a cache and TLB miss; jemalloc's free reads only metadata. The state kept in metadata instead (a byte per region in its run's unused bitmap slots, read and written by free, cleared by malloc) took 0.96x the time in an A/B run: those bytes miss as the blocks do. A build with no per-region state at all took 0.52-0.64x, but it tells no double free in a cache, a guarantee the issue keeps"
+        : "the fast paths' checks and marks, beyond what jemalloc's do")]);
   }
   // 3. Growing blocks.
   const grow = [

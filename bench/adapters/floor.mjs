@@ -146,6 +146,56 @@ class NoAllocatorMark extends SizeLists {
 }
 const FREE_MARK = 0x7ee1f4ef; // odd: link ^ address ^ FREE_MARK has bit 0 set (links and addresses are multiples of 8)
 
+// no-allocator-move (realloc only): the floor of growing a block under the contract's size
+// classes. A request up to SMALL_MAX bytes gets the smallest of the seed's classes that holds it
+// (8, 16, 32, 48, 64, then four classes a doubling), so a small block that grows into another class
+// must move: a new block, the old one's bytes copied (as sabmalloc copies, 8 bytes at a time, or
+// copyWithin past 256 bytes), the old one freed. Larger blocks grow in place (whole pages, as if the
+// pages after them were free, as TLSF's block at the top of its heap does). The block's usable
+// size sits in the 8 bytes before it.
+const SMALL_MAX = 14336;
+const CLASS_OF = (() => {
+  const sizes = [8, 16, 32, 48, 64];
+  for (let group = 64; sizes[sizes.length - 1] < SMALL_MAX; group *= 2) {
+    for (let k = 1; k <= 4; k++) sizes.push(group + (k * group) / 4);
+  }
+  const t = new Int32Array((SMALL_MAX >>> 3) + 1);
+  for (let i = 0, c = 0; i < t.length; i++) {
+    while (sizes[c] < i * 8) c++;
+    t[i] = sizes[c];
+  }
+  return t;
+})();
+const usableOf = (n) => (n <= SMALL_MAX ? CLASS_OF[(n + 7) >>> 3] : Math.ceil(n / 4096) * 4096);
+
+class NoAllocatorMove extends NoAllocator {
+  malloc(n) {
+    const p = super.malloc(n + 8) + 8;
+    this.f64[(p >>> 3) - 1] = usableOf(n);
+    return p;
+  }
+  free(p) {
+    if (p !== 0) super.free(p - 8);
+  }
+  realloc(p, n) {
+    if (p === 0) return this.malloc(n);
+    const f = this.f64;
+    const have = f[(p >>> 3) - 1];
+    const want = usableOf(n);
+    if (want === have || (have > SMALL_MAX && want > SMALL_MAX)) {
+      f[(p >>> 3) - 1] = want;
+      if (p + want > this.top) this.top = p + want; // grown in place at the top
+      return p;
+    }
+    const q = this.malloc(n);
+    const words = (Math.min(have, want) + 7) >>> 3;
+    if (words > 32) f.copyWithin(q >>> 3, p >>> 3, (p >>> 3) + words);
+    else for (let i = 0, d = q >>> 2, s = p >>> 2; i < 2 * words; i++) this.i32[d + i] = this.i32[s + i];
+    this.free(p);
+    return q;
+  }
+}
+
 /** A floor's adapter: it holds no memory of its own to measure; `only` narrows its workloads. */
 function floorPeer(id, label, Impl, only) {
   return {
@@ -166,3 +216,7 @@ export const noAllocatorTouch = floorPeer("no-allocator-touch",
 export const noAllocator = floorPeer("no-allocator",
   "no allocator at all (the floor): malloc bumps a pointer, free counts, realloc returns its block, calloc zeroes",
   NoAllocator);
+
+export const noAllocatorMove = floorPeer("no-allocator-move",
+  "no allocator, and a copy wherever a size class makes a growing block move (the floor of realloc under the seed's size classes; realloc only)",
+  NoAllocatorMove, /^realloc\//);

@@ -122,9 +122,14 @@ export function targetRows({ st, mt }) {
     // calloc: the zeroing alone (the floor column) plus a cache-hit pair, against the peer.
     const zero = id === "calloc/mix" ? ns(r, "no-allocator") : NaN;
     if (Number.isFinite(zero) && Number.isFinite(hitNs)) measured = `; the zeroing plus a hit pair: ${fmtNs(zero + hitNs)} against ${peer}'s ${fmtNs(ns(r, peer))} (its memset on a plain ArrayBuffer)`;
+    // realloc: the copies that the size classes force, with no allocator (adapters/floor.mjs).
+    const move = id.startsWith("realloc/") ? ns(r, "no-allocator-move") : NaN;
+    const moveX = pairRatio(r, "no-allocator-move", peer);
+    if (Number.isFinite(move) && Number.isFinite(moveX)) measured += `; the loop with no allocator but the moves the seed's size classes force (a small block that changes class is copied, as every size-class allocator's is) takes ${fmtNs(move)}, ${fmtRatio(moveX)} ${peer} (sabmalloc: ${fmtRatio(ns(r, "sabmalloc") / move)} of it)`;
+    const floor = [floorCell(r), Number.isFinite(move) ? `with the size classes' moves ${fmtNs(move)}` : ""].filter(Boolean).join("; ");
     rows.push(["3. growing", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ ${k === 1 ? "" : k + " × "}${peer} (${fmtNs(ns(r, peer))}): ${fmtRatio(x)}` : `${peer}: ${r.adapters[peer]?.status ?? "did not run"}`,
-      mark(met), floorCell(r), met === false ? why + measured : ""]);
+      mark(met), floor, met === false ? why + measured : ""]);
   }
   // 4. Two workers: scaling at least that of native jemalloc on the same loop.
   for (const r of mt.filter((x) => x.id === "larson" || x.id === "tree")) {

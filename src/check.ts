@@ -20,12 +20,12 @@
 import { allLocks, ARENA_WORDS, arenaWord, binWord, infoBin, infoSize, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, zeroRangeOf, firstDataPage, hugeSpan } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { L } from "./layout.js";
 import { lockWordValid } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS, regionIndex } from "./sizeclass.js";
-import { addrChunk, addrPage, auxIdx, mapIdx, pageAddr, Space } from "./space.js";
+import { addrChunk, addrPage, auxIdx, chunkWord, mapIdx, pageAddr, Space } from "./space.js";
 import { largeBinBytes, largeBinPages, TC_CAP, TC_LARGE, TC_PAGES, TC_STACK, tcCount, tcRec } from "./tcache.js";
 import { treeWalk } from "./tree.js";
 
@@ -154,6 +154,12 @@ function checkArenaChunk(s: Space, c: number, t: ArenaTally): void {
   const head = m[mapIdx(s, base)];
   if ((head & L.PI_STATE_MASK) !== L.PS_META || (head & L.PI_HEAD) === 0 || infoSize(head) !== first) {
     throw corruption(`${where(0)}: the chunk header run is damaged (info ${head})`);
+  }
+  // Every page that says ZERO lies in the chunk's ZERO range (which may be wider: layout.ts).
+  const zr = m[chunkWord(s, c) + L.CHUNK_ZERO_RANGE];
+  const tight = zeroRangeOf(s, c);
+  if (tight !== 0 && ((zr & L.ZERO_LO_MASK) > (tight & L.ZERO_LO_MASK) || zr >>> L.ZERO_HI_SHIFT < tight >>> L.ZERO_HI_SHIFT)) {
+    throw corruption(`${where(0)}: pages ${tight & L.ZERO_LO_MASK}-${(tight >>> L.ZERO_HI_SHIFT) - 1} say ZERO, outside the chunk's ZERO range (word ${zr})`);
   }
   let prevFree = false;
   for (let p = first; p < L.CHUNK_PAGES;) {

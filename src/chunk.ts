@@ -145,9 +145,28 @@ export function initArenaChunk(s: Space, c: number, arena: number, zero: boolean
   m.fill(0, map, map + L.CHUNK_PAGES * L.MAP_ENTRY_WORDS);
   setRunInfo(s, map, 0, first, L.PS_META | L.PI_HEAD, 0);
   setRunInfo(s, map, first, L.CHUNK_PAGES - first, L.PS_FREE | L.PI_HEAD, zero ? L.PI_ZERO : 0);
+  m[map + L.CHUNK_ZERO_RANGE] = zero ? first | (L.CHUNK_PAGES << L.ZERO_HI_SHIFT) : 0;
   // Last: until its entry says so, the chunk is not the arena's, and its map is nobody's.
   gset(s, s.ct + c, L.CK_ARENA | (arena << L.CK_ARG_SHIFT));
   return c * L.CHUNK_PAGES + first;
+}
+
+/**
+ * The smallest range of the pages of arena chunk `c` that holds every page whose info says ZERO,
+ * as its L.CHUNK_ZERO_RANGE word holds it (0: none): what it holds again after a repair or a
+ * restore.
+ */
+export function zeroRangeOf(s: Space, c: number): number {
+  const m = s.i32;
+  const map = chunkWord(s, c);
+  let lo = -1;
+  let hi = 0;
+  for (let p = firstDataPage(s, c); p < L.CHUNK_PAGES; p++) {
+    if ((m[map + p * L.MAP_ENTRY_WORDS + L.MAP_INFO] & L.PI_ZERO) === 0) continue;
+    if (lo < 0) lo = p;
+    hi = p + 1;
+  }
+  return lo < 0 ? 0 : lo | (hi << L.ZERO_HI_SHIFT);
 }
 
 /**

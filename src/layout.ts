@@ -71,13 +71,24 @@ export const enum L {
   //
   // `left`/`right` link the first page of a run into a tree (see tree.ts): free page runs into their
   // arena's free-run tree, non-full small runs into their bin's run tree. `nfree` is the free-region
-  // count of a small run (first page only).
+  // count of a small run (first page only). Page 0's entry heads the chunk's header run, which is in
+  // no tree and has no regions: its `nfree` word bounds the chunk's pages whose info says ZERO
+  // (CHUNK_ZERO_RANGE: every such page p has lo <= p < hi; derived state, arena.ts: markRun reads
+  // no page inside a new large run that lies outside it).
+  //
+  //   bit  31        16 15         0
+  //       +------------+------------+
+  //       |     hi     |     lo     |   lo >= hi: no page says ZERO
+  //       +------------+------------+
 
   MAP_ENTRY_WORDS = 4,
   MAP_INFO = 0,
   MAP_LEFT = 1,
   MAP_RIGHT = 2,
   MAP_NFREE = 3,
+  CHUNK_ZERO_RANGE = MAP_NFREE, // word of the chunk (in page 0's entry): where its ZERO pages lie
+  ZERO_HI_SHIFT = 16,
+  ZERO_LO_MASK = 0xffff,
   AUX_OFFSET_WORDS = PAGE_SIZE / 4, // the aux area starts at page 1
   AUX_SLOT_WORDS = 16, // bitmap words available per run = 512 bits
   CHUNK_HEADER_PAGES = 5, // 4 KiB map + 16 KiB aux

@@ -15,13 +15,13 @@
 
 import { arenaWord, binWord, infoBin, infoSize, pageInfo } from "./arena.js";
 import { bitmapCount } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan, setChunkEntry } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, zeroRangeOf, firstDataPage, hugeSpan, setChunkEntry } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { journalIsOpen, journalRollback } from "./journal.js";
 import { L } from "./layout.js";
 import { lockRelease, lockSteal } from "./lock.js";
 import { BIN_BITMAP_WORDS, BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
-import { auxIdx, mapIdx, Space } from "./space.js";
+import { auxIdx, chunkWord, mapIdx, Space } from "./space.js";
 import { treeInsert } from "./tree.js";
 
 /** Rebuilds the derived state of the global lock's data from the chunk table. Global lock held. */
@@ -86,6 +86,7 @@ export function rebuildArena(s: Space, a: number): void {
     const e = chunkEntry(s, c);
     if (chunkKind(e) !== L.CK_ARENA || chunkArg(e) !== a) continue;
     chunks++;
+    m[chunkWord(s, c) + L.CHUNK_ZERO_RANGE] = zeroRangeOf(s, c);
     const base = c * L.CHUNK_PAGES;
     const first = firstDataPage(s, c);
     for (let p = first; p < L.CHUNK_PAGES;) {

@@ -35,13 +35,13 @@
 
 import { arenaWord, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
-import { chunkKind, setChunkEntry } from "./chunk.js";
+import { chunkEntry, chunkKind, zeroRangeOf, setChunkEntry } from "./chunk.js";
 import { badSnapshot, HeapError } from "./errors.js";
 import { Hash32 } from "./hash.js";
 import type { Heap, HeapHandle } from "./heap.js";
 import { spaceOf } from "./inspect.js";
 import { L } from "./layout.js";
-import { Backing, Space } from "./space.js";
+import { Backing, chunkWord, Space } from "./space.js";
 import { largeBinBytes, slotCache, TC_CAP, TC_LARGE, TC_STACK, tcCount, tcSetCount } from "./tcache.js";
 
 /** Version of the snapshot format (not of the heap's layout: that is L.HEAP_VERSION). */
@@ -419,6 +419,10 @@ function adopt(backing: Backing, head: Int32Array, fresh: boolean, attach: Attac
     if (!stored.has(c)) setChunkEntry(s, c, L.CK_FREE | (fresh ? L.CK_ZERO : 0));
   }
   m[s.hdr + L.H_VERSION] = L.HEAP_VERSION; // an older layout this version reads is this one (layout.ts)
+  // Derived state that older sabmallocs did not keep (they left the word 0): counted again.
+  for (let c = 0; c < head[SN_NCHUNKS]; c++) {
+    if (stored.has(c) && chunkKind(chunkEntry(s, c)) === L.CK_ARENA) m[chunkWord(s, c) + L.CHUNK_ZERO_RANGE] = zeroRangeOf(s, c);
+  }
   // The snapshot was taken with every lock held (and a thread may have been inside a lock).
   s.ar = s.hw + m[s.hdr + L.H_ARENAS];
   m[s.hdr + L.H_LOCK] = L.LOCK_FREE;

@@ -21,9 +21,9 @@
 // section's commit, never inside it: once in the pool another arena may take it, and a rollback of
 // the section must not write into a chunk that is no longer its own.
 
-import { firstDataPage, hugeChunks, hugeResize, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
+import { chunkArg, chunkEntry, firstDataPage, hugeAddr, hugeChunks, hugeResize, hugeSpan, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
 import { corruption } from "./errors.js";
-import { crashPoint, jsave, jset, journalClose, journalOpen } from "./journal.js";
+import { crashPoint, gset, jsave, jset, journalClose, journalOpen } from "./journal.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
@@ -548,4 +548,87 @@ export function runToHuge(s: Space, a: number, run: number, have: number, npages
   s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] += npages * L.PAGE_SIZE;
   globalUnlock(s);
   return true;
+}
+
+/**
+ * The reverse of runToHuge, at free: the inset huge block at `ptr` (first chunk `c`) is freed, and
+ * chunk `c` becomes arena `a`'s spare instead of going to the pool with the rest of the block.
+ * Its page map is still there under its unused header pages, as runToHuge left it (a large run
+ * at the first data page, the rest one free run), so making it one free run again writes a few
+ * page infos, not the whole map (initArenaChunk): realloc by doubling then takes it back at its
+ * small-to-large step (runAllocChunkStart) without the pool. Arena lock held; takes the global
+ * lock. Returns the block's pages, or 0, changing nothing, when the block is not an inset huge
+ * block at `ptr` (the caller's free goes the usual way, which tells a double free), its map is
+ * not as runToHuge left it, or the arena has an empty spare already.
+ *
+ *   chunk c (huge, inset)          c+1 ...         chunk c (arena a, its spare)   c+1 ... (pool)
+ *   | (map) | block .............................  ->  | header | free run, 251 pages |
+ *
+ * Crash safety: the page infos and the chunk entries are written under the global lock, through
+ * its journal: cut short, the block is whole again; committed, the arena's derived state (tree,
+ * counts, spare) follows, rebuilt if this is cut short (repair.ts).
+ */
+export function insetToSpare(s: Space, a: number, ptr: number): number {
+  const aw = arenaWord(s, a);
+  const spare = s.i32[aw + L.A_SPARE] - 1;
+  if (spare > 0 && chunkEmpty(s, spare)) return 0;
+  globalLock(s);
+  const c = (ptr - s.hb) >>> L.CHUNK_SHIFT;
+  const e = c > 0 && c < s.nchunks ? chunkEntry(s, c) : 0;
+  const npages = chunkArg(e);
+  if ((e & (L.CK_MASK | L.CK_INSET)) !== (L.CK_HUGE | L.CK_INSET) || hugeAddr(s, c, e) !== ptr || !insetMapIntact(s, c)) {
+    globalUnlock(s);
+    return 0;
+  }
+  const span = hugeSpan(e);
+  const first = firstDataPage(s, c);
+  const base = c * L.CHUNK_PAGES;
+  const head = pageInfo(s, base + first);
+  const have = infoSize(head);
+  const map = chunkWord(s, c);
+  // The run's last page and the free rest's first are inside the free run now; pages the block
+  // wrote over lose ZERO (they lie in the chunk's ZERO range, journaled too: a rollback must find
+  // them again).
+  if (have > 1 && first + have - 1 < L.CHUNK_PAGES - 1) gset(s, infoWord(map, first + have - 1), L.PS_FREE);
+  if (first + have < L.CHUNK_PAGES - 1) gset(s, infoWord(map, first + have), L.PS_FREE);
+  const zr = s.i32[map + L.CHUNK_ZERO_RANGE];
+  for (let p = Math.max(zr & L.ZERO_LO_MASK, first), hi = Math.min(zr >>> L.ZERO_HI_SHIFT, L.CHUNK_PAGES); p < hi; p++) {
+    const v = s.i32[infoWord(map, p)];
+    if ((v & L.PI_ZERO) !== 0) gset(s, infoWord(map, p), v & ~L.PI_ZERO);
+  }
+  if (zr !== 0) gset(s, map + L.CHUNK_ZERO_RANGE, 0);
+  const free = L.CHUNK_PAGES - first;
+  gset(s, infoWord(map, L.CHUNK_PAGES - 1), L.PS_FREE | (free << L.PI_SIZE_SHIFT));
+  gset(s, infoWord(map, first), L.PS_FREE | L.PI_HEAD | (free << L.PI_SIZE_SHIFT));
+  crashPoint(s); // the map says arena chunk, its entry still says huge: a rollback undoes the map
+  gset(s, s.ct + c, L.CK_ARENA | (a << L.CK_ARG_SHIFT));
+  if (span > 1) poolGive(s, c + 1, span - 1);
+  s.f64[(s.hdr + L.H_HUGE_NFREE) >>> 1]++;
+  s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] -= npages * L.PAGE_SIZE;
+  globalUnlock(s);
+  crashPoint(s); // the chunk is the arena's; its derived state is not yet: rebuilt (repair.ts)
+  s.i32[aw + L.A_NCHUNKS]++;
+  s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], base + first);
+  s.i32[aw + L.A_SPARE] = c + 1;
+  return npages;
+}
+
+/** Word index of the info of page `p` of the chunk whose map starts at word `map`. */
+function infoWord(map: number, p: number): number {
+  return map + p * L.MAP_ENTRY_WORDS + L.MAP_INFO;
+}
+
+/** Whether the map of inset huge chunk `c` is as runToHuge left it: header, a large run, the free rest. */
+function insetMapIntact(s: Space, c: number): boolean {
+  const first = firstDataPage(s, c);
+  const base = c * L.CHUNK_PAGES;
+  const hdr = pageInfo(s, base);
+  if ((hdr & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_META | L.PI_HEAD) || infoSize(hdr) !== first) return false;
+  const head = pageInfo(s, base + first);
+  const have = infoSize(head);
+  if ((head & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_LARGE | L.PI_HEAD) || have < 1 || first + have > L.CHUNK_PAGES) return false;
+  const rest = L.CHUNK_PAGES - first - have;
+  if (rest === 0) return true;
+  const next = pageInfo(s, base + first + have);
+  return (next & (L.PI_STATE_MASK | L.PI_HEAD)) === (L.PS_FREE | L.PI_HEAD) && infoSize(next) === rest;
 }

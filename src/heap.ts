@@ -19,7 +19,7 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, largeFree,
+  arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, insetToSpare, largeFree,
   pageInfo, runAllocChunkStart, runGrow, runShrink, runToHuge, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
 import { binTake, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
@@ -873,6 +873,7 @@ export class Heap {
 
   private freeHuge(ptr: number): void {
     const s = this.s;
+    if (this.freeInset(ptr)) return;
     globalLock(s);
     const c = addrChunk(s, ptr);
     const e = chunkEntry(s, c);
@@ -886,6 +887,26 @@ export class Heap {
     s.f64[(s.hdr + L.H_HUGE_NFREE) >>> 1]++;
     s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] -= npages * L.PAGE_SIZE;
     globalUnlock(s);
+  }
+
+  /**
+   * Frees an inset huge block (a large run made huge in place) whose first chunk then becomes this
+   * thread's arena's spare (arena.ts: insetToSpare). False when it is not one or the arena has an
+   * empty spare: the usual free, which also tells a double free.
+   */
+  private freeInset(ptr: number): boolean {
+    const s = this.s;
+    const c = addrChunk(s, ptr);
+    if (c <= 0 || c >= s.nchunks || (chunkEntry(s, c) & L.CK_INSET) === 0) return false; // a hint: checked again under the lock
+    const a = this.arena;
+    arenaLock(s, a);
+    if (this.debug) {
+      const e = chunkEntry(s, c);
+      if (chunkKind(e) === L.CK_HUGE && hugeAddr(s, c, e) === ptr) s.u8.fill(L.JUNK_FREE, ptr, ptr + chunkArg(e) * L.PAGE_SIZE);
+    }
+    const npages = insetToSpare(s, a, ptr);
+    arenaUnlock(s, a);
+    return npages !== 0;
   }
 
   // ---- realloc, usableSize ---------------------------------------------------------------------------

@@ -261,6 +261,20 @@ const SCENARIOS: Scenario[] = [
       assert.equal(w.victim.realloc(p, 3 * MiB), p);
     },
   },
+  {
+    name: "free of a large run made huge in place (its first chunk becomes the arena's spare)",
+    setup: (w) => {
+      // A run at an empty chunk's first data page, as above (the others stay live), made huge.
+      const runs: Block[] = [];
+      for (let i = 0; i < 3 && (runs.length === 0 || runs[runs.length - 1].p % MiB !== 5 * 4096); i++) runs.push(allocFilled(w.victim, 200 * 4096));
+      const p = (runs.pop() as Block).p;
+      w.live.push(...runs);
+      assert.equal(p % MiB, 5 * 4096);
+      assert.equal(w.victim.realloc(p, 2 * MiB), p);
+      w.state.p = p;
+    },
+    op: (w) => { w.maybe.push(w.state.p); w.victim.free(w.state.p); },
+  },
   movedToChunkStart("realloc moving a large run out of chunk 0 (to an empty chunk's start)", 20000, 100000, true),
   movedToChunkStart("realloc of a small block to a large size (to an empty chunk's start)", 8192, 16384, false),
   {

@@ -189,14 +189,21 @@ for (const o of CONFIGS) {
     assert.equal(heap.usableSize(p), MiB + 7 * PAGE);
     assertPattern(heap, p, MiB, seed2);
     heap.check();
-    // Freed, its chunks are reused whole: a huge block at the first chunk's first byte.
+    // Freed, its first chunk is the arena's again, empty (arena.ts: insetToSpare): a large run
+    // lands where the block was. The chunks after it went to the pool, where a huge block finds them.
     heap.free(p);
     heap.check();
     st = heap.stats();
     assert.equal(st.huge.allocated, huge0.allocated);
     assert.equal(st.huge.nfree, huge0.nfree + 1);
+    assert.equal(st.mapped, mapped0, "its first chunk stays mapped, as the arena's; the next one is the pool's");
+    assertHeapError(() => heap.free(p), "INVALID_POINTER", "freed twice: its pages are free space of the arena");
+    const r = heap.malloc(200 * PAGE);
+    assert.equal(r, p, "the arena's empty chunk, from its first data page");
     const q = heap.malloc(2 * MiB);
-    assert.equal(q, p - 5 * PAGE, "the same chunks, from their first byte");
+    assert.equal(q, p - 5 * PAGE + MiB, "the chunks after it, from the pool");
+    heap.check();
+    heap.free(r);
     heap.free(q);
     for (const f of fillers) heap.free(f);
     heap.flush();
@@ -362,6 +369,38 @@ for (const o of CONFIGS) {
       }
       heap.free(p);
     }
+    heap.flush();
+    heap.check();
+    assert.equal(heap.stats().allocated, 0);
+  });
+}
+
+// With thread caches (the small steps' runs stay in the cache, so no chunk empties on the way); without
+// them, the runs of the small steps leave an empty spare behind, and the chunk goes to the pool.
+for (const o of [{ threadCache: true }, { debug: true }] as HeapOptions[]) {
+  test(`a freed inset huge block's first chunk becomes its arena's spare, unless the arena has an empty one (${name(o)})`, () => {
+    const heap = heapOf(o);
+    const fillers = fillChunk0(heap);
+    fillers.push(heap.malloc(251 * PAGE)); // a whole chunk: the arena's empty one, if it has one
+    // Two blocks grown by doubling to 1 MiB: inset huge blocks, each at its chunk's first data page.
+    const a = growByDoubling(heap, heap.malloc(8), 8).p;
+    const b = growByDoubling(heap, heap.malloc(8), 8).p;
+    assert.equal(a % MiB, 5 * PAGE);
+    assert.equal(b % MiB, 5 * PAGE);
+    const mapped0 = heap.stats().mapped;
+    heap.free(a); // its first chunk: the arena's spare; the next one: the pool's
+    assert.equal(heap.stats().mapped, mapped0 - MiB);
+    heap.check();
+    heap.free(b); // the arena has an empty spare: both chunks go to the pool
+    assert.equal(heap.stats().mapped, mapped0 - 3 * MiB);
+    heap.check();
+    // The next block grown by doubling turns large in the spare, and stays there to 1 MiB.
+    const c = growByDoubling(heap, heap.malloc(8), 8);
+    assert.equal(c.at[10], a, "its 16 KiB step lands in the spare");
+    assert.equal(c.p, a);
+    assert.equal(heap.stats().mapped, mapped0 - 2 * MiB, "the spare and one chunk more, from the pool");
+    heap.free(c.p);
+    for (const f of fillers) heap.free(f);
     heap.flush();
     heap.check();
     assert.equal(heap.stats().allocated, 0);

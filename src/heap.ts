@@ -816,11 +816,11 @@ export class Heap {
       if (ptr === 0) return;
       const kind = locate(this.s, ptr, true);
       const s = this.s;
-    if (locSampled !== 0) {
-      // A sampled block (profile.ts): its sample goes, then it is freed as any other.
-      dropSample(s, ptr);
-      unmarkSampled(s, ptr, kind === K_HUGE, locArena);
-    }
+      if (locSampled !== 0) {
+        // A sampled block (profile.ts): its sample goes, then it is freed as any other.
+        dropSample(s, ptr);
+        unmarkSampled(s, ptr, kind === K_HUGE, locArena);
+      }
       let bytes = this.sizeOfLocated(kind);
       if (kind === K_SMALL) {
         const bin = locBin;

@@ -80,23 +80,27 @@ try {
   }
   // Every worker at once grows a block by doubling from 8 B to 4 MiB: small blocks moved to an
   // empty chunk's start as they turn large, large runs made huge in place (realloc: runToHuge),
-  // each taking chunks while the others do.
+  // each taking chunks while the others do. Three times: a freed block's first chunk becomes its
+  // arena's spare (arena.ts: insetToSpare), where the next one turns large, while the others free
+  // and grow theirs in the same arenas.
   barrier(v.i32, ctl + 6, d.n);
-  let size = 8;
-  let p = heap.malloc(size);
-  fill(v, p, size);
-  while (size < 4 << 20) {
-    const q = heap.realloc(p, size * 2);
-    if (q === 0) throw new Error(`realloc(${p}, ${size * 2}) returned 0`);
-    const at = verify(v, p, size, size, q); // the bytes of (p, size), now at q
-    if (at >= 0 && res.mismatches.length < 10) res.mismatches.push(describeMismatch(v, `worker ${d.id} grown from ${size} to ${size * 2}`, q, size, at));
-    p = q;
-    size *= 2;
+  for (let chain = 0; chain < 3; chain++) {
+    let size = 8;
+    let p = heap.malloc(size);
     fill(v, p, size);
-    res.grown = size;
+    while (size < 4 << 20) {
+      const q = heap.realloc(p, size * 2);
+      if (q === 0) throw new Error(`realloc(${p}, ${size * 2}) returned 0`);
+      const at = verify(v, p, size, size, q); // the bytes of (p, size), now at q
+      if (at >= 0 && res.mismatches.length < 10) res.mismatches.push(describeMismatch(v, `worker ${d.id} grown from ${size} to ${size * 2}`, q, size, at));
+      p = q;
+      size *= 2;
+      fill(v, p, size);
+      res.grown = size;
+    }
+    check(`grown (chain ${chain}), at the end`, p, size);
+    heap.free(p);
   }
-  check("grown, at the end", p, size);
-  heap.free(p);
   res.capacitySeen = heap.buffer.byteLength;
   heap.detach();
 } catch (e) {

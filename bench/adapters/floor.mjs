@@ -124,10 +124,11 @@ class NoAllocatorTouch extends SizeLists {}
 // no-allocator-mark (batch and random replace): as sabmalloc's free mark is kept. Each free reads
 // the freed block's first word and checks it for the mark before it writes the mark (a free that
 // tells a live block from a freed one by what the block holds: DOUBLE_FREE while the first free sits
-// in a thread cache), and each malloc reads it back (a fill checks it: a block written after its
-// free is never handed out). The read at free is the costly one: a load whose value decides what
-// happens next, where a write only goes to the store buffer. With 10^5 blocks and more, each touch
-// misses the caches. jemalloc, with neither check, touches no block.
+// in a thread cache), and each malloc reads it back (a free list's pop reads its link; sabmalloc's
+// fill from a run checks the mark, so that a block written after its free is not handed out again
+// from its run). The read at free is the costly one: a load whose value decides what happens next,
+// where a write only goes to the store buffer. With 10^5 blocks and more, each touch misses the
+// caches. jemalloc, with neither check, touches no block.
 class NoAllocatorMark extends SizeLists {
   constructor() {
     super();

@@ -65,7 +65,7 @@ export function targetRows({ st, mt }) {
     const markWhy = Number.isFinite(markNs) && Number.isFinite(hitNs)
       ? `the loop with only a free mark (read and written at each free, read back at each malloc, as sabmalloc's free and fills do) takes ${fmtNs(markNs)}, ${markNs > 3 * hitNs ? "above" : "within"} the hit-pair goal (sabmalloc: ${fmtRatio(sab / markNs)} of it); ` : "";
     rows.push(["1. bulk", r.title, fmtNs(sab), goals.join("; "), marks(names, checks), floor,
-      met ? "" : jeWhy + markWhy + "each free writes the block's free mark and each fill reads it back (how a block written after its free is never handed out again), a cache miss each beyond the cache: a build without marks took 0.62-0.88x the time in A/B runs; the rest is fills and flushes (bitmap words, run counts, runs carved and given back)"]);
+      met ? "" : jeWhy + markWhy + "each free reads and writes the block's free mark (how a double free is told while the block sits in any thread cache) and each fill from a run reads it back (how a block written after its free is not handed out again from its run), a cache miss each beyond the cache: a build without marks took 0.62-0.88x the time in A/B runs; the rest is fills and flushes (bitmap words, run counts, runs carved and given back)"]);
   }
   // 1. Trees: faster than plain JS objects, within 2x of the trivial free list.
   for (const r of st.filter((x) => x.id.startsWith("tree/"))) {

@@ -22,7 +22,7 @@ import {
   arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, insetToSpare, largeFree,
   pageInfo, runAllocChunkStart, runGrow, runShrink, runToHuge, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
-import { binTake, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
+import { binTake, hasFreeMark, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
 import { bitmapCount } from "./bitmap.js";
 import { checkHeap } from "./check.js";
 import { statsAtExit, withConf } from "./conf.js";
@@ -90,6 +90,15 @@ export type { HeapOptions } from "./header.js";
  */
 function largeFits(need: number, have: number): boolean {
   return need <= have && need >= have - (have >>> 3);
+}
+
+/**
+ * CORRUPTION for a region that a thread cache held and that lost its free mark: written after it
+ * was freed. It is out of the cache now and stays allocated (leaked), not handed out.
+ */
+function writtenInCache(p: number, bin: number): HeapError {
+  return corruption(`the free block at ${p} (class ${BIN_SIZE[bin]}) in this thread's cache lost its free mark:` +
+    " written after free (use after free); left allocated, not handed out");
 }
 
 export class Heap {
@@ -348,7 +357,9 @@ export class Heap {
       const r = (tc + bin * L.TCR_WORDS) | 0; // the bin's record (tcache.ts)
       const h = m[r];
       const p = m[h] >>> 0; // 0: the word below an empty stack
-      if (p !== 0) {
+      // A cached region still carries its free mark (layout.ts); one without it was written after
+      // its free: mallocSlow leaves it out. (The word's line is about to be written anyway.)
+      if (p !== 0 && ((m[p >>> 2] ^ p) | L.MARK_BITS) === L.FRESH_MARK) {
         m[r] = (h - 1) | 0;
         m[p >>> 2] = 0; // clear the free mark
         return p;
@@ -408,6 +419,7 @@ export class Heap {
         if (this.cache !== 0) {
           if (tcCount(s.i32, this.cache, bin) === 0 && cacheFill(s, this.cache, this.arena, bin) === 0) return 0;
           p = this.cachePop(bin);
+          if (!hasFreeMark(s.i32, p)) throw writtenInCache(p, bin);
         } else {
           const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
           arenaLock(s, this.arena);

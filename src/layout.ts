@@ -300,8 +300,8 @@ export const enum L {
   // its run's bitmap: FRESH_MARK ^ ptr from the moment its run is carved, FREE_MARK ^ ptr once it
   // has been freed; malloc() clears it. So free() needs only the mark to refuse a region that is
   // not live (a double free, or a region never handed out): it looks closer (thread caches,
-  // bitmap) only when the mark is there. And a bin handing a region out finds the mark gone when
-  // the region was written after it was freed (CORRUPTION, instead of two owners).
+  // bitmap) only when the mark is there. And a bin or a thread cache handing a region out finds the
+  // mark gone when the region was written after it was freed (CORRUPTION, instead of two owners).
   //
   //   mark ^ ptr, low bits:  ...1 1   FRESH_MARK  never handed out
   //                          ...1 0   FREE_MARK   freed

@@ -426,6 +426,31 @@ test("a use after free that erases the mark, then a double free: caught, and no 
   assert.ok(live.has(p), "the double-freed region has one owner");
 });
 
+test("a block written after its free while it sits in the thread cache is not handed out again: CORRUPTION, and it stays out", () => {
+  const heap = Heap.create({ initialBytes: 1 << 20, arenas: 1 });
+  const keep = heap.malloc(48);
+  const p = heap.malloc(48);
+  const r = heap.malloc(48);
+  heap.free(p); // in this thread's cache
+  heap.free(r); // on top of it
+  new Int32Array(heap.buffer, p, 1)[0] = 777; // use after free
+  assert.equal(heap.malloc(48), r, "the block above it is fine");
+  assertHeapError(() => heap.malloc(48), "CORRUPTION");
+  // It left the cache and stays allocated (leaked): the next blocks are good and never it.
+  const qs: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const q = heap.malloc(48);
+    assert.notEqual(q, p, "the written-over block handed out");
+    qs.push(q);
+  }
+  assert.equal(new Int32Array(heap.buffer, p, 1)[0], 777, "and its bytes untouched");
+  heap.check();
+  for (const q of [...qs, r, keep]) heap.free(q);
+  heap.flush();
+  heap.check();
+  assert.equal(heap.stats().allocated, 48, "only the written-over block is lost");
+});
+
 test("without a thread cache, a region written after free is never handed out again", () => {
   const heap = Heap.create({ initialBytes: 1 << 20, arenas: 1, threadCache: false });
   const keep = heap.malloc(48);

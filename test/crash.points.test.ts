@@ -104,6 +104,23 @@ function everyCrashPoint(sc: Scenario): number {
 }
 
 /**
+ * A filled run of 200 pages of the victim at an empty chunk's first data page (the victim's first
+ * chunk also holds its cache block): runs are allocated until one lands there; the others stay
+ * live (w.live), the one returned is the caller's.
+ */
+function runAtChunkStart(w: World): Block {
+  const others: Block[] = [];
+  let b = allocFilled(w.victim, 200 * 4096);
+  for (let i = 1; i < 3 && b.p % MiB !== 5 * 4096; i++) {
+    others.push(b);
+    b = allocFilled(w.victim, 200 * 4096);
+  }
+  assert.equal(b.p % MiB, 5 * 4096);
+  w.live.push(...others);
+  return b;
+}
+
+/**
  * The victim reallocs the survivor's block of `from` bytes (in chunk 0 when `inChunk0`) to `to`,
  * which moves it to an empty chunk's first data page (heap.ts: reallocToChunkStart), and frees it.
  */
@@ -247,14 +264,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: "realloc of a large run made huge in place (its chunk leaves the arena), then grown as a huge block",
-    setup: (w) => {
-      // A run at an empty chunk's first data page (the victim's first chunk also holds its cache
-      // block): runs of 200 pages until one lands there, all of them live.
-      for (let i = 0; i < 3 && (w.live.length === 0 || w.live[w.live.length - 1].p % MiB !== 5 * 4096); i++) {
-        w.live.push(allocFilled(w.victim, 200 * 4096));
-      }
-      assert.equal(w.live[w.live.length - 1].p % MiB, 5 * 4096);
-    },
+    setup: (w) => { w.live.push(runAtChunkStart(w)); },
     op: (w) => {
       const p = w.live[w.live.length - 1].p;
       assert.equal(w.victim.realloc(p, MiB + 4096), p);
@@ -264,13 +274,8 @@ const SCENARIOS: Scenario[] = [
   {
     name: "free of a large run made huge in place (its first chunk becomes the arena's spare)",
     setup: (w) => {
-      // A run at an empty chunk's first data page, as above (the others stay live), made huge.
-      const runs: Block[] = [];
-      for (let i = 0; i < 3 && (runs.length === 0 || runs[runs.length - 1].p % MiB !== 5 * 4096); i++) runs.push(allocFilled(w.victim, 200 * 4096));
-      const p = (runs.pop() as Block).p;
-      w.live.push(...runs);
-      assert.equal(p % MiB, 5 * 4096);
-      assert.equal(w.victim.realloc(p, 2 * MiB), p);
+      const p = runAtChunkStart(w).p;
+      assert.equal(w.victim.realloc(p, 2 * MiB), p); // made huge in place
       w.state.p = p;
     },
     op: (w) => { w.maybe.push(w.state.p); w.victim.free(w.state.p); },

@@ -147,6 +147,11 @@ function setPageInfo(s: Space, gpage: number, info: number): void {
   jset(s, mapIdx(s, gpage) + L.MAP_INFO, info);
 }
 
+/** The same, through the global lock's journal (a chunk that is not yet an arena's: insetToSpare). */
+function gsetPageInfo(s: Space, gpage: number, info: number): void {
+  gset(s, mapIdx(s, gpage) + L.MAP_INFO, info);
+}
+
 export function infoSize(info: number): number {
   return (info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK;
 }
@@ -559,7 +564,8 @@ export function runToHuge(s: Space, a: number, run: number, have: number, npages
  * small-to-large step (runAllocChunkStart) without the pool. Arena lock held; takes the global
  * lock. Returns the block's pages, or 0, changing nothing, when the block is not an inset huge
  * block at `ptr` (the caller's free goes the usual way, which tells a double free), its map is
- * not as runToHuge left it, or the arena has an empty spare already.
+ * not as runToHuge left it, or the arena has an empty spare already. `junk` (debug): the block's
+ * bytes are junk-filled once it is known to be freed here, before another thread can take it.
  *
  *   chunk c (huge, inset)          c+1 ...         chunk c (arena a, its spare)   c+1 ... (pool)
  *   | (map) | block .............................  ->  | header | free run, 251 pages |
@@ -568,7 +574,7 @@ export function runToHuge(s: Space, a: number, run: number, have: number, npages
  * its journal: cut short, the block is whole again; committed, the arena's derived state (tree,
  * counts, spare) follows, rebuilt if this is cut short (repair.ts).
  */
-export function insetToSpare(s: Space, a: number, ptr: number): number {
+export function insetToSpare(s: Space, a: number, ptr: number, junk: boolean): number {
   const aw = arenaWord(s, a);
   const spare = s.i32[aw + L.A_SPARE] - 1;
   if (spare > 0 && chunkEmpty(s, spare)) return 0;
@@ -580,26 +586,26 @@ export function insetToSpare(s: Space, a: number, ptr: number): number {
     globalUnlock(s);
     return 0;
   }
+  if (junk) s.u8.fill(L.JUNK_FREE, ptr, ptr + npages * L.PAGE_SIZE);
   const span = hugeSpan(e);
   const first = firstDataPage(s, c);
   const base = c * L.CHUNK_PAGES;
-  const head = pageInfo(s, base + first);
-  const have = infoSize(head);
-  const map = chunkWord(s, c);
+  const have = infoSize(pageInfo(s, base + first));
   // The run's last page and the free rest's first are inside the free run now; pages the block
   // wrote over lose ZERO (they lie in the chunk's ZERO range, journaled too: a rollback must find
   // them again).
-  if (have > 1 && first + have - 1 < L.CHUNK_PAGES - 1) gset(s, infoWord(map, first + have - 1), L.PS_FREE);
-  if (first + have < L.CHUNK_PAGES - 1) gset(s, infoWord(map, first + have), L.PS_FREE);
-  const zr = s.i32[map + L.CHUNK_ZERO_RANGE];
+  if (have > 1 && first + have - 1 < L.CHUNK_PAGES - 1) gsetPageInfo(s, base + first + have - 1, L.PS_FREE);
+  if (first + have < L.CHUNK_PAGES - 1) gsetPageInfo(s, base + first + have, L.PS_FREE);
+  const zw = chunkWord(s, c) + L.CHUNK_ZERO_RANGE;
+  const zr = s.i32[zw];
   for (let p = Math.max(zr & L.ZERO_LO_MASK, first), hi = Math.min(zr >>> L.ZERO_HI_SHIFT, L.CHUNK_PAGES); p < hi; p++) {
-    const v = s.i32[infoWord(map, p)];
-    if ((v & L.PI_ZERO) !== 0) gset(s, infoWord(map, p), v & ~L.PI_ZERO);
+    const v = pageInfo(s, base + p);
+    if ((v & L.PI_ZERO) !== 0) gsetPageInfo(s, base + p, v & ~L.PI_ZERO);
   }
-  if (zr !== 0) gset(s, map + L.CHUNK_ZERO_RANGE, 0);
+  if (zr !== 0) gset(s, zw, 0);
   const free = L.CHUNK_PAGES - first;
-  gset(s, infoWord(map, L.CHUNK_PAGES - 1), L.PS_FREE | (free << L.PI_SIZE_SHIFT));
-  gset(s, infoWord(map, first), L.PS_FREE | L.PI_HEAD | (free << L.PI_SIZE_SHIFT));
+  gsetPageInfo(s, base + L.CHUNK_PAGES - 1, L.PS_FREE | (free << L.PI_SIZE_SHIFT));
+  gsetPageInfo(s, base + first, L.PS_FREE | L.PI_HEAD | (free << L.PI_SIZE_SHIFT));
   crashPoint(s); // the map says arena chunk, its entry still says huge: a rollback undoes the map
   gset(s, s.ct + c, L.CK_ARENA | (a << L.CK_ARG_SHIFT));
   if (span > 1) poolGive(s, c + 1, span - 1);
@@ -611,11 +617,6 @@ export function insetToSpare(s: Space, a: number, ptr: number): number {
   s.i32[aw + L.A_RUNS] = treeInsert(s, s.i32[aw + L.A_RUNS], base + first);
   s.i32[aw + L.A_SPARE] = c + 1;
   return npages;
-}
-
-/** Word index of the info of page `p` of the chunk whose map starts at word `map`. */
-function infoWord(map: number, p: number): number {
-  return map + p * L.MAP_ENTRY_WORDS + L.MAP_INFO;
 }
 
 /** Whether the map of inset huge chunk `c` is as runToHuge left it: header, a large run, the free rest. */

@@ -357,8 +357,9 @@ export class Heap {
       const r = (tc + bin * L.TCR_WORDS) | 0; // the bin's record (tcache.ts)
       const h = m[r];
       const p = m[h] >>> 0; // 0: the word below an empty stack
-      // A cached region still carries its free mark (layout.ts); one without it was written after
-      // its free: mallocSlow leaves it out. (The word's line is about to be written anyway.)
+      // A cached region still carries its free mark (layout.ts; bin.ts: hasFreeMark, written out
+      // here); one without it was written after its free: mallocSlow leaves it out. (The word's
+      // line is about to be written anyway.)
       if (p !== 0 && ((m[p >>> 2] ^ p) | L.MARK_BITS) === L.FRESH_MARK) {
         m[r] = (h - 1) | 0;
         m[p >>> 2] = 0; // clear the free mark
@@ -912,11 +913,7 @@ export class Heap {
     if (c <= 0 || c >= s.nchunks || (chunkEntry(s, c) & L.CK_INSET) === 0) return false; // a hint: checked again under the lock
     const a = this.arena;
     arenaLock(s, a);
-    if (this.debug) {
-      const e = chunkEntry(s, c);
-      if (chunkKind(e) === L.CK_HUGE && hugeAddr(s, c, e) === ptr) s.u8.fill(L.JUNK_FREE, ptr, ptr + chunkArg(e) * L.PAGE_SIZE);
-    }
-    const npages = insetToSpare(s, a, ptr);
+    const npages = insetToSpare(s, a, ptr, this.debug);
     arenaUnlock(s, a);
     return npages !== 0;
   }

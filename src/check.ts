@@ -20,7 +20,7 @@
 import { allLocks, ARENA_WORDS, arenaWord, binWord, infoBin, infoSize, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind, zeroRangeOf, firstDataPage, hugeSpan } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan, zeroRangeOf } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { L } from "./layout.js";
 import { lockWordValid } from "./lock.js";

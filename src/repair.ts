@@ -15,7 +15,7 @@
 
 import { arenaWord, binWord, infoBin, infoSize, pageInfo } from "./arena.js";
 import { bitmapCount } from "./bitmap.js";
-import { chunkArg, chunkEntry, chunkKind, zeroRangeOf, firstDataPage, hugeSpan, setChunkEntry } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan, setChunkEntry, zeroRangeOf } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { journalIsOpen, journalRollback } from "./journal.js";
 import { L } from "./layout.js";

@@ -35,7 +35,7 @@
 
 import { arenaWord, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
-import { chunkEntry, chunkKind, zeroRangeOf, setChunkEntry } from "./chunk.js";
+import { chunkEntry, chunkKind, setChunkEntry, zeroRangeOf } from "./chunk.js";
 import { badSnapshot, HeapError } from "./errors.js";
 import { Hash32 } from "./hash.js";
 import type { Heap, HeapHandle } from "./heap.js";

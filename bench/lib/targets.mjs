@@ -30,7 +30,14 @@ function marks(names, checks) {
   const ok = names.filter((_, i) => checks[i]);
   return mark(false) + (ok.length ? ` (${ok.join(", ")}: met)` : "");
 }
-const floorCell = (r) => (Number.isFinite(ns(r, "no-allocator")) ? fmtNs(ns(r, "no-allocator")) : "");
+/**
+ * The floor column: the no-allocator loop, then each of the `more` floors that ran, as
+ * "<label> <time>" ([label, adapter id] pairs).
+ */
+function floorCell(r, more = []) {
+  return [["", "no-allocator"], ...more].filter(([, id]) => Number.isFinite(ns(r, id)))
+    .map(([label, id]) => (label ? `${label} ${fmtNs(ns(r, id))}` : fmtNs(ns(r, id)))).join("; ");
+}
 
 /**
  * One row per target and workload: [target, workload, sabmalloc, goal, met, floor, note].
@@ -61,7 +68,7 @@ export function targetRows({ st, mt }) {
     // The free mark's floor: a free list per size whose free reads and writes each block's mark and
     // whose malloc reads it back (adapters/floor.mjs).
     const markNs = ns(r, "no-allocator-mark");
-    const floor = [floorCell(r), Number.isFinite(markNs) ? `with a free mark ${fmtNs(markNs)}` : ""].filter(Boolean).join("; ");
+    const floor = floorCell(r, [["with a free mark", "no-allocator-mark"]]);
     const markWhy = Number.isFinite(markNs) && Number.isFinite(hitNs)
       ? `the loop with only a free mark (read and written at each free, read back at each malloc, as sabmalloc's free and fills do) takes ${fmtNs(markNs)}, ${markNs > 3 * hitNs ? "above" : "within"} the hit-pair goal (sabmalloc: ${fmtRatio(sab / markNs)} of it); ` : "";
     rows.push(["1. bulk", r.title, fmtNs(sab), goals.join("; "), marks(names, checks), floor,
@@ -77,7 +84,7 @@ export function targetRows({ st, mt }) {
     if (Number.isFinite(vsObj)) { goals.push(`< js-objects (${fmtNs(ns(r, "js-objects"))}): ${fmtRatio(vsObj)}`); checks.push(vsObj < 1); names.push("objects"); }
     if (Number.isFinite(vsFl)) { goals.push(`≤ 2 × freelist (${fmtNs(ns(r, "freelist"))}): ${fmtRatio(vsFl)}`); checks.push(vsFl <= 2); names.push("free list"); }
     const met = checks.length ? checks.every(Boolean) : undefined;
-    const floor = [floorCell(r), Number.isFinite(ns(r, "freelist")) ? `freelist ${fmtNs(ns(r, "freelist"))}` : ""].filter(Boolean).join("; ");
+    const floor = floorCell(r, [["freelist", "freelist"]]);
     let note = "";
     if (!met && Number.isFinite(flObj) && flObj >= 1) note = `the trivial free list itself takes ${fmtRatio(flObj)} the objects' time on this loop (the floor of an allocator over a typed array)`;
     else if (!met) note = "each node pays the cache-hit pair; beyond the cache, fills and flushes";
@@ -89,10 +96,8 @@ export function targetRows({ st, mt }) {
     if (!r || !ok(r.adapters.sabmalloc)) continue;
     const x = pairRatio(r, "sabmalloc", "native-jemalloc");
     const met = Number.isFinite(x) ? x <= 1.5 : undefined;
-    const touch = ns(r, "no-allocator-touch");
     const markNs = ns(r, "no-allocator-mark");
-    const floor = [floorCell(r), Number.isFinite(touch) ? `with a link written into each freed block ${fmtNs(touch)}` : "",
-      Number.isFinite(markNs) ? `with a free mark ${fmtNs(markNs)}` : ""].filter(Boolean).join("; ");
+    const floor = floorCell(r, [["with a link written into each freed block", "no-allocator-touch"], ["with a free mark", "no-allocator-mark"]]);
     // The free mark's floor against the goal, pair by pair as the goal is.
     const markX = pairRatio(r, "no-allocator-mark", "native-jemalloc");
     const markWhy = Number.isFinite(markX)
@@ -126,7 +131,7 @@ export function targetRows({ st, mt }) {
     const move = id.startsWith("realloc/") ? ns(r, "no-allocator-move") : NaN;
     const moveX = pairRatio(r, "no-allocator-move", peer);
     if (Number.isFinite(move) && Number.isFinite(moveX)) measured += `; the loop with no allocator but the moves the seed's size classes force (a small block that changes class is copied, as every size-class allocator's is) takes ${fmtNs(move)}, ${fmtRatio(moveX)} ${peer} (sabmalloc: ${fmtRatio(ns(r, "sabmalloc") / move)} of it)`;
-    const floor = [floorCell(r), Number.isFinite(move) ? `with the size classes' moves ${fmtNs(move)}` : ""].filter(Boolean).join("; ");
+    const floor = floorCell(r, Number.isFinite(move) ? [["with the size classes' moves", "no-allocator-move"]] : []);
     rows.push(["3. growing", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ ${k === 1 ? "" : k + " × "}${peer} (${fmtNs(ns(r, peer))}): ${fmtRatio(x)}` : `${peer}: ${r.adapters[peer]?.status ?? "did not run"}`,
       mark(met), floor, met === false ? why + measured : ""]);

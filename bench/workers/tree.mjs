@@ -60,4 +60,11 @@ runWorker((heap, wd, live) => {
   const scratch = new Float64Array(new SharedArrayBuffer(8));
   const n = Math.max(10, Math.round(wd.params.warmOps / 100));
   for (let k = 0; k < n; k++) trees(heap, Math.min(wd.params.depth, 10), 1, scratch, 0);
+  // Then trees of the timed depth, half as many as the timed run: a tree of 1,023 nodes fits in a
+  // thread cache, so only larger ones make the allocator's slow paths (fills, flushes, runs carved
+  // and given back) hot enough for V8 to optimize. Without these, it compiled them while the clock
+  // ran: with 2 workers on 2 cores the compiler threads then took ~0.8 of a core from the workers
+  // (per-thread CPU times), with 1 worker they ran on the idle core, and the scaling measured the JIT.
+  const full = Math.max(1, Math.round(wd.params.trees / 2));
+  for (let k = 0; k < full; k++) trees(heap, wd.params.depth, 1, scratch, 0);
 });

@@ -195,18 +195,24 @@ async function main() {
         limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, native,
       }, log);
       log.line("");
-      // The floor of target 4: the larson loop on 1 and 2 workers over a trivial allocator.
-      const larson = mt.find((r) => r.id === "larson");
-      if (larson && cfg.workers.includes(1) && cfg.workers.includes(2)) {
-        const ops = Math.max(20000, Math.round((smoke ? 100000 : quick ? 500000 : 2000000) * (args.scale ?? 1)));
-        log.line(`Scaling floor (bench/scaling-floor.mjs): the larson loop, ${ops} ops a worker, 1 and 2 workers, ${cfg.mtReps} repetitions`);
-        try {
-          larson.floor = await scalingFloor({ lib: impl.url, reps: cfg.mtReps, ops });
-          log.line(`  trivial allocator ${larson.floor.floor.scaling.toFixed(2)}x, sabmalloc ${larson.floor.sabmalloc.scaling.toFixed(2)}x`);
-        } catch (err) {
-          log.line(`  failed: ${err?.message ?? err}`);
+      // The floors of target 4: the larson and tree loops on 1 and 2 workers over a trivial allocator.
+      if (cfg.workers.includes(1) && cfg.workers.includes(2)) {
+        const scale = (smoke ? 0.05 : quick ? 0.25 : 1) * (args.scale ?? 1);
+        for (const r of mt.filter((x) => x.id === "larson" || x.id === "tree")) {
+          const loop = r.id;
+          const ops = Math.max(20000, Math.round(2000000 * scale));
+          const depth = r.params.depth ?? 16;
+          const trees = r.params.trees ?? 64;
+          const what = loop === "tree" ? `${trees} trees of depth ${depth} a worker` : `${ops} ops a worker`;
+          log.line(`Scaling floor (bench/scaling-floor.mjs): the ${loop} loop, ${what}, 1 and 2 workers, ${cfg.mtReps} repetitions`);
+          try {
+            r.floor = await scalingFloor({ lib: impl.url, reps: cfg.mtReps, loop, ops, depth, trees });
+            log.line(`  trivial allocator ${r.floor.floor.scaling.toFixed(2)}x, sabmalloc ${r.floor.sabmalloc.scaling.toFixed(2)}x`);
+          } catch (err) {
+            log.line(`  failed: ${err?.message ?? err}`);
+          }
+          log.line("");
         }
-        log.line("");
       }
     }
   }

@@ -1,15 +1,19 @@
-// Scaling floor: how much faster 2 worker threads run a larson-style loop than 1, with sabmalloc and
-// with no allocator to speak of, in one process run (medians of the repetitions, interleaved).
+// Scaling floor: how much faster 2 worker threads run a loop than 1, with sabmalloc and with no
+// allocator to speak of, in one process run (medians of the repetitions, interleaved). Two loops:
 //
-// The loop is the bench's larson (bench/workers/larson.mjs) without the thread replacement: each
-// worker owns 5,000 slots; `ops` times it picks a random slot, checks and frees the block there, and
-// mallocs a new one of 8..1000 bytes, writing its first and last byte. The floor runs the same loop
-// over a trivial allocator: per-worker LIFO lists by 16-byte step over a private slice of one
-// SharedArrayBuffer, no checks, no locks, no shared words at all. Whatever keeps it from 2x (the
-// memory system, the VM's cores, V8's own threads) keeps any JavaScript allocator from 2x as well.
-// Time runs from a common start (all workers wait on a barrier) to the last worker's end.
+// - larson: the bench's larson (bench/workers/larson.mjs) without the thread replacement: each
+//   worker owns 5,000 slots; `ops` times it picks a random slot, checks and frees the block there,
+//   and mallocs a new one of 8..1000 bytes, writing its first and last byte.
+// - tree: the bench's tree (bench/workers/tree.mjs): each worker builds a binary tree of 16-byte
+//   nodes `depth` levels deep, walks it (checking its payload sum) and frees it, `trees` times.
 //
-//   npm run build && node bench/scaling-floor.mjs [--reps 5] [--ops 2000000]
+// The floor runs the same loop over a trivial allocator: per-worker LIFO lists by 16-byte step over
+// a private slice of one SharedArrayBuffer, no checks, no locks, no shared words at all. Whatever
+// keeps it from 2x (the memory system, the VM's cores, V8's own threads) keeps any JavaScript
+// allocator from 2x as well. Time runs from a common start (all workers wait on a barrier) to the
+// last worker's end.
+//
+//   npm run build && node bench/scaling-floor.mjs [--reps 5] [--ops 2000000] [--tree-depth 16 --trees 64]
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
@@ -55,7 +59,7 @@ function view(h) {
   return new Uint8Array(b, 0, b.byteLength);
 }
 
-/** The loop; `h.free(p, size)`: sabmalloc ignores the size. Returns a checksum. */
+/** The larson loop; `h.free(p, size)`: sabmalloc ignores the size. Returns a checksum. */
 function larson(h, slots, sizes, ops, seed) {
   let u8 = view(h);
   let s = seed | 0 || 1;
@@ -83,8 +87,49 @@ function larson(h, slots, sizes, ops, seed) {
   return x;
 }
 
+/**
+ * The tree loop: `count` trees of 16-byte nodes (left, right, payload), each built, walked (its
+ * payload sum checked) and freed post-order. Returns the nodes freed.
+ */
+function trees(h, depth, count) {
+  let u32 = new Uint32Array(h.buffer, 0, h.buffer.byteLength >>> 2);
+  let k = 0, sum = 0, expect = 0;
+  const build = (d) => {
+    const q = h.malloc(16);
+    const v = k++ & 15;
+    expect += v;
+    const l = d > 1 ? build(d - 1) : 0;
+    const r = d > 1 ? build(d - 1) : 0;
+    if (q + 16 > u32.length * 4) u32 = new Uint32Array(h.buffer, 0, h.buffer.byteLength >>> 2);
+    const i = q >>> 2;
+    u32[i] = l; u32[i + 1] = r; u32[i + 2] = v;
+    return q;
+  };
+  const walk = (q) => {
+    const i = q >>> 2;
+    sum += u32[i + 2];
+    if (u32[i] !== 0) walk(u32[i]);
+    if (u32[i + 1] !== 0) walk(u32[i + 1]);
+  };
+  const kill = (q) => {
+    const i = q >>> 2;
+    const l = u32[i], r = u32[i + 1];
+    if (l !== 0) kill(l);
+    if (r !== 0) kill(r);
+    h.free(q, 16);
+  };
+  for (let t = 0; t < count; t++) {
+    sum = expect = 0;
+    const root = build(depth);
+    walk(root);
+    if (sum !== expect) throw new Error(`tree: payload sum ${sum}, expected ${expect}`);
+    kill(root);
+  }
+  return count * (2 ** depth - 1);
+}
+
 if (!isMainThread) {
-  const { kind, lib, handle, buf, id, ops, ctl } = workerData;
+  const { kind, loop, lib, handle, buf, id, ops, depth, count, ctl } = workerData;
   let h;
   if (kind === "sabmalloc") {
     const { Heap } = await import(lib);
@@ -94,13 +139,23 @@ if (!isMainThread) {
   }
   const slots = new Uint32Array(SLOTS);
   const sizes = new Uint32Array(SLOTS);
-  larson(h, slots, sizes, 200000, 99 + id); // warm-up: compiles the loop before the clock
+  // Warm-up, so that the clock starts in optimized code (bench/workers/tree.mjs and larson.mjs say
+  // why): many short calls (V8 then optimizes the function itself, not only its loop on the stack),
+  // and for the tree, trees of the timed depth (smaller ones fit in sabmalloc's thread cache and
+  // leave its slow paths cold).
+  if (loop === "tree") {
+    for (let k = 0; k < 200; k++) trees(h, Math.min(depth, 10), 1);
+    for (let k = 0; k < Math.max(1, count >> 1); k++) trees(h, depth, 1);
+  } else {
+    for (let k = 0; k < 200; k++) larson(h, slots, sizes, 2500, 99 + id * 1000 + k);
+  }
   for (let i = 0; i < SLOTS; i++) if (slots[i] !== 0) { h.free(slots[i], sizes[i]); slots[i] = 0; }
   const c = new Int32Array(ctl);
   Atomics.add(c, 1, 1);
   Atomics.notify(c, 1);
   while (Atomics.load(c, 0) === 0) Atomics.wait(c, 0, 0);
-  larson(h, slots, sizes, ops, 1234567 + id * 7919);
+  if (loop === "tree") trees(h, depth, count);
+  else larson(h, slots, sizes, ops, 1234567 + id * 7919);
   const end = performance.timeOrigin + performance.now();
   for (let i = 0; i < SLOTS; i++) if (slots[i] !== 0) h.free(slots[i], sizes[i]);
   if (kind === "sabmalloc") h.detach();
@@ -108,11 +163,13 @@ if (!isMainThread) {
 }
 
 /**
- * Runs the loop on 1 and 2 workers over the trivial allocator and over sabmalloc (`lib`: the URL of
- * a module exporting Heap), `reps` times interleaved. Returns, per kind, the median throughputs
- * (operations per second over all workers) and the scaling (2 workers ÷ 1).
+ * Runs `loop` ("larson": `ops` operations a worker; "tree": `trees` trees of `depth` levels a
+ * worker, an operation per node freed) on 1 and 2 workers over the trivial allocator and over
+ * sabmalloc (`lib`: the URL of a module exporting Heap), `reps` times interleaved. Returns, per
+ * kind, the median throughputs (operations per second over all workers) and the scaling (2 ÷ 1).
  */
-export async function scalingFloor({ lib, reps = 5, ops = 2_000_000 }) {
+export async function scalingFloor({ lib, reps = 5, loop = "larson", ops = 2_000_000, depth = 16, trees: count = 64 }) {
+  const perWorker = loop === "tree" ? count * (2 ** depth - 1) : ops;
   const { Heap } = await import(lib);
 
   /** One repetition: `w` workers of `kind`; returns operations per second over all of them. */
@@ -124,7 +181,7 @@ export async function scalingFloor({ lib, reps = 5, ops = 2_000_000 }) {
     const ends = [];
     const workers = [];
     for (let id = 0; id < w; id++) {
-      const wk = new Worker(new URL(import.meta.url), { workerData: { kind, lib, handle: heap?.handle, buf, id, ops, ctl } });
+      const wk = new Worker(new URL(import.meta.url), { workerData: { kind, loop, lib, handle: heap?.handle, buf, id, ops, depth, count, ctl } });
       ends.push(new Promise((res, rej) => { wk.once("message", res); wk.once("error", rej); }));
       workers.push(wk);
     }
@@ -138,7 +195,7 @@ export async function scalingFloor({ lib, reps = 5, ops = 2_000_000 }) {
       if (heap.stats().allocated !== 0) throw new Error("sabmalloc: blocks left after the loop");
       heap.detach();
     }
-    return (w * ops) / ((last - start) / 1000);
+    return (w * perWorker) / ((last - start) / 1000);
   }
 
   const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -148,7 +205,7 @@ export async function scalingFloor({ lib, reps = 5, ops = 2_000_000 }) {
       for (const w of [1, 2]) res[kind][w].push(await rep(kind, w));
     }
   }
-  const out = { reps, ops };
+  const out = loop === "tree" ? { loop, reps, depth, trees: count } : { loop, reps, ops };
   for (const kind of ["floor", "sabmalloc"]) {
     const one = med(res[kind][1]);
     const two = med(res[kind][2]);
@@ -162,11 +219,17 @@ if (isMainThread && import.meta.url === pathToFileURL(resolve(process.argv[1] ??
   const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
   const reps = opt("--reps", 5);
   const ops = opt("--ops", 2_000_000);
-  const r = await scalingFloor({ lib: pathToFileURL(resolve("dist/index.js")).href, reps, ops });
+  const depth = opt("--tree-depth", 16);
+  const count = opt("--trees", 64);
+  const lib = pathToFileURL(resolve("dist/index.js")).href;
   const m = (x) => (x / 1e6).toFixed(1) + " M/s";
-  console.log(`larson-style loop, ${ops} ops a worker, medians of ${reps} (1 worker -> 2 workers, scaling):`);
-  for (const kind of ["floor", "sabmalloc"]) {
-    const name = kind === "floor" ? "trivial allocator (floor)" : "sabmalloc";
-    console.log(`  ${name.padEnd(26)} ${m(r[kind].one)} -> ${m(r[kind].two)}, ${r[kind].scaling.toFixed(2)}x`);
+  for (const loop of ["larson", "tree"]) {
+    const r = await scalingFloor({ lib, reps, loop, ops, depth, trees: count });
+    const what = loop === "tree" ? `tree loop, ${count} trees of depth ${depth} a worker` : `larson-style loop, ${ops} ops a worker`;
+    console.log(`${what}, medians of ${reps} (1 worker -> 2 workers, scaling):`);
+    for (const kind of ["floor", "sabmalloc"]) {
+      const name = kind === "floor" ? "trivial allocator (floor)" : "sabmalloc";
+      console.log(`  ${name.padEnd(26)} ${m(r[kind].one)} -> ${m(r[kind].two)}, ${r[kind].scaling.toFixed(2)}x`);
+    }
   }
 }

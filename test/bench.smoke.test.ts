@@ -19,7 +19,7 @@ const hasJemalloc = existsSync("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2") ||
   /libjemalloc\.so\.2 /.test(spawnSync("ldconfig", ["-p"], { encoding: "utf8" }).stdout ?? "");
 const nativeIds = process.platform === "linux" && hasCompiler ? ["native-glibc", ...(hasJemalloc ? ["native-jemalloc"] : [])] : [];
 
-interface Outcome { status: string; nsPerOp?: { median: number }; rate?: { median: number } }
+interface Outcome { status: string; nsPerOp?: { median: number }; rate?: { median: number }; otherCores?: { median: number } | null }
 interface Results {
   adapters: { id: string; ok: boolean; reason?: string }[];
   st: { id: string; title: string; adapters: Record<string, Outcome> }[];
@@ -75,9 +75,18 @@ test("bench --smoke completes and reports every workload for every allocator", {
         }
       }
     }
-    // The scaling floor of the larson loop (target 4), measured in the same run.
-    const larson = res.mt.find((w) => w.id === "larson");
-    assert.ok((larson?.floor?.floor.scaling ?? 0) > 0 && (larson?.floor?.sabmalloc.scaling ?? 0) > 0, "larson has its scaling floor");
+    // The scaling floors of the larson and tree loops (target 4), measured in the same run; and on
+    // Linux, the CPU that threads other than the workers used while they ran (a share of a core).
+    for (const id of ["larson", "tree"]) {
+      const w = res.mt.find((x) => x.id === id);
+      assert.ok((w?.floor?.floor.scaling ?? 0) > 0 && (w?.floor?.sabmalloc.scaling ?? 0) > 0, `${id} has its scaling floor`);
+      if (process.platform === "linux") {
+        for (const row of w?.rows ?? []) {
+          const other = row.configs.sabmalloc.otherCores?.median;
+          assert.ok(Number.isFinite(other) && (other as number) > -0.5 && (other as number) < 4, `${id} x${row.workers}: other threads' CPU ${other}`);
+        }
+      }
+    }
     const md = readFileSync(join(out, "results.md"), "utf8");
     // The targets of issue 11, each checked against the run: one row per target group.
     assert.ok(md.includes("## Targets"), "results.md has the targets");

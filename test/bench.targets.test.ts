@@ -48,9 +48,13 @@ test("targets: goals come from the same run, and met or not follows the numbers"
     workload("realloc/x2", { sabmalloc: res(3000, 3000, 3000), "as-tlsf": res(100, 100, 100), "no-allocator": res(4, 4, 4),
       "no-allocator-move": res(120, 120, 120) }),
   ];
+  // larson: the trivial allocator's own scaling is below jemalloc's; tree: it is not.
   const mt = [{ id: "larson", rows: [{ workers: 1, scaling: { sabmalloc: 1, "native-jemalloc": 1 } },
-    { workers: 2, scaling: { sabmalloc: 1.6, "native-jemalloc": 2.1 } }],
-  floor: { floor: { scaling: 1.9 }, sabmalloc: { scaling: 1.6 } } }];
+    { workers: 2, scaling: { sabmalloc: 1.6, "native-jemalloc": 2.1 }, configs: { sabmalloc: { otherCores: { median: 0.3 } } } }],
+  floor: { floor: { scaling: 1.9 }, sabmalloc: { scaling: 1.6 } } },
+  { id: "tree", rows: [{ workers: 1, scaling: { sabmalloc: 1, "native-jemalloc": 1 } },
+    { workers: 2, scaling: { sabmalloc: 1.5, "native-jemalloc": 1.8 } }],
+  floor: { floor: { scaling: 1.95 }, sabmalloc: { scaling: 1.5 } } }];
   const rows = targetRows({ st, mt });
   const row = (target: string, workloadTitle: string) => {
     const r = rows.find((x) => x[0] === target && x[1].startsWith(workloadTitle));
@@ -84,6 +88,13 @@ test("targets: goals come from the same run, and met or not follows the numbers"
   const two = row("4. two workers", "larson");
   assert.equal(two.met, "**not met**");
   assert.match(two.floor, /trivial allocator 1\.90×/);
+  assert.match(two.note, /trivial allocator .* scales 1\.90×, below jemalloc's 2\.10×/);
+  assert.match(two.note, /other threads .* used 0\.30 of a core/);
+  const tree2 = row("4. two workers", "tree");
+  assert.equal(tree2.met, "**not met**");
+  assert.equal(tree2.floor, "trivial allocator 1.95× (sabmalloc 1.50× in the same runs)");
+  assert.match(tree2.note, /scales 1\.95×: the rest of the gap is sabmalloc's own/);
+  assert.doesNotMatch(tree2.note, /below jemalloc/);
   assert.equal(row("5. hit pair", "malloc-free/32").met, "met");
   assert.equal(row("6. native column", "every workload").met, "met");
 });

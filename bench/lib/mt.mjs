@@ -60,11 +60,18 @@ async function runGeneration({ heap, script, w, gen, params, shared, genShared, 
   watchdog.catch(() => {});
   try {
     await Promise.race([Promise.all(ready), watchdog]);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     Atomics.store(ctl, 0, 1);
     Atomics.notify(ctl, 0);
     const results = await Promise.race([Promise.all(done), watchdog]);
+    const cpu = process.cpuUsage(cpu0);
+    const wallMs = performance.now() - t0;
     await Promise.race([Promise.all(exited), watchdog]);
-    return results;
+    // CPU of the process while the workers ran, less theirs: other threads' (V8's compiler and
+    // GC, the memory sampler, this one), in cores (NaN where threads' CPU cannot be read).
+    const workersMs = results.reduce((a, r) => a + r.cpuMs, 0);
+    return { results, otherCores: ((cpu.user + cpu.system) / 1000 - workersMs) / wallMs };
   } catch (err) {
     for (const wk of workers) wk.terminate();
     await Promise.all(exited);
@@ -145,15 +152,17 @@ async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs, memory
   // the main thread makes no heap calls while workers run: a deadlock inside the heap must not
   // block the watchdog, so a separate attached thread samples stats()
   const sampler = memory ? await startSampler({ heap, implUrl, liveSab, sampleMs, deadline }) : null;
-  let ms = 0, ops = 0, mem = null;
+  let ms = 0, ops = 0, mem = null, other = 0;
   const extra = {};
   try {
     for (let g = 0; g < wl.gens(p); g++) {
       // Per-generation set-up by this thread (before any worker runs: no heap calls while they do).
       const genShared = wl.genSetup ? wl.genSetup(heap, w, p, rng) : null;
       if (genShared?.warmBytes) live[w] += genShared.warmBytes * w; // freed (and counted) by the workers
-      const res = await runGeneration({ heap, script: wl.script, w, gen: g, params: p, shared, genShared, live: liveSab, implUrl, seed: seedFor(seed, "gen", g), deadline });
-      ms += Math.max(...res.map((r) => r.end)) - Math.min(...res.map((r) => r.start));
+      const { results: res, otherCores } = await runGeneration({ heap, script: wl.script, w, gen: g, params: p, shared, genShared, live: liveSab, implUrl, seed: seedFor(seed, "gen", g), deadline });
+      const genMs = Math.max(...res.map((r) => r.end)) - Math.min(...res.map((r) => r.start));
+      ms += genMs;
+      other += otherCores * genMs;
       for (const r of res) {
         ops += r.ops;
         for (const k of ["allocs", "frees", "transfers"]) if (r[k] != null) extra[k] = (extra[k] ?? 0) + r[k];
@@ -167,7 +176,7 @@ async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs, memory
   wl.teardown(heap, shared, p);
   heap.flush();
   const leaked = heap.stats().allocated;
-  return { ms, ops, rate: (ops / ms) * 1000, leaked, mem, extra };
+  return { ms, ops, rate: (ops / ms) * 1000, leaked, mem, extra, otherCores: other / ms };
 }
 
 /**
@@ -187,7 +196,7 @@ export async function runMultiThread(workloads, cfg, log) {
       const native = cfg.native ?? {};
       const entries = cfg.configs.filter((config) => !native[config] || wl.native).map((config) => ({
         config, heap: null, status: "ok", note: "", native: native[config] ?? null,
-        rates: new Array(cfg.reps).fill(NaN), leaks: [], mem: null, extra: null,
+        rates: new Array(cfg.reps).fill(NaN), others: [], leaks: [], mem: null, extra: null,
       }));
       for (const e of entries) {
         if (e.native) continue;
@@ -222,6 +231,7 @@ export async function runMultiThread(workloads, cfg, log) {
           try {
             const rep = await runRep({ heap: e.heap, wl, w, p, implUrl: cfg.implUrl, seed: seedFor(cfg.seed, wl.id, w, r), limitMs: cfg.limitMs, sampleMs: cfg.sampleMs, memory: wl.memory && cfg.memory !== false });
             e.rates[r] = rep.rate;
+            if (Number.isFinite(rep.otherCores)) e.others.push(rep.otherCores);
             e.leaks.push(rep.leaked);
             if (rep.mem) e.mem = mergePeaks(e.mem, rep.mem);
             e.extra = rep.extra;
@@ -253,6 +263,7 @@ export async function runMultiThread(workloads, cfg, log) {
         ratios,
         configs: Object.fromEntries(entries.map((e) => [e.config, {
           status: e.status, note: e.note, rate: summary(e.rates), rates: e.rates,
+          otherCores: e.others.length ? summary(e.others) : null,
           leaked: e.leaks.length ? Math.max(...e.leaks) : null, memory: e.mem, extra: e.extra,
         }])),
       };

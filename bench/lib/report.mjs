@@ -298,6 +298,12 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
     L.push("");
     for (const r of mt) L.push(`- **${r.id}**: ${r.title}. Parameters: ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(", ")}.`);
     L.push("");
+    const other = mt.map((r) => otherCoresLine(r, cs.configs[0])).filter((x) => x);
+    if (other.length) {
+      L.push(`CPU of the process's other threads while ${cs.configs[0]}'s workers ran (the process's CPU time less the workers' own, per wall-clock time: V8's compiler and garbage collector, the memory sampler; median of the repetitions, in cores). On a 2-core machine, what they use with 2 workers comes out of the workers' time; with 1 worker it runs on the idle core:`, "");
+      for (const line of other) L.push(line);
+      L.push("");
+    }
   }
   if (chartFiles.length) {
     L.push("## Charts", "");
@@ -322,6 +328,13 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
   if (st_params.length) L.push("## Workload parameters", "", ...st_params, "");
   if (notes.length) L.push("## Notes", "", ...notes.map((n) => `- ${n}`), "");
   return L.join("\n");
+}
+
+/** "- **id**: 1 worker 0.02, 2 workers 0.05" from each row's otherCores of `config`, or null. */
+export function otherCoresLine(r, config) {
+  const parts = r.rows.map((row) => [row.workers, row.configs[config]?.otherCores?.median])
+    .filter(([, x]) => Number.isFinite(x)).map(([w, x]) => `${w} worker${w === 1 ? "" : "s"} ${Math.max(0, x).toFixed(2)}`);
+  return parts.length ? `- **${r.id}**: ${parts.join(", ")}` : null;
 }
 
 /** timeouts, errors, leaks and failures, as text lines */

@@ -4,17 +4,31 @@
 //   workerData = { handle, implUrl, id, workers, gen, params, shared, ctl, live, seed }
 //   1. import the implementation, Heap.attach(handle), warm the allocator up (untimed, frees all)
 //   2. post { type: "ready", slot }, then block until the main thread sets ctl[0] = 1
-//   3. run the workload, heap.detach(), post { type: "done", start, end, ops, ... }
-//      (start/end: wall-clock milliseconds, comparable across threads)
+//   3. run the workload, heap.detach(), post { type: "done", start, end, cpuMs, ops, ... }
+//      (start/end: wall-clock milliseconds, comparable across threads; cpuMs: this thread's CPU)
 //   on any exception: post { type: "error", message, slot } (the main thread reclaims the slot)
 // `live` is a Float64Array over a SharedArrayBuffer: live[id] = bytes this worker slot has
 // allocated minus bytes it has freed (requested sizes), published now and then; the main thread
 // sums it to estimate the peak live requested bytes.
+import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { churn } from "../lib/churn.mjs";
 
 export function xorshift(seed) {
   return (seed | 0) || 0x2545f491;
+}
+
+/**
+ * CPU time of the calling thread in milliseconds (Linux: /proc/thread-self/schedstat, in ns), or
+ * NaN elsewhere. The main thread subtracts the workers' from the process's: what is left ran on
+ * other threads (V8's compiler and GC, the memory sampler) while the clock ran.
+ */
+function threadCpuMs() {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 /** A short private malloc/free loop so the allocator's code is compiled before the clock starts. */
@@ -36,10 +50,11 @@ export function runWorker(body, warm) {
     parentPort.postMessage({ type: "ready", slot: heap.slot });
     while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0, 1000);
     const start = performance.timeOrigin + performance.now();
+    const cpu0 = threadCpuMs();
     const res = body(heap, wd, live);
     heap.detach();
     const end = performance.timeOrigin + performance.now();
-    parentPort.postMessage({ type: "done", start, end, ...res });
+    parentPort.postMessage({ type: "done", start, end, cpuMs: threadCpuMs() - cpu0, ...res });
   });
 }
 

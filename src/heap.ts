@@ -717,12 +717,12 @@ export class Heap {
       const npages = Math.max(Math.ceil(size / L.PAGE_SIZE), Math.ceil((SMALL_MAX + 1) / L.PAGE_SIZE));
       const alignPages = Math.max(1, alignment / L.PAGE_SIZE);
       if (this.s.hb % L.PAGE_SIZE === 0 && npages + alignPages - 1 <= L.DATA_PAGES) {
-      const p = this.mallocLarge(npages, alignPages);
-      return this.profMean !== 0 && p !== 0 && this.takeSample(npages * L.PAGE_SIZE) ? this.sampled(p, npages, -1) : p;
+        const p = this.mallocLarge(npages, alignPages);
+        return this.profMean !== 0 && p !== 0 && this.takeSample(npages * L.PAGE_SIZE) ? this.sampled(p, npages, -1) : p;
       }
-    const hp = Math.max(npages, L.DATA_PAGES + 1);
-    const p = this.mallocHuge(hp, alignment);
-    return this.profMean !== 0 && p !== 0 && this.takeSample(hp * L.PAGE_SIZE) ? this.sampled(p, hp, -1) : p;
+      const hp = Math.max(npages, L.DATA_PAGES + 1);
+      const p = this.mallocHuge(hp, alignment);
+      return this.profMean !== 0 && p !== 0 && this.takeSample(hp * L.PAGE_SIZE) ? this.sampled(p, hp, -1) : p;
     } catch (e) {
       this.abort();
       throw e;

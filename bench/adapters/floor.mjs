@@ -121,7 +121,8 @@ class SizeLists {
 // thi.ng's and TLSF's headers) without reading it at free. jemalloc's free writes only metadata.
 class NoAllocatorTouch extends SizeLists {}
 
-// no-allocator-mark (batch and random replace): as sabmalloc's free mark is kept. Each free reads
+// no-allocator-mark (batch, random replace, and malloc+free of 16 and 32 B: the cache-hit pair's
+// floor with the mark): as sabmalloc's free mark is kept. Each free reads
 // the freed block's first word and checks it for the mark before it writes the mark (a free that
 // tells a live block from a freed one by what the block holds: DOUBLE_FREE while the first free sits
 // in a thread cache), and each malloc reads it back (a free list's pop reads its link; sabmalloc's
@@ -207,8 +208,8 @@ function floorPeer(id, label, Impl, only) {
 }
 
 export const noAllocatorMark = floorPeer("no-allocator-mark",
-  "no allocator but a free list per size whose free reads each freed block's mark before it writes it, and whose malloc reads it back (the floor of a free mark; batch and random replace)",
-  NoAllocatorMark, /^(batch|replace)\//);
+  "no allocator but a free list per size whose free reads each freed block's mark before it writes it, and whose malloc reads it back (the floor of a free mark; batch, random replace and the cache-hit pairs)",
+  NoAllocatorMark, /^(batch|replace)\/|^malloc-free\/(16|32)$/);
 
 export const noAllocatorTouch = floorPeer("no-allocator-touch",
   "no allocator but a free list per size: free writes a link into each freed block, malloc reads it back (the floor of a free that links or marks the block; random replace only)",

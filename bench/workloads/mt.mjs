@@ -76,15 +76,26 @@ const xmalloc = {
   script: "xmalloc.mjs",
   quick: true,
   memory: true,
-  params: (cfg) => ({ size: 64, ring: 4096, perProducer: scaled(cfg.quick ? 300000 : 1000000, cfg, 1000) }),
+  params: (cfg) => ({ size: 64, ring: 4096, perProducer: scaled(cfg.quick ? 300000 : 1000000, cfg, 1000), warmRemote: 20000 }),
   gens: () => 1,
-  bytes: (p, w) => w * p.ring * 128 + 16 * MiB,
+  bytes: (p, w) => w * (p.ring * 128 + p.warmRemote * 64) + 16 * MiB,
   setup(heap, w, p) {
     const pairs = Math.max(1, w >> 1);
     return {
       shared: { rings: new SharedArrayBuffer(pairs * p.ring * 4), ctl: new SharedArrayBuffer(pairs * 128) },
       mainNet: 0,
     };
+  },
+  // Blocks of this (the main) thread for each worker's warm-up to free: remote frees, as a
+  // consumer's, compiled before the clock starts (see larson).
+  genSetup(heap, w, p) {
+    const n = w * p.warmRemote;
+    const warmSab = new SharedArrayBuffer(n * 4), warm = new Uint32Array(warmSab);
+    for (let i = 0; i < n; i++) {
+      warm[i] = heap.malloc(p.size);
+      if (warm[i] === 0) throw new Error("xmalloc setup: out of memory");
+    }
+    return { warm: warmSab, warmBytes: p.warmRemote * p.size };
   },
   teardown() { /* every object was freed by a consumer */ },
 };

@@ -192,7 +192,7 @@ async function main() {
       log.line(`Multi-threaded workloads (${wls.length}), workers ${cfg.workers.join(", ")}, ${mtConfigs.join(" vs ")}:`);
       mt = await runMultiThread(wls, {
         reps: cfg.mtReps, workerCounts: cfg.workers, configs: mtConfigs, seed: cfg.seed, quick, scale: cfg.scale,
-        limitMs: cfg.mtLimitMs, sampleMs: 10, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, native,
+        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, native,
       }, log);
       log.line("");
       // The floors of target 4: the larson and tree loops on 1 and 2 workers over a trivial allocator.

@@ -313,13 +313,13 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
   const mtm = mtMemRows(mt, mtConfigs);
   if (mrows.length || mtm.length) {
     L.push("## Memory", "");
-    L.push("Peak figures (single-threaded: one instrumented run, allocator statistics sampled about 300 times, peak live requested bytes exact; multi-threaded: over all repetitions, a sampler thread reading stats() every 10 ms, and the workers' requested bytes published before each malloc and after each free, read before and after each stats() call), as factors of the peak live requested bytes: *allocated* = usable sizes of live blocks (internal fragmentation), *active* = pages in use (sabmalloc) or used blocks with headers (thi.ng), *mapped* = memory the allocator holds (sabmalloc: chunks in use; thi.ng: pool high-water mark; freelist: its bump pointer; TLSF: the wasm linear memory; GC: JS heap + array buffers, approximate). *metadata/mapped*: the allocator's own bookkeeping at the mapped peak (thi.ng: 8-byte headers; TLSF: 4-byte headers only).", "");
+    L.push("Peak figures (single-threaded: one instrumented run, allocator statistics sampled about 300 times, peak live requested bytes exact; multi-threaded: over all repetitions, in the first repetition of each configuration, a sampler thread reading stats() every 2 ms, and the workers' requested bytes published before each malloc and after each free, read before and after each stats() call), as factors of the peak live requested bytes: *allocated* = usable sizes of live blocks (internal fragmentation), *active* = pages in use (sabmalloc) or used blocks with headers (thi.ng), *mapped* = memory the allocator holds (sabmalloc: chunks in use; thi.ng: pool high-water mark; freelist: its bump pointer; TLSF: the wasm linear memory; GC: JS heap + array buffers, approximate). *metadata/mapped*: the allocator's own bookkeeping at the mapped peak (thi.ng: 8-byte headers; TLSF: 4-byte headers only).", "");
     if (mrows.length) {
       L.push(mdTable(["workload", "allocator", "peak requested", "allocated", "active", "mapped", "metadata/mapped"], mrows));
       L.push("");
     }
     if (mtm.length) {
-      L.push("Multi-threaded (peaks over all repetitions; *in caches*: stats().cached, the free blocks that thread caches held, at the sample of the active peak):", "");
+      L.push("Multi-threaded (peaks of the first repetition; *in caches*: stats().cached, the free blocks that thread caches held, at the sample of the active peak):", "");
       L.push(mdTable(["workload", "workers", "config", "peak requested", "allocated", "active", "in caches at the active peak", "mapped", "metadata/mapped"], mtm));
       L.push("");
     }

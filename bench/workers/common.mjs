@@ -31,6 +31,20 @@ function threadCpuMs() {
   }
 }
 
+/**
+ * Warm-up: frees this worker's share of the blocks the main thread made for the generation
+ * (workload genSetup: { warm, warmBytes }; remote frees, compiled before the clock starts), and
+ * takes their bytes off this worker's live count (mt.mjs counted them on the main thread's).
+ */
+export function freeWarmBlocks(heap, wd) {
+  const g = wd.genShared;
+  if (!g) return;
+  const n = wd.params.warmRemote;
+  const warm = new Uint32Array(g.warm, wd.id * n * 4, n);
+  for (let i = 0; i < warm.length; i++) heap.free(warm[i]);
+  new Float64Array(wd.live)[wd.id] -= g.warmBytes;
+}
+
 /** A short private malloc/free loop so the allocator's code is compiled before the clock starts. */
 function warmUp(heap, n) {
   churn(heap, new Uint32Array(256), n, (r) => 8 + (r % 2040));

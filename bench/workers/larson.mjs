@@ -5,7 +5,7 @@
 // inherits the slice, so most frees are of blocks another (now gone) thread allocated.
 // The touched bytes are checked before each free: another thread writing into a block we own
 // would show up as a mismatch.
-import { runWorker, xorshift } from "./common.mjs";
+import { freeWarmBlocks, runWorker, xorshift } from "./common.mjs";
 import { fixedView } from "../lib/views.mjs";
 
 /**
@@ -70,12 +70,7 @@ runWorker((heap, wd, live) => {
   for (let k = 0; k < 100; k++) larson(heap, p, slots, sizes, Math.ceil(ops / 100), wd.seed ^ (0x5bd1e995 + k), scratch, 0, 0);
   // The timed run starts by freeing blocks that other threads allocated: free some now (the main
   // thread made them for this), amid this thread's own cached regions, then run the loop again.
-  const g = wd.genShared;
-  if (g) {
-    const warm = new Uint32Array(g.warm, wd.id * p.warmRemote * 4, p.warmRemote);
-    for (let i = 0; i < warm.length; i++) heap.free(warm[i]);
-    new Float64Array(wd.live)[wd.id] -= g.warmBytes; // mt.mjs: the main thread counted them
-  }
+  freeWarmBlocks(heap, wd);
   for (let k = 0; k < 100; k++) larson(heap, p, slots, sizes, Math.ceil(ops / 100), wd.seed ^ (0x1b873593 + k), scratch, 0, 0);
   for (let i = 0; i < n; i++) if (slots[i] !== 0) heap.free(slots[i]);
 });

@@ -5,7 +5,7 @@
 // the end; what sits in the transfer table is freed by the next generations or the main thread.
 // ops = allocations + frees + transfers.
 import { runWorker, xorshift } from "./common.mjs";
-import { fillPattern, checkPattern } from "../lib/pattern.mjs";
+import { fillPattern, checkPattern, freeTable } from "../lib/pattern.mjs";
 import { fixedView } from "../lib/views.mjs";
 
 /**
@@ -76,13 +76,5 @@ runWorker((heap, wd, live) => {
   const scratch = new Float64Array(new SharedArrayBuffer(8));
   const calls = 20, ops = Math.max(100, Math.round(p.opsPerGen / calls));
   for (let k = 0; k < calls; k++) stress(heap, p, new Uint32Array(p.local), global, scratch, 0, 0, wd.seed ^ (0x2545f491 + k), ops);
-  let u32 = fixedView(Uint32Array, heap);
-  for (let j = 0; j < global.length; j++) {
-    const q = global[j];
-    if (q === 0) continue;
-    if (q + 8 > u32.length * 4 || q + u32[q >>> 2] > u32.length * 4) u32 = fixedView(Uint32Array, heap);
-    checkPattern(u32, q, p.maxBytes);
-    heap.free(q);
-    global[j] = 0;
-  }
+  freeTable(heap, global, p.maxBytes);
 });

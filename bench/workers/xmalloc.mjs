@@ -3,7 +3,7 @@
 // Workers pair up: even id = producer, odd id = consumer, one single-producer/single-consumer ring
 // per pair. A worker without a partner (1 worker, or the last of an odd count) produces a batch and
 // frees it itself (no remote frees). ops = frees.
-import { runWorker } from "./common.mjs";
+import { freeWarmBlocks, runWorker } from "./common.mjs";
 import { fixedView } from "../lib/views.mjs";
 
 const HEAD = 0, TAIL = 16; // int32 indices in a pair's control block (separate 64-byte lines)
@@ -113,10 +113,5 @@ runWorker((heap, wd, live) => {
     for (let i = 0; i < batch.length; i++) batch[i] = heap.malloc(p.size);
     for (let i = 0; i < batch.length; i++) heap.free(batch[i]);
   }
-  const g = wd.genShared;
-  if (g) {
-    const warm = new Uint32Array(g.warm, wd.id * p.warmRemote * 4, p.warmRemote);
-    for (let i = 0; i < warm.length; i++) heap.free(warm[i]);
-    new Float64Array(wd.live)[wd.id] -= g.warmBytes; // mt.mjs: the main thread counted them
-  }
+  freeWarmBlocks(heap, wd);
 });

@@ -8,11 +8,29 @@
 //   setup(heap, workers, p, rng)     main thread, untimed: shared buffers, pre-filled objects;
 //                                    returns { shared (passed to the workers), mainNet }
 //   teardown(heap, shared, p)        main thread, untimed: frees whatever is left
-import { checkPattern } from "../lib/pattern.mjs";
+import { freeTable } from "../lib/pattern.mjs";
 import { fixedView } from "../lib/views.mjs";
 
 const MiB = 1 << 20;
 const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1)));
+
+/**
+ * A generation's blocks of this (the main) thread, `perWorker` for each of `w` workers to free in
+ * its warm-up (workers/common.mjs: freeWarmBlocks), of sizes from `sizeOf()`: { warm, warmBytes },
+ * warmBytes being a worker's share of their requested bytes.
+ */
+function warmBlocks(heap, w, perWorker, sizeOf, name) {
+  const n = w * perWorker;
+  const warmSab = new SharedArrayBuffer(n * 4), warm = new Uint32Array(warmSab);
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const size = sizeOf();
+    warm[i] = heap.malloc(size);
+    if (warm[i] === 0) throw new Error(`${name} setup: out of memory`);
+    bytes += size;
+  }
+  return { warm: warmSab, warmBytes: bytes / w };
+}
 
 const larson = {
   id: "larson",
@@ -51,18 +69,7 @@ const larson = {
   },
   // Per generation: blocks of this (the main) thread for each worker's warm-up to free, so that
   // the frees of blocks from another arena are compiled before the clock starts too.
-  genSetup(heap, w, p, rng) {
-    const n = w * p.warmRemote;
-    const warmSab = new SharedArrayBuffer(n * 4), warm = new Uint32Array(warmSab);
-    let bytes = 0;
-    for (let i = 0; i < n; i++) {
-      const size = rng.int(p.minSize, p.maxSize);
-      warm[i] = heap.malloc(size);
-      if (warm[i] === 0) throw new Error("larson setup: out of memory");
-      bytes += size;
-    }
-    return { warm: warmSab, warmBytes: bytes / w };
-  },
+  genSetup: (heap, w, p, rng) => warmBlocks(heap, w, p.warmRemote, () => rng.int(p.minSize, p.maxSize), "larson"),
   teardown(heap, shared) {
     const slots = new Uint32Array(shared.slots);
     for (let i = 0; i < slots.length; i++) if (slots[i] !== 0) { heap.free(slots[i]); slots[i] = 0; }
@@ -88,15 +95,7 @@ const xmalloc = {
   },
   // Blocks of this (the main) thread for each worker's warm-up to free: remote frees, as a
   // consumer's, compiled before the clock starts (see larson).
-  genSetup(heap, w, p) {
-    const n = w * p.warmRemote;
-    const warmSab = new SharedArrayBuffer(n * 4), warm = new Uint32Array(warmSab);
-    for (let i = 0; i < n; i++) {
-      warm[i] = heap.malloc(p.size);
-      if (warm[i] === 0) throw new Error("xmalloc setup: out of memory");
-    }
-    return { warm: warmSab, warmBytes: p.warmRemote * p.size };
-  },
+  genSetup: (heap, w, p) => warmBlocks(heap, w, p.warmRemote, () => p.size, "xmalloc"),
   teardown() { /* every object was freed by a consumer */ },
 };
 
@@ -118,16 +117,7 @@ const mstress = {
     return { shared: { global: new SharedArrayBuffer(w * p.globalPerWorker * 4) }, mainNet: 0 };
   },
   teardown(heap, shared, p) {
-    const g = new Uint32Array(shared.global);
-    let u32 = fixedView(Uint32Array, heap);
-    for (let j = 0; j < g.length; j++) {
-      const q = g[j];
-      if (q === 0) continue;
-      if (q + 8 > u32.length * 4 || q + u32[q >>> 2] > u32.length * 4) u32 = fixedView(Uint32Array, heap);
-      checkPattern(u32, q, p.maxBytes);
-      heap.free(q);
-      g[j] = 0;
-    }
+    freeTable(heap, new Uint32Array(shared.global), p.maxBytes);
   },
 };
 

@@ -149,8 +149,9 @@ export function targetRows({ st, mt }) {
     const why = [];
     if (f && Number.isFinite(je) && f.floor.scaling < je) {
       why.push(`the same loop over a trivial allocator (no checks, no locks, nothing shared) scales ${fmtRatio(f.floor.scaling)}, below jemalloc's ${fmtRatio(je)}: what keeps it from 2x (the VM's two cores and memory system, V8's own threads) keeps any JavaScript allocator from the goal`);
+    } else if (f) {
+      why.push(`the same loop over a trivial allocator scales ${fmtRatio(f.floor.scaling)}: the rest of the gap is sabmalloc's own`);
     }
-    else if (f) why.push(`the same loop over a trivial allocator scales ${fmtRatio(f.floor.scaling)}: the rest of the gap is sabmalloc's own`);
     const other = row.configs?.sabmalloc?.otherCores?.median;
     if (Number.isFinite(other)) why.push(`while sabmalloc's 2 workers ran, the process's other threads (V8's compiler and garbage collector, the memory sampler) used ${Math.max(0, other).toFixed(2)} of a core`);
     rows.push(["4. two workers", `${r.id}, 1 → 2 workers`, `${fmtRatio(sab)} faster`,

@@ -164,7 +164,9 @@ static void parse_args(args_t *a, char **words, int n) {
 /* ------------------------------------------------------------------ adaptive deadline checks */
 /*
  * As in micro.mjs: the clock is read every `stride` operations; the stride doubles (up to 4096)
- * while two readings are less than 1 ms apart and halves when they are more than 2 ms apart.
+ * while two readings are less than 1 ms apart and halves when they are more than 2 ms apart. The flat
+ * loops run chunks of `stride` operations, then read the clock (clk_end, clk_check); the realloc
+ * chains and the tree's recursion count their operations (clk_tick).
  */
 typedef struct { long chk, stride; double last, deadline; } clock_t_;
 
@@ -172,16 +174,28 @@ static void clk_init(clock_t_ *c, double deadline) {
   c->chk = 0; c->stride = 1; c->last = now_ms(); c->deadline = deadline;
 }
 
-/* 1 when the deadline has passed */
-static inline int clk_tick(clock_t_ *c) {
-  if (++c->chk < c->stride) return 0;
-  c->chk = 0;
+/* The end of the next chunk of operations from i (of n): `stride` of them, as micro.mjs's flat loops
+ * run theirs; clk_check() follows each chunk. */
+static inline long clk_end(const clock_t_ *c, long i, long n) {
+  return n - i > c->stride ? i + c->stride : n;
+}
+
+/* After a chunk: 1 when the deadline has passed; else the stride adapts (doubled while two readings
+ * are less than 1 ms apart, up to 4096; halved when more than 2 ms apart) */
+static inline int clk_check(clock_t_ *c) {
   double now = now_ms();
   if (now > c->deadline) return 1;
   double d = now - c->last;
   c->last = now;
   c->stride = d < 1 ? (c->stride < 4096 ? c->stride * 2 : c->stride) : d > 2 && c->stride > 1 ? c->stride >> 1 : c->stride;
   return 0;
+}
+
+/* 1 when the deadline has passed */
+static inline int clk_tick(clock_t_ *c) {
+  if (++c->chk < c->stride) return 0;
+  c->chk = 0;
+  return clk_check(c);
 }
 
 typedef struct { double ms, ops; int timed_out; } result_t;
@@ -206,12 +220,14 @@ static result_t run_malloc_free(const params_t *p, trace_t *t, double deadline) 
   clock_t_ c;
   clk_init(&c, deadline);
   double t0 = c.last;
-  for (; i < n; i++) {
-    void *q = malloc(size);
-    if (!q) die("malloc returned NULL", (long)size);
-    ESCAPE(q);
-    free(q);
-    if (clk_tick(&c)) { i++; timed_out = 1; break; }
+  while (i < n) {
+    for (long end = clk_end(&c, i, n); i < end; i++) {
+      void *q = malloc(size);
+      if (!q) die("malloc returned NULL", (long)size);
+      ESCAPE(q);
+      free(q);
+    }
+    if (clk_check(&c)) { timed_out = 1; break; }
   }
   return (result_t){ now_ms() - t0, (double)i, timed_out };
 }
@@ -225,21 +241,27 @@ static result_t run_batch(const params_t *p, trace_t *t, double deadline) {
   clk_init(&c, deadline);
   double t0 = c.last;
   for (long r = 0; r < rounds && !timed_out; r++) {
-    for (long i = 0; i < n; i++) {
-      void *q = malloc(sizes[i]);
-      if (!q) die("malloc returned NULL", sizes[i]);
-      slots[i] = q;
-      calls++;
-      if (clk_tick(&c)) { timed_out = 1; break; }
+    for (long i = 0; i < n;) {
+      long end = clk_end(&c, i, n);
+      calls += end - i;
+      for (; i < end; i++) {
+        void *q = malloc(sizes[i]);
+        if (!q) die("malloc returned NULL", sizes[i]);
+        slots[i] = q;
+      }
+      if (clk_check(&c)) { timed_out = 1; break; }
     }
     if (timed_out) break;
-    c.chk = 0; c.stride = 1;
-    for (long k = 0; k < n; k++) {
-      long i = lifo ? n - 1 - k : k;
-      free(slots[i]);
-      slots[i] = NULL;
-      calls++;
-      if (clk_tick(&c)) { timed_out = 1; break; }
+    c.stride = 1;
+    for (long k = 0; k < n;) {
+      long end = clk_end(&c, k, n);
+      calls += end - k;
+      for (; k < end; k++) {
+        long i = lifo ? n - 1 - k : k;
+        free(slots[i]);
+        slots[i] = NULL;
+      }
+      if (clk_check(&c)) { timed_out = 1; break; }
     }
   }
   double ms = now_ms() - t0;
@@ -263,13 +285,15 @@ static result_t run_replace(const params_t *p, trace_t *t, double deadline) {
   clock_t_ c;
   clk_init(&c, deadline);
   double t0 = c.last;
-  for (; k < n; k++) {
-    uint32_t i = t->idx[k];
-    free(slots[i]);
-    void *q = malloc(t->sizes[k]);
-    if (!q) die("malloc returned NULL", t->sizes[k]);
-    slots[i] = q;
-    if (clk_tick(&c)) { k++; timed_out = 1; break; }
+  while (k < n) {
+    for (long end = clk_end(&c, k, n); k < end; k++) {
+      uint32_t i = t->idx[k];
+      free(slots[i]);
+      void *q = malloc(t->sizes[k]);
+      if (!q) die("malloc returned NULL", t->sizes[k]);
+      slots[i] = q;
+    }
+    if (clk_check(&c)) { timed_out = 1; break; }
   }
   double ms = now_ms() - t0;
   for (long i = 0; i < S; i++) { free(slots[i]); slots[i] = NULL; } /* untimed */
@@ -329,13 +353,15 @@ static result_t run_calloc(const params_t *p, trace_t *t, double deadline) {
   clock_t_ c;
   clk_init(&c, deadline);
   double t0 = c.last;
-  for (; i < n; i++) {
-    uint32_t size = t->sizes[i & mask];
-    void *q = calloc(1, size);
-    if (!q) die("calloc returned NULL", size);
-    ESCAPE(q);
-    free(q);
-    if (clk_tick(&c)) { i++; timed_out = 1; break; }
+  while (i < n) {
+    for (long end = clk_end(&c, i, n); i < end; i++) {
+      uint32_t size = t->sizes[i & mask];
+      void *q = calloc(1, size);
+      if (!q) die("calloc returned NULL", size);
+      ESCAPE(q);
+      free(q);
+    }
+    if (clk_check(&c)) { timed_out = 1; break; }
   }
   return (result_t){ now_ms() - t0, (double)i, timed_out };
 }

@@ -38,6 +38,9 @@ test("targets: goals come from the same run, and met or not follows the numbers"
     workload("batch/100k/lifo", { sabmalloc: res(30, 30, 30), "thi.ng": res(40, 40, 40), "no-allocator": res(5, 5, 5) }),
     // With a free mark alone the loop takes 40 ns, above the 33 ns goal: the note says so.
     workload("batch/100k/fifo", { sabmalloc: res(50, 50, 50), "no-allocator": res(5, 5, 5), "no-allocator-mark": res(40, 40, 40) }),
+    // The mark floor (60 ns) below thi.ng's LIFO (100 ns), which sabmalloc (120 ns) misses: the note says so.
+    workload("batch/1M/lifo", { sabmalloc: res(120, 120, 120), "thi.ng": res(100, 100, 100), "no-allocator": res(5, 5, 5),
+      "no-allocator-mark": res(60, 60, 60) }),
     // Trees: faster than objects and within 2x of the free list, or not.
     workload("tree/4", { sabmalloc: res(20, 20, 20), "js-objects": res(25, 25, 25), freelist: res(15, 15, 15) }),
     workload("tree/10", { sabmalloc: res(50, 50, 50), "js-objects": res(20, 20, 20), freelist: res(30, 30, 30) }),
@@ -74,6 +77,11 @@ test("targets: goals come from the same run, and met or not follows the numbers"
   assert.notEqual(fifo.note, "", "a target not met says where the time goes");
   assert.equal(fifo.floor, "5.00 ns; with a free mark 40.0 ns");
   assert.match(fifo.note, /only a free mark .* takes 40\.0 ns, above the hit-pair goal \(sabmalloc: 1\.25× of it\)/);
+  // thi.ng's LIFO (40 ns, from the LIFO row) is no faster than the mark floor: the note says so.
+  assert.match(fifo.note, /1\.25× of it\), at or above thi\.ng's LIFO time \(40\.0 ns: thi\.ng gives each block/);
+  const big = row("1. bulk", "batch/1M/lifo");
+  assert.equal(big.met, "**not met**");
+  assert.match(big.note, /takes 60\.0 ns, above the hit-pair goal \(sabmalloc: 2\.00× of it\), below thi\.ng's LIFO time \(100\.0 ns\);/);
   assert.equal(row("1. trees", "tree/4").met, "met");
   assert.equal(row("1. trees", "tree/10").met, "**not met** (free list: met)"); // 50 ns: 1.67x the list, 2.5x the objects
   const t16 = row("1. trees", "tree/16");

@@ -40,7 +40,7 @@ import {
   claimSlot, makeBlock, onLockWait, reclaimSlot, releaseSlot, slotsOfTag, slotWord, watchWorker, WatchedWorker,
 } from "./slots.js";
 import {
-  BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, SIZE_TO_BIN, SMALL_MAX,
+  BIN_BITMAP_WORDS, BIN_DIV, BIN_NREGS, BIN_SIZE, NBINS, SMALL_MAX, sizeToBin,
 } from "./sizeclass.js";
 import {
   captureStack, dropSample, ErrorV8, HeapProfile, markSampled, MAX_MAX_FRAMES, ProfileAlloc, readProfile,
@@ -131,8 +131,9 @@ export class Heap {
   /** Whether the last large or huge allocation was known to be zero (calloc skips the memset). */
   private lastZero = false;
   // The size-class tables, as fields: in V8 a field load is cheaper than a read of an imported
-  // binding (measured: 15 -> 11 ns per malloc+free pair).
-  private readonly sizeToBin = SIZE_TO_BIN;
+  // binding (measured: 15 -> 11 ns per malloc+free pair). So is the function that computes a
+  // request's class (sizeclass.ts: sizeToBin): a field, read in the fast paths.
+  private readonly sizeToBin = sizeToBin;
   private readonly binDiv = BIN_DIV;
   private readonly binSize = BIN_SIZE;
   /** Heap profiles (profile.ts): the mean bytes between samples, 0 when profiling is off. */
@@ -352,7 +353,7 @@ export class Heap {
     const tc = this.tc;
     if (tc !== 0 && size <= L.SMALL_MAX && (size >>> 0) === size) {
       // Word indices stay far below 2^31: `| 0` tells V8 so, and it drops the overflow checks.
-      const bin = this.sizeToBin[(size + 7) >>> 3];
+      const bin = this.sizeToBin(size);
       const m = this.m;
       const r = (tc + bin * L.TCR_WORDS) | 0; // the bin's record (tcache.ts)
       const h = m[r];
@@ -407,7 +408,7 @@ export class Heap {
       if (size <= SMALL_MAX) {
         // A small class: the cache (filled from the arena when empty), or the arena itself.
         this.tick(size);
-        const bin = SIZE_TO_BIN[(size + 7) >>> 3];
+        const bin = sizeToBin(size);
       if (this.profMean !== 0 && this.takeSmallSample(bin)) {
         // The stack is taken here, in this frame, not in a deeper one (profile.ts: stackHere).
         const limit = ErrorV8.stackTraceLimit;
@@ -479,7 +480,7 @@ export class Heap {
   private mallocProfiled(size: number): number {
     const tc = this.tc;
     if (tc !== 0 && size <= L.SMALL_MAX && (size >>> 0) === size) {
-      const bin = this.sizeToBin[(size + 7) >>> 3];
+      const bin = this.sizeToBin(size);
       const m = this.m;
       const r = (tc + bin * L.TCR_WORDS) | 0;
       const left = (m[(r + L.TCR_SAMPLE) | 0] - 1) | 0;
@@ -560,7 +561,7 @@ export class Heap {
       const npages = Math.ceil(size / L.PAGE_SIZE);
       return npages > L.DATA_PAGES ? this.mallocHuge(npages, 1) : this.mallocLarge(npages, 1);
     }
-    const bin = SIZE_TO_BIN[(size + 7) >>> 3];
+    const bin = sizeToBin(size);
     const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
     arenaLock(s, this.arena);
     const got = binTake(s, this.arena, bin, scratch, 1);
@@ -708,7 +709,7 @@ export class Heap {
       if (alignment <= 8) return this.malloc(size);
       if (size <= SMALL_MAX && alignment <= L.PAGE_SIZE) {
         // A class whose size is a multiple of the alignment: its regions, in page-aligned runs, are.
-        for (let bin = SIZE_TO_BIN[(size + 7) >>> 3]; bin < NBINS; bin++) {
+        for (let bin = sizeToBin(size); bin < NBINS; bin++) {
           if (BIN_SIZE[bin] % alignment === 0) return this.mallocSlow(BIN_SIZE[bin]); // exactly that class
         }
       }
@@ -955,10 +956,10 @@ export class Heap {
       // is resized in place like any other: it keeps its mark, and its sample the new size.
       const sampled = locSampled !== 0;
       if (sampled && locSClass >= 0) {
-        if (size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locSClass) return ptr;
+        if (size <= SMALL_MAX && sizeToBin(size) === locSClass) return ptr;
         return this.reallocMove(ptr, size, old);
       }
-      if (kind === K_SMALL && size <= SMALL_MAX && SIZE_TO_BIN[(size + 7) >>> 3] === locBin) return ptr;
+      if (kind === K_SMALL && size <= SMALL_MAX && sizeToBin(size) === locBin) return ptr;
       const npages = Math.ceil(size / L.PAGE_SIZE);
       const before = locPages;
       // A small block growing into a large run, or a run of chunk 0 growing past GROW_OUT_PAGES,
@@ -1001,7 +1002,7 @@ export class Heap {
       const runOff = ((off & (L.PAGE_SIZE - 1)) + ((info >>> L.PI_SIZE_SHIFT) & L.PI_SIZE_MASK) * L.PAGE_SIZE) | 0;
       const q = Math.imul(runOff, this.binDiv[bin]);
       if (!(q >= 0 && q < this.binDiv[bin])) return Quick.LONG_WAY;
-      return this.sizeToBin[(size + 7) >>> 3] === bin ? Quick.IN_PLACE : this.binSize[bin];
+      return this.sizeToBin(size) === bin ? Quick.IN_PLACE : this.binSize[bin];
     }
     // A large run's first page, sampled or not, but not a sampled small block (its run serves its
     // class only). Keeping its pages, it keeps its usable size: nothing for a profile to count or

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap } from "../src/index.js";
-import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, isRegionStart, NBINS, regionIndex, SMALL_MAX } from "../src/sizeclass.js";
+import {
+  BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, isRegionStart, NBINS, regionIndex, SIZE_TO_BIN, sizeToBin, SMALL_MAX,
+} from "../src/sizeclass.js";
 
 // region_size, page_num, region_num, as in seed/allocator.md
 const SEED = [
@@ -21,6 +23,15 @@ test("the generated classes are the seed's table exactly", () => {
     assert.equal(BIN_SIZE[b] * BIN_NREGS[b], BIN_RUN_PAGES[b] * 4096, "a run has no header and no tail");
   }
   assert.equal(SMALL_MAX, 14336);
+});
+
+test("sizeToBin computes the smallest class that holds n, as the table says, for every n from 0 to 14336", () => {
+  let b = 0;
+  for (let n = 0; n <= SMALL_MAX; n++) {
+    while (BIN_SIZE[b] < n) b++;
+    assert.equal(sizeToBin(n), b, `n = ${n}`);
+    assert.equal(SIZE_TO_BIN[(n + 7) >>> 3], b, `table, n = ${n}`);
+  }
 });
 
 test("usableSize(malloc(n)) is the smallest class >= n for every n from 0 to 14337", () => {

@@ -8,7 +8,9 @@
 //   trace(p, rng)              the seeded request trace (sizes, slot indices), shared by all allocators
 //   bytes(p, t)                estimate of the peak bytes live, to size pools that cannot grow
 //   calls(p)                   about how many allocator calls one run makes (memory sampling rate)
-//   run(a, p, t, deadline)     the measured function -> { ms, ops, timedOut, dirty }
+//   run(a, p, t, deadline, clock)
+//                              the measured function -> { ms, ops, timedOut, dirty }; `clock`
+//                              (lib/clock.mjs) does the flat loops' deadline checks
 //   native                     the kind of the C twin in bench/native/native.c (native columns)
 //   styles                     the adapter styles it runs on (default heap, typed, native; see
 //                              adapters/index.mjs); runObjects(a, p, t, deadline): the variant for
@@ -16,7 +18,7 @@
 //
 // The run functions are cloned per allocator (new Function(source)) so that every allocator gets
 // its own inline caches: they must not refer to anything outside themselves except globals
-// (performance, Math, Error). They check the deadline (see below) and stop early ("timed out")
+// (performance, Math, Error) and their arguments. They check the deadline (see below) and stop early ("timed out")
 // when it has passed; `dirty` tells the runner the allocator still holds blocks.
 import { sizeTrace, indexTrace, sum } from "../lib/rng.mjs";
 
@@ -31,70 +33,58 @@ const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1
 // readings are less than 1 ms apart (up to 4096), halved when they are more than 2 ms apart.
 // A slow allocator stops within a few operations of the deadline. The flat loops run their
 // operations in chunks of `stride`: an inner loop with nothing but the workload's own lines, then
-// the clock. (A counter tested inside the loop cost the cache-hit pair of sabmalloc 19-40% of its
-// time: with malloc's and free's bodies inlined, V8 keeps the counter's variables on the stack.
-// C's compiler takes either form the same; native.c runs the same chunks.) Each function repeats
-// the same few lines (they cannot share code: the harness compiles a copy of each function alone).
+// the clock (`clock`, lib/clock.mjs). A counter tested inside the loop cost sabmalloc's cache-hit
+// pair 7-13% of its time in A/B runs: with malloc's and free's bodies inlined, V8 kept the
+// counter's variables on the stack. C's compiler takes either form the same; native.c runs the
+// same chunks. The realloc chains and the trees count their operations between readings.
 
-function runMallocFree(a, p, t, deadline) {
+function runMallocFree(a, p, t, deadline, clock) {
   const n = p.ops, size = p.size;
   let i = 0, timedOut = false;
-  let stride = 1, last = performance.now();
-  const t0 = last;
+  const t0 = clock.start();
   while (i < n) {
-    const end = n - i > stride ? i + stride : n;
-    for (; i < end; i++) {
+    for (const end = clock.end(i, n); i < end; i++) {
       const q = a.malloc(size);
       if (!q) throw new Error("malloc(" + size + ") returned null");
       a.free(q);
     }
-    const now = performance.now();
-    if (now > deadline) { timedOut = true; break; }
-    const d = now - last; last = now;
-    stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    if (clock.passed()) { timedOut = true; break; }
   }
   return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
 }
 
-function runBatch(a, p, t, deadline) {
+function runBatch(a, p, t, deadline, clock) {
   const n = p.n, rounds = p.rounds, lifo = p.lifo, sizes = t.sizes;
   const slots = a.slots(n);
   let calls = 0, timedOut = false;
-  let stride = 1, last = performance.now();
-  const t0 = last;
+  const t0 = clock.start();
   outer: for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < n;) {
-      const end = n - i > stride ? i + stride : n;
+      const end = clock.end(i, n);
       calls += end - i;
       for (; i < end; i++) {
         const q = a.malloc(sizes[i]);
         if (!q) throw new Error("malloc(" + sizes[i] + ") returned null");
         slots[i] = q;
       }
-      const now = performance.now();
-      if (now > deadline) { timedOut = true; break outer; }
-      const d = now - last; last = now;
-      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+      if (clock.passed()) { timedOut = true; break outer; }
     }
-    stride = 1; // frees may cost far more than mallocs (thi.ng): adapt again
+    clock.restride(); // frees may cost far more than mallocs (thi.ng): adapt again
     for (let k = 0; k < n;) {
-      const end = n - k > stride ? k + stride : n;
+      const end = clock.end(k, n);
       calls += end - k;
       for (; k < end; k++) {
         const i = lifo ? n - 1 - k : k;
         a.free(slots[i]);
         slots[i] = 0;
       }
-      const now = performance.now();
-      if (now > deadline) { timedOut = true; break outer; }
-      const d = now - last; last = now;
-      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+      if (clock.passed()) { timedOut = true; break outer; }
     }
   }
   return { ms: performance.now() - t0, ops: calls / 2, timedOut, dirty: timedOut };
 }
 
-function runReplace(a, p, t, deadline) {
+function runReplace(a, p, t, deadline, clock) {
   const S = p.slots, n = p.ops, init = t.init, idx = t.idx, sizes = t.sizes;
   const slots = a.slots(S);
   for (let i = 0; i < S; i++) {
@@ -104,21 +94,16 @@ function runReplace(a, p, t, deadline) {
     if ((i & 4095) === 4095 && performance.now() > deadline) return { ms: 0, ops: 0, timedOut: true, dirty: true };
   }
   let k = 0, timedOut = false;
-  let stride = 1, last = performance.now();
-  const t0 = last;
+  const t0 = clock.start();
   while (k < n) {
-    const end = n - k > stride ? k + stride : n;
-    for (; k < end; k++) {
+    for (const end = clock.end(k, n); k < end; k++) {
       const i = idx[k];
       a.free(slots[i]);
       const q = a.malloc(sizes[k]);
       if (!q) throw new Error("malloc(" + sizes[k] + ") returned null");
       slots[i] = q;
     }
-    const now = performance.now();
-    if (now > deadline) { timedOut = true; break; }
-    const d = now - last; last = now;
-    stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    if (clock.passed()) { timedOut = true; break; }
   }
   const ms = performance.now() - t0;
   if (timedOut) return { ms, ops: k, timedOut, dirty: true };
@@ -183,23 +168,18 @@ function runReallocDouble(a, p, t, deadline) {
   return { ms: performance.now() - t0, ops, timedOut, dirty: false };
 }
 
-function runCalloc(a, p, t, deadline) {
+function runCalloc(a, p, t, deadline, clock) {
   const n = p.ops, sizes = t.sizes, mask = sizes.length - 1;
   let i = 0, timedOut = false;
-  let stride = 1, last = performance.now();
-  const t0 = last;
+  const t0 = clock.start();
   while (i < n) {
-    const end = n - i > stride ? i + stride : n;
-    for (; i < end; i++) {
+    for (const end = clock.end(i, n); i < end; i++) {
       const size = sizes[i & mask];
       const q = a.calloc(1, size);
       if (!q) throw new Error("calloc(1, " + size + ") returned null");
       a.free(q);
     }
-    const now = performance.now();
-    if (now > deadline) { timedOut = true; break; }
-    const d = now - last; last = now;
-    stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
+    if (clock.passed()) { timedOut = true; break; }
   }
   return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
 }

@@ -62,7 +62,7 @@ import { chunkArg, chunkEntry, chunkKind } from "./chunk.js";
 import { gset, jset } from "./journal.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockRelease } from "./lock.js";
-import { BIN_SIZE, SIZE_TO_BIN, SMALL_MAX } from "./sizeclass.js";
+import { BIN_SIZE, SMALL_MAX, sizeToBin } from "./sizeclass.js";
 import { addrChunk, addrPage, mapIdx, type Space } from "./space.js";
 
 /** Profiling options: `true`, or the mean bytes between samples and the frames a stack keeps. */
@@ -691,7 +691,7 @@ export function readProfile(s: Space): HeapProfile {
 
 /** The usable size of a block of `n` bytes. */
 function usable(n: number): number {
-  return n <= SMALL_MAX ? BIN_SIZE[SIZE_TO_BIN[(n + 7) >>> 3]] : Math.ceil(n / 4096) * 4096;
+  return n <= SMALL_MAX ? BIN_SIZE[sizeToBin(n)] : Math.ceil(n / 4096) * 4096;
 }
 
 // ---- Marking sampled blocks -------------------------------------------------------------------------

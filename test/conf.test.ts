@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { Heap } from "../src/index.js";
 import { parseConf, resetConf } from "../src/conf.js";
 import { L } from "../src/layout.js";
-import { SIZE_TO_BIN } from "../src/sizeclass.js";
+import { sizeToBin } from "../src/sizeclass.js";
 import { TC_CAP } from "../src/tcache.js";
 import { internals } from "./helpers.js";
 
@@ -95,6 +95,6 @@ test("profile keys are accepted without a warning; stats_print:true prints the s
   assert.match(stderr, /___ Begin sabmalloc statistics ___/);
   assert.match(stderr, /^allocated: +\d+ /m);
   // One fill of the 1000-byte block's class: half its cache capacity taken from the arena.
-  const fill = TC_CAP[SIZE_TO_BIN[1000 >>> 3]] >> 1;
+  const fill = TC_CAP[sizeToBin(1000)] >> 1;
   assert.match(stderr, new RegExp(`^ +1024 +4 +1 +${fill} `, "m"), "the 1000-byte block's class, filled into the cache");
 });

@@ -10,11 +10,11 @@ import { test } from "node:test";
 import { Heap, HeapError, HeapOptions } from "../src/index.js";
 import { testHooks, ThreadDeath } from "../src/journal.js";
 import { L } from "../src/layout.js";
-import { SIZE_TO_BIN } from "../src/sizeclass.js";
+import { sizeToBin } from "../src/sizeclass.js";
 import { TC_CAP, tcCount } from "../src/tcache.js";
 import { allocFilled, assertBlocks, Block, fillPattern, freeAllAssertEmpty, internals, MiB, seedOf } from "./helpers.js";
 
-const BIN_32 = SIZE_TO_BIN[32 >>> 3];
+const BIN_32 = sizeToBin(32);
 
 interface World {
   heap: Heap; // the survivor: it reclaims

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { Heap } from "../src/index.js";
 import { L } from "../src/layout.js";
 import { TC_CAP } from "../src/tcache.js";
-import { BIN_RUN_PAGES, BIN_SIZE, NBINS, SIZE_TO_BIN } from "../src/sizeclass.js";
+import { BIN_RUN_PAGES, BIN_SIZE, NBINS, sizeToBin } from "../src/sizeclass.js";
 import { assertHeapError, freeAllAssertEmpty, internals } from "./helpers.js";
 
 test("large runs are cached up to TC_LARGE_BYTES per length, at least one", () => {
@@ -239,7 +239,7 @@ test("a remote flush of 64 regions that each empty their run (runs of 14 pages, 
 
 test("a flush of a full 1,024-block stack whose blocks empty their runs fits one pass's journal", () => {
   const heap = Heap.create({ initialBytes: 8 << 20 });
-  const bin = SIZE_TO_BIN[2]; // 16 B: 256 regions a run, 8 bitmap words
+  const bin = sizeToBin(16); // 16 B: 256 regions a run, 8 bitmap words
   assert.equal(TC_CAP[bin], 1024);
   const nregs = 256;
   const blocks: number[] = [];

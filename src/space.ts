@@ -10,6 +10,7 @@
 // gpage >>> L.CHUNK_PAGE_SHIFT, page gpage & 255. Global page 0 is a chunk header page, never a
 // run, so 0 serves as "none".
 
+import { Bulk, BULK_COPY_MIN, BULK_FILL_MIN, makeBulk } from "./bulk.js";
 import { L } from "./layout.js";
 
 export type Backing = SharedArrayBuffer | WebAssembly.Memory;
@@ -59,12 +60,15 @@ export class Space {
   dead = false;
   /** The most journal words one section of this thread has written (tests: sections fit L.J_CAP). */
   journalHigh = 0;
+  /** memory.fill and memory.copy of the backing WebAssembly.Memory (bulk.ts); null on a plain buffer. */
+  readonly bulk: Bulk | null;
 
   constructor(readonly backing: Backing, base: number) {
     this.hb = base;
     this.hw = base / 4;
     this.hdr = this.hw + L.HEADER_WORD;
     this.i32 = this.u32 = this.u8 = this.f64 = undefined as never;
+    this.bulk = backing instanceof SharedArrayBuffer ? null : makeBulk(backing);
     this.remap();
   }
 
@@ -148,6 +152,10 @@ export function chunkWord(s: Space, c: number): number {
  * against 19 with four stores a turn).
  */
 export function zeroBytes(s: Space, p: number, n: number): void {
+  if (n >= BULK_FILL_MIN && s.bulk !== null) {
+    s.bulk.zero(p, n); // in a WebAssembly.Memory: memory.fill (bulk.ts)
+    return;
+  }
   const f64 = s.f64;
   let i = p >>> 3;
   const end = i + (n >>> 3); // not (p + n) >>> 3: a block may end at 2^32
@@ -173,7 +181,9 @@ export function zeroBytes(s: Space, p: number, n: number): void {
  */
 export function copyBlock(s: Space, dst: number, src: number, n: number): void {
   const words = (n + 7) >>> 3;
-  if (words <= 32) {
+  if (n >= BULK_COPY_MIN && s.bulk !== null) {
+    s.bulk.copy(dst, src, words * 8); // in a WebAssembly.Memory: memory.copy (bulk.ts)
+  } else if (words <= 32) {
     const m = s.i32;
     const d = dst >>> 2;
     const from = src >>> 2;

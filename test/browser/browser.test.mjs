@@ -52,6 +52,7 @@ test("a page with 4 Web Workers and its main thread share one heap, then it is c
   assert.ok(r.busySvgBytes > 1000, "heapMap() drew the heap from the main thread while the workers ran");
   assert.ok(r.busyThreads >= 2, `threads attached while the picture was taken: ${r.busyThreads}`);
   assert.equal(r.wasmAllocated, 0, "a heap in a shared WebAssembly.Memory works in the page");
+  assert.equal(r.bulk, true, "the page compiles bulk.ts's module: that heap zeroes and copies with memory.fill and memory.copy");
   console.log(`# browser run: ${r.ms} ms, main thread ${r.mainOps} ops, workers ${r.workers.map((w) => w.ops).join(", ")}`);
 });
 

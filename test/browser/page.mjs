@@ -2,6 +2,7 @@
 // block (Atomics.wait throws here), so its lock waits spin. Publishes window.__result for the test
 // driver (browser.test.mjs) and shows it on the page.
 import { Heap, formatStats, heapMap } from "../../dist/index.js";
+import { makeBulk } from "../../dist/bulk.js";
 import { drainExchange, Stress } from "./stress.mjs";
 
 const WORKERS = 4;
@@ -77,6 +78,20 @@ async function run() {
   for (let i = 0; i < 2000; i++) ptrs.push(wheap.malloc(1 + ((i * 7919) % 3000)));
   if (ptrs.some((p) => p === 0 || p < 65536)) throw new Error("fromMemory: a bad pointer");
   for (const p of ptrs) wheap.free(p);
+  // Its calloc zeroes, and realloc moves, with memory.fill and memory.copy (src/bulk.ts), which the
+  // page compiles: blocks written over and freed come back zeroed; moved blocks keep their bytes.
+  result.bulk = makeBulk(memory) !== null;
+  for (const size of [100, 300, 5000, 70000]) {
+    const p = wheap.malloc(size);
+    wheap.u8.fill(0xee, p, p + size);
+    wheap.free(p);
+    const q = wheap.calloc(1, size);
+    if (!wheap.u8.subarray(q, q + size).every((b) => b === 0)) throw new Error(`fromMemory: calloc(1, ${size}) is not zero`);
+    for (let i = 0; i < size; i++) wheap.u8[q + i] = i & 255;
+    const r = wheap.realloc(q, 3 * size);
+    for (let i = 0; i < size; i++) if (wheap.u8[r + i] !== (i & 255)) throw new Error(`fromMemory: realloc lost byte ${i} of ${size}`);
+    wheap.free(r);
+  }
   wheap.flush();
   wheap.check();
   result.wasmAllocated = wheap.stats().allocated;
@@ -89,7 +104,7 @@ run().then(
     const w = r.workers.map((x) => `slot ${x.slot}: ${x.ops} ops, ${x.checked} blocks checked`).join("\n  ");
     log(`passed in ${r.ms} ms (cross-origin isolated: ${r.crossOriginIsolated}; main thread may block: ${r.mainCanWait})\n` +
       `workers:\n  ${w}\nmain thread: ${r.mainOps} ops; exchange drained: ${r.drained} blocks\n` +
-      `check(): ${r.check}; allocated after: ${r.allocated}; threads: ${r.threads}; wasm-memory heap allocated after: ${r.wasmAllocated}\n\n` +
+      `check(): ${r.check}; allocated after: ${r.allocated}; threads: ${r.threads}; wasm-memory heap allocated after: ${r.wasmAllocated} (memory.fill and memory.copy: ${r.bulk})\n\n` +
       r.report);
   },
   (e) => { window.__result = { error: String(e?.stack ?? e) }; log(`FAILED: ${e?.stack ?? e}`); },

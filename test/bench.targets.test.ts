@@ -52,7 +52,10 @@ test("targets: goals come from the same run, and met or not follows the numbers"
       "no-allocator-touch": res(15, 15, 15), "no-allocator-mark": res(20, 20, 20) }),
     // 30x TLSF; with no allocator, the size classes' copies alone take 1.2x TLSF.
     workload("realloc/x2", { sabmalloc: res(3000, 3000, 3000), "as-tlsf": res(100, 100, 100), "no-allocator": res(4, 4, 4),
-      "no-allocator-move": res(120, 120, 120) }),
+      "no-allocator-move": res(120, 120, 120), "sabmalloc-wasm": res(2400, 2400, 2400) }),
+    // 1.2x thi.ng on a SharedArrayBuffer; in a WebAssembly.Memory (memory.fill) 0.8x: the note says so.
+    workload("calloc/mix", { sabmalloc: res(60, 60, 60), "thi.ng": res(50, 50, 50), "no-allocator": res(30, 30, 30),
+      "sabmalloc-wasm": res(40, 40, 40) }),
   ];
   // larson: the trivial allocator's own scaling is below jemalloc's; tree: it is not.
   const mt = [{ id: "larson", rows: [{ workers: 1, scaling: { sabmalloc: 1, "native-jemalloc": 1 } },
@@ -96,6 +99,11 @@ test("targets: goals come from the same run, and met or not follows the numbers"
   assert.equal(x2.met, "**not met**");
   assert.equal(x2.floor, "4.00 ns; with the size classes' moves 120.0 ns");
   assert.match(x2.note, /moves the seed's size classes force .* takes 120\.0 ns, 1\.20× as-tlsf \(sabmalloc: 25\.0× of it\)/);
+  assert.match(x2.note, /in a shared WebAssembly\.Memory, which moves blocks with memory\.copy \(sabmalloc-wasm\): 2\.40 µs, 24\.0× as-tlsf$/);
+  const cal = row("3. growing", "calloc/mix");
+  assert.equal(cal.met, "**not met**");
+  assert.match(cal.note, /the zeroing plus a hit pair: 41\.0 ns against thi\.ng's 50\.0 ns/);
+  assert.match(cal.note, /zeroes with memory\.fill \(sabmalloc-wasm\): 40\.0 ns, 0\.80× thi\.ng, within the goal$/);
   const two = row("4. two workers", "larson");
   assert.equal(two.met, "**not met**");
   assert.match(two.floor, /trivial allocator 1\.90×/);

@@ -15,7 +15,7 @@
 //                     allocator cannot tell (the memory probe passes its exact live counts)
 //   destroy()?        optional
 // Adding an allocator = writing one of these and listing it here.
-import { sabmalloc, sabmallocLock, sabmallocProfiled } from "./sabmalloc.mjs";
+import { sabmalloc, sabmallocLock, sabmallocProfiled, sabmallocWasm } from "./sabmalloc.mjs";
 import thing from "./thing.mjs";
 import tlsf from "./tlsf.mjs";
 import { gcU8, gcF64 } from "./gc.mjs";
@@ -23,4 +23,4 @@ import { freeList, jsObjects } from "./tree-peers.mjs";
 import { noAllocator, noAllocatorMark, noAllocatorMove, noAllocatorTouch } from "./floor.mjs";
 import { nativeGlibc, nativeJemalloc } from "./native.mjs";
 
-export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, sabmallocProfiled, tlsf, thing, gcU8, gcF64, noAllocator, noAllocatorTouch, noAllocatorMark, noAllocatorMove, freeList, jsObjects, nativeGlibc, nativeJemalloc];
+export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, sabmallocProfiled, sabmallocWasm, tlsf, thing, gcU8, gcF64, noAllocator, noAllocatorTouch, noAllocatorMark, noAllocatorMove, freeList, jsObjects, nativeGlibc, nativeJemalloc];

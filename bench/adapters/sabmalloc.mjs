@@ -88,6 +88,21 @@ function makeAdapter(id, label) {
 }
 
 export const sabmalloc = makeAdapter("sabmalloc", "sabmalloc (defaults: arenas, thread cache)");
+/**
+ * sabmalloc in a shared WebAssembly.Memory (Heap.fromMemory), as a wasm program's heap: there calloc
+ * zeroes and realloc moves with the memory's own memory.fill and memory.copy (src/bulk.ts), which a
+ * plain SharedArrayBuffer cannot offer. calloc and realloc only: everything else runs as in the
+ * sabmalloc column.
+ */
+export const sabmallocWasm = {
+  ...makeAdapter("sabmalloc-wasm", "sabmalloc in a shared WebAssembly.Memory (Heap.fromMemory: memory.fill, memory.copy)"),
+  only: /^(calloc|realloc)\//,
+  create(sizing) {
+    const opts = heapOptions("sabmalloc", sizing.bytes);
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: Math.ceil(opts.maxBytes / 65536) + 16, shared: true });
+    return new SabInstance(this.Heap.fromMemory(memory, opts));
+  },
+};
 export const sabmallocLock = makeAdapter("sabmalloc-lock", "sabmalloc, 1 arena, no thread cache (global lock)");
 /**
  * sabmalloc with heap profiling on at the default rate (a sample per 512 KiB allocated on average):

@@ -142,6 +142,10 @@ export function targetRows({ st, mt }) {
     const move = id.startsWith("realloc/") ? ns(r, "no-allocator-move") : NaN;
     const moveX = pairRatio(r, "no-allocator-move", peer);
     if (Number.isFinite(move) && Number.isFinite(moveX)) measured += `; the loop with no allocator but the moves the seed's size classes force (a small block that changes class is copied, as every size-class allocator's is) takes ${fmtNs(move)}, ${fmtRatio(moveX)} ${peer} (sabmalloc: ${fmtRatio(ns(r, "sabmalloc") / move)} of it)`;
+    // The same heap in a shared WebAssembly.Memory, where calloc zeroes with memory.fill and realloc
+    // moves with memory.copy (the sabmalloc-wasm column): what the plain buffer's loops cost.
+    const wasmX = pairRatio(r, "sabmalloc-wasm", peer);
+    if (Number.isFinite(wasmX) && id !== "malloc-free/65536") measured += `; the same heap in a shared WebAssembly.Memory, which ${id === "calloc/mix" ? "zeroes with memory.fill" : "moves blocks with memory.copy"} (sabmalloc-wasm): ${fmtNs(ns(r, "sabmalloc-wasm"))}, ${fmtRatio(wasmX)} ${peer}${wasmX <= k ? ", within the goal" : ""}`;
     const floor = floorCell(r, Number.isFinite(move) ? [["with the size classes' moves", "no-allocator-move"]] : []);
     rows.push(["3. growing", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ ${k === 1 ? "" : k + " × "}${peer} (${fmtNs(ns(r, peer))}): ${fmtRatio(x)}` : `${peer}: ${r.adapters[peer]?.status ?? "did not run"}`,

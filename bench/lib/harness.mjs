@@ -13,7 +13,6 @@ import { Worker } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { churn } from "./churn.mjs";
-import { Clock } from "./clock.mjs";
 import { Rng, seedFor } from "./rng.mjs";
 import { summary, median } from "./stats.mjs";
 import { NativeHost } from "./native-host.mjs";
@@ -172,8 +171,7 @@ export class AdapterSession {
     const wp = { ...w.warm(p), limitMs: cfg.limitMs };
     for (let k = 0; k < cfg.warmups && s.status === "ok"; k++) {
       try {
-        const deadline = performance.now() + cfg.limitMs;
-        const res = s.fn(s.inst, wp, t, deadline, new Clock(deadline));
+        const res = s.fn(s.inst, wp, t, performance.now() + cfg.limitMs);
         if (res.timedOut) {
           s.status = "timeout";
           s.partial = { ops: res.ops, ms: res.ms, nsPerOp: res.ops > 0 ? (res.ms * 1e6) / res.ops : NaN, warmup: true };
@@ -189,8 +187,7 @@ export class AdapterSession {
     if (s.status !== "ok") return { status: s.status };
     maybeGc();
     try {
-      const deadline = performance.now() + s.cfg.limitMs;
-      const res = s.fn(s.inst, s.p, s.t, deadline, new Clock(deadline));
+      const res = s.fn(s.inst, s.p, s.t, performance.now() + s.cfg.limitMs);
       const out = { status: "ok", ms: res.ms, ops: res.ops };
       if (res.timedOut) {
         s.status = "timeout";
@@ -214,8 +211,7 @@ export class AdapterSession {
       const inst = this.ad.create({ bytes: s.bytes });
       const st0 = inst.memStats(0, 0);
       const probe = new MemProbe(inst, every, 0);
-      const deadline = performance.now() + s.cfg.limitMs;
-      const res = cloneFn(s.run)(probe, mp, s.t, deadline, new Clock(deadline));
+      const res = cloneFn(s.run)(probe, mp, s.t, performance.now() + s.cfg.limitMs);
       probe.sample();
       const out = probe.result();
       if (st0.approx && out.peakMapped != null) {

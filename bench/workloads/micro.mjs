@@ -8,9 +8,7 @@
 //   trace(p, rng)              the seeded request trace (sizes, slot indices), shared by all allocators
 //   bytes(p, t)                estimate of the peak bytes live, to size pools that cannot grow
 //   calls(p)                   about how many allocator calls one run makes (memory sampling rate)
-//   run(a, p, t, deadline, clock)
-//                              the measured function -> { ms, ops, timedOut, dirty }; `clock`
-//                              (lib/clock.mjs) does the flat loops' deadline checks
+//   run(a, p, t, deadline)     the measured function -> { ms, ops, timedOut, dirty }
 //   native                     the kind of the C twin in bench/native/native.c (native columns)
 //   styles                     the adapter styles it runs on (default heap, typed, native; see
 //                              adapters/index.mjs); runObjects(a, p, t, deadline): the variant for
@@ -18,7 +16,7 @@
 //
 // The run functions are cloned per allocator (new Function(source)) so that every allocator gets
 // its own inline caches: they must not refer to anything outside themselves except globals
-// (performance, Math, Error) and their arguments. They check the deadline (see below) and stop early ("timed out")
+// (performance, Math, Error). They check the deadline (see below) and stop early ("timed out")
 // when it has passed; `dirty` tells the runner the allocator still holds blocks.
 import { sizeTrace, indexTrace, sum } from "../lib/rng.mjs";
 
@@ -33,58 +31,70 @@ const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1
 // readings are less than 1 ms apart (up to 4096), halved when they are more than 2 ms apart.
 // A slow allocator stops within a few operations of the deadline. The flat loops run their
 // operations in chunks of `stride`: an inner loop with nothing but the workload's own lines, then
-// the clock (`clock`, lib/clock.mjs). A counter tested inside the loop cost sabmalloc's cache-hit
-// pair 7-13% of its time in A/B runs: with malloc's and free's bodies inlined, V8 kept the
-// counter's variables on the stack. C's compiler takes either form the same; native.c runs the
-// same chunks. The realloc chains and the trees count their operations between readings.
+// the clock. (A counter tested inside the loop cost the cache-hit pair of sabmalloc 19-40% of its
+// time: with malloc's and free's bodies inlined, V8 keeps the counter's variables on the stack.
+// C's compiler takes either form the same; native.c runs the same chunks.) Each function repeats
+// the same few lines (they cannot share code: the harness compiles a copy of each function alone).
 
-function runMallocFree(a, p, t, deadline, clock) {
+function runMallocFree(a, p, t, deadline) {
   const n = p.ops, size = p.size;
   let i = 0, timedOut = false;
-  const t0 = clock.start();
+  let stride = 1, last = performance.now();
+  const t0 = last;
   while (i < n) {
-    for (const end = clock.end(i, n); i < end; i++) {
+    const end = n - i > stride ? i + stride : n;
+    for (; i < end; i++) {
       const q = a.malloc(size);
       if (!q) throw new Error("malloc(" + size + ") returned null");
       a.free(q);
     }
-    if (clock.passed()) { timedOut = true; break; }
+    const now = performance.now();
+    if (now > deadline) { timedOut = true; break; }
+    const d = now - last; last = now;
+    stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
   }
   return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
 }
 
-function runBatch(a, p, t, deadline, clock) {
+function runBatch(a, p, t, deadline) {
   const n = p.n, rounds = p.rounds, lifo = p.lifo, sizes = t.sizes;
   const slots = a.slots(n);
   let calls = 0, timedOut = false;
-  const t0 = clock.start();
+  let stride = 1, last = performance.now();
+  const t0 = last;
   outer: for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < n;) {
-      const end = clock.end(i, n);
+      const end = n - i > stride ? i + stride : n;
       calls += end - i;
       for (; i < end; i++) {
         const q = a.malloc(sizes[i]);
         if (!q) throw new Error("malloc(" + sizes[i] + ") returned null");
         slots[i] = q;
       }
-      if (clock.passed()) { timedOut = true; break outer; }
+      const now = performance.now();
+      if (now > deadline) { timedOut = true; break outer; }
+      const d = now - last; last = now;
+      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
     }
-    clock.restride(); // frees may cost far more than mallocs (thi.ng): adapt again
+    stride = 1; // frees may cost far more than mallocs (thi.ng): adapt again
     for (let k = 0; k < n;) {
-      const end = clock.end(k, n);
+      const end = n - k > stride ? k + stride : n;
       calls += end - k;
       for (; k < end; k++) {
         const i = lifo ? n - 1 - k : k;
         a.free(slots[i]);
         slots[i] = 0;
       }
-      if (clock.passed()) { timedOut = true; break outer; }
+      const now = performance.now();
+      if (now > deadline) { timedOut = true; break outer; }
+      const d = now - last; last = now;
+      stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
     }
   }
   return { ms: performance.now() - t0, ops: calls / 2, timedOut, dirty: timedOut };
 }
 
-function runReplace(a, p, t, deadline, clock) {
+function runReplace(a, p, t, deadline) {
   const S = p.slots, n = p.ops, init = t.init, idx = t.idx, sizes = t.sizes;
   const slots = a.slots(S);
   for (let i = 0; i < S; i++) {
@@ -94,16 +104,21 @@ function runReplace(a, p, t, deadline, clock) {
     if ((i & 4095) === 4095 && performance.now() > deadline) return { ms: 0, ops: 0, timedOut: true, dirty: true };
   }
   let k = 0, timedOut = false;
-  const t0 = clock.start();
+  let stride = 1, last = performance.now();
+  const t0 = last;
   while (k < n) {
-    for (const end = clock.end(k, n); k < end; k++) {
+    const end = n - k > stride ? k + stride : n;
+    for (; k < end; k++) {
       const i = idx[k];
       a.free(slots[i]);
       const q = a.malloc(sizes[k]);
       if (!q) throw new Error("malloc(" + sizes[k] + ") returned null");
       slots[i] = q;
     }
-    if (clock.passed()) { timedOut = true; break; }
+    const now = performance.now();
+    if (now > deadline) { timedOut = true; break; }
+    const d = now - last; last = now;
+    stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
   }
   const ms = performance.now() - t0;
   if (timedOut) return { ms, ops: k, timedOut, dirty: true };
@@ -168,18 +183,23 @@ function runReallocDouble(a, p, t, deadline) {
   return { ms: performance.now() - t0, ops, timedOut, dirty: false };
 }
 
-function runCalloc(a, p, t, deadline, clock) {
+function runCalloc(a, p, t, deadline) {
   const n = p.ops, sizes = t.sizes, mask = sizes.length - 1;
   let i = 0, timedOut = false;
-  const t0 = clock.start();
+  let stride = 1, last = performance.now();
+  const t0 = last;
   while (i < n) {
-    for (const end = clock.end(i, n); i < end; i++) {
+    const end = n - i > stride ? i + stride : n;
+    for (; i < end; i++) {
       const size = sizes[i & mask];
       const q = a.calloc(1, size);
       if (!q) throw new Error("calloc(1, " + size + ") returned null");
       a.free(q);
     }
-    if (clock.passed()) { timedOut = true; break; }
+    const now = performance.now();
+    if (now > deadline) { timedOut = true; break; }
+    const d = now - last; last = now;
+    stride = d < 1 ? (stride < 4096 ? stride * 2 : stride) : d > 2 && stride > 1 ? stride >> 1 : stride;
   }
   return { ms: performance.now() - t0, ops: i, timedOut, dirty: false };
 }

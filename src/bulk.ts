@@ -39,7 +39,7 @@ export interface Bulk {
 // but the memory's maximum):
 //
 //   (module
-//     (import "s" "m" (memory 1 65536 shared))
+//     (import "s" "m" (memory 0 65536 shared))
 //     (func (export "zero") (param $dst i32) (param $n i32)
 //       (memory.fill (local.get $dst) (i32.const 0) (local.get $n)))
 //     (func (export "copy") (param $dst i32) (param $src i32) (param $n i32)
@@ -52,8 +52,8 @@ const MODULE = new Uint8Array([
   // type section (1), 12 bytes: 2 types, (i32 i32) -> (), (i32 i32 i32) -> ()
   0x01, 0x0c, 0x02, 0x60, 0x02, 0x7f, 0x7f, 0x00, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00,
   // import section (2), 11 bytes: 1 import, "s" "m", a memory (2): shared with a maximum (3),
-  // at least 1 page, at most 65536 (0x80 0x80 0x04)
-  0x02, 0x0b, 0x01, 0x01, 0x73, 0x01, 0x6d, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04,
+  // at least 0 pages, at most 65536 (0x80 0x80 0x04): any shared memory links
+  0x02, 0x0b, 0x01, 0x01, 0x73, 0x01, 0x6d, 0x02, 0x03, 0x00, 0x80, 0x80, 0x04,
   // function section (3), 3 bytes: 2 functions, of types 0 and 1
   0x03, 0x03, 0x02, 0x00, 0x01,
   // export section (7), 15 bytes: "zero" = function 0, "copy" = function 1
@@ -69,15 +69,23 @@ const MODULE = new Uint8Array([
 /** The module, compiled once per thread (a few microseconds), or null where wasm cannot compile. */
 let compiled: WebAssembly.Module | null | undefined;
 
-/** memory.fill and memory.copy over `memory`, or null where WebAssembly is not available. */
+/**
+ * memory.fill and memory.copy over `memory`, or null where WebAssembly cannot compile or the
+ * memory cannot be imported (it is not shared): the loops then do the work.
+ */
 export function makeBulk(memory: WebAssembly.Memory): Bulk | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(MODULE);
+    } catch {
+      compiled = null; // not for this thread: every heap here uses the loops
+    }
+  }
+  if (compiled === null) return null;
   try {
-    if (compiled === undefined) compiled = new WebAssembly.Module(MODULE);
-    if (compiled === null) return null;
     const ex = new WebAssembly.Instance(compiled, { s: { m: memory } }).exports;
     return { zero: ex.zero as Bulk["zero"], copy: ex.copy as Bulk["copy"] };
   } catch {
-    compiled = null;
-    return null;
+    return null; // this memory only
   }
 }

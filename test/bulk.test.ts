@@ -50,6 +50,20 @@ test("memory.fill zeroes exactly [dst, dst + n) and memory.copy moves n bytes, o
   assert.equal(u8[u8.length - 8], pat(u8.length - 8) || 1);
 });
 
+test("any shared memory links, one of no pages too; an unshared one gets no module and spoils nothing", () => {
+  const empty = makeBulk(sharedMemory(0));
+  assert.ok(empty !== null, "a shared memory of 0 pages");
+  assert.throws(() => empty.zero(0, 8), WebAssembly.RuntimeError, "nothing to write in it");
+  assert.equal(makeBulk(new WebAssembly.Memory({ initial: 1, maximum: 2 })), null, "an unshared memory does not link");
+  const memory = sharedMemory(1);
+  const next = makeBulk(memory);
+  assert.ok(next !== null, "a shared memory after that still gets the module");
+  const u8 = new Uint8Array(memory.buffer);
+  u8.fill(9, 0, 64);
+  next.zero(8, 48);
+  assert.deepEqual([u8[7], u8[8], u8[55], u8[56]], [9, 0, 0, 9]);
+});
+
 test("addresses at and above 2^31 reach memory.fill and memory.copy as uint32", () => {
   const memory = sharedMemory(2 ** 31 / WASM_PAGE + 2); // 2 GiB + 128 KiB, touched only at the top
   const bulk = makeBulk(memory) as Bulk;

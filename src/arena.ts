@@ -27,7 +27,7 @@ import { crashPoint, gset, jsave, jset, journalClose, journalOpen } from "./jour
 import { L } from "./layout.js";
 import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { NBINS } from "./sizeclass.js";
-import { chunkWord, mapIdx, Space } from "./space.js";
+import { chunkWord, fillBytes, mapIdx, Space } from "./space.js";
 import { freeRunKey, treeInsert, treeKey, treeKeyBelow, treeLowerBound, treeRemove } from "./tree.js";
 
 export const ARENA_WORDS = L.A_BINS + NBINS * L.BIN_WORDS;
@@ -586,7 +586,7 @@ export function insetToSpare(s: Space, a: number, ptr: number, junk: boolean): n
     globalUnlock(s);
     return 0;
   }
-  if (junk) s.u8.fill(L.JUNK_FREE, ptr, ptr + npages * L.PAGE_SIZE);
+  if (junk) fillBytes(s, ptr, npages * L.PAGE_SIZE, L.JUNK_FREE);
   const span = hugeSpan(e);
   const first = firstDataPage(s, c);
   const base = c * L.CHUNK_PAGES;

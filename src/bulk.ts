@@ -1,9 +1,10 @@
 // bulk: memset and memmove for a heap inside a shared WebAssembly.Memory, through the memory's own
-// bulk instructions (memory.fill, memory.copy) in a module of 93 bytes, written out below.
+// bulk instructions (memory.fill, memory.copy) in a module of 80 bytes, written out below.
 //
 // JavaScript has no fast memset or memmove for a SharedArrayBuffer: V8's TypedArray fill() stores
 // byte by byte there, copyWithin() is a relaxed copy, so calloc zeroes with Float64 stores, eight a
-// turn, and realloc copies with a word loop or copyWithin (space.ts). A wasm module can import a
+// turn, realloc copies with a word loop or copyWithin, and debug mode junk-fills with Int32 stores
+// (space.ts). A wasm module can import a
 // shared WebAssembly.Memory, and its memory.fill and memory.copy run as native memset and memmove.
 // A heap made by Heap.fromMemory (or restoreInto, or attached to one) gets them; a heap on a plain
 // SharedArrayBuffer (Heap.create) cannot: wasm imports memories, never buffers.
@@ -22,15 +23,15 @@
 // Where WebAssembly cannot compile (a page whose Content-Security-Policy forbids it), makeBulk
 // returns null and the loops do all of it.
 
-/** Bytes from which zeroBytes calls memory.fill (below, the Float64 loop is as fast). */
+/** Bytes from which zeroBytes and fillBytes call memory.fill (below, the loops are as fast). */
 export const BULK_FILL_MIN = 256;
 /** Bytes from which copyBlock calls memory.copy (below, the word loop is as fast). */
 export const BULK_COPY_MIN = 64;
 
 /** memory.fill and memory.copy over one memory. Addresses and lengths are uint32 (wasm32). */
 export interface Bulk {
-  /** Zeroes bytes [dst, dst + n). */
-  zero(dst: number, n: number): void;
+  /** Sets bytes [dst, dst + n) to `byte` (its low 8 bits). */
+  fill(dst: number, byte: number, n: number): void;
   /** Copies n bytes from src to dst (the ranges may overlap, as memmove's). */
   copy(dst: number, src: number, n: number): void;
 }
@@ -40,8 +41,8 @@ export interface Bulk {
 //
 //   (module
 //     (import "s" "m" (memory 0 65536 shared))
-//     (func (export "zero") (param $dst i32) (param $n i32)
-//       (memory.fill (local.get $dst) (i32.const 0) (local.get $n)))
+//     (func (export "fill") (param $dst i32) (param $byte i32) (param $n i32)
+//       (memory.fill (local.get $dst) (local.get $byte) (local.get $n)))
 //     (func (export "copy") (param $dst i32) (param $src i32) (param $n i32)
 //       (memory.copy (local.get $dst) (local.get $src) (local.get $n))))
 //
@@ -49,19 +50,19 @@ export interface Bulk {
 // bits are the same uint32: memory.fill and memory.copy read addresses and lengths as unsigned.
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-  // type section (1), 12 bytes: 2 types, (i32 i32) -> (), (i32 i32 i32) -> ()
-  0x01, 0x0c, 0x02, 0x60, 0x02, 0x7f, 0x7f, 0x00, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00,
+  // type section (1), 7 bytes: 1 type, (i32 i32 i32) -> ()
+  0x01, 0x07, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00,
   // import section (2), 11 bytes: 1 import, "s" "m", a memory (2): shared with a maximum (3),
   // at least 0 pages, at most 65536 (0x80 0x80 0x04): any shared memory links
   0x02, 0x0b, 0x01, 0x01, 0x73, 0x01, 0x6d, 0x02, 0x03, 0x00, 0x80, 0x80, 0x04,
-  // function section (3), 3 bytes: 2 functions, of types 0 and 1
-  0x03, 0x03, 0x02, 0x00, 0x01,
-  // export section (7), 15 bytes: "zero" = function 0, "copy" = function 1
-  0x07, 0x0f, 0x02, 0x04, 0x7a, 0x65, 0x72, 0x6f, 0x00, 0x00, 0x04, 0x63, 0x6f, 0x70, 0x79, 0x00, 0x01,
+  // function section (3), 3 bytes: 2 functions, both of type 0
+  0x03, 0x03, 0x02, 0x00, 0x00,
+  // export section (7), 15 bytes: "fill" = function 0, "copy" = function 1
+  0x07, 0x0f, 0x02, 0x04, 0x66, 0x69, 0x6c, 0x6c, 0x00, 0x00, 0x04, 0x63, 0x6f, 0x70, 0x79, 0x00, 0x01,
   // code section (10), 26 bytes: 2 bodies
   0x0a, 0x1a, 0x02,
-  // zero: 11 bytes, no locals; local.get 0, i32.const 0, local.get 1, memory.fill 0, end
-  0x0b, 0x00, 0x20, 0x00, 0x41, 0x00, 0x20, 0x01, 0xfc, 0x0b, 0x00, 0x0b,
+  // fill: 11 bytes, no locals; local.get 0, local.get 1, local.get 2, memory.fill 0, end
+  0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0b, 0x00, 0x0b,
   // copy: 12 bytes, no locals; local.get 0, local.get 1, local.get 2, memory.copy 0 0, end
   0x0c, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x00, 0x00, 0x0b,
 ]);
@@ -84,7 +85,7 @@ export function makeBulk(memory: WebAssembly.Memory): Bulk | null {
   if (compiled === null) return null;
   try {
     const ex = new WebAssembly.Instance(compiled, { s: { m: memory } }).exports;
-    return { zero: ex.zero as Bulk["zero"], copy: ex.copy as Bulk["copy"] };
+    return { fill: ex.fill as Bulk["fill"], copy: ex.copy as Bulk["copy"] };
   } catch {
     return null; // this memory only
   }

@@ -46,7 +46,7 @@ import {
   captureStack, dropSample, ErrorV8, HeapProfile, markSampled, MAX_MAX_FRAMES, ProfileAlloc, readProfile,
   recordSample, resizeSample, sampleFrames, sampleCount, sampleGap, StackMemo, stackHere, unmarkSampled,
 } from "./profile.js";
-import { addrChunk, addrPage, auxIdx, Backing, copyBlock, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
+import { addrChunk, addrPage, auxIdx, Backing, copyBlock, fillBytes, mapIdx, pageAddr, Space, zeroBytes } from "./space.js";
 import { getRoot, setRoot } from "./roots.js";
 import { loadSnapshot, restoreSnapshot, restoreSnapshotInto, saveSnapshot, takeSnapshot } from "./snapshot.js";
 import { gatherStats, HeapStats } from "./stats.js";
@@ -434,7 +434,7 @@ export class Heap {
           }
           this.giveBackIfCorrupt(bin, p);
         }
-        if (this.debug) s.u8.fill(L.JUNK_ALLOC, p, p + BIN_SIZE[bin]);
+        if (this.debug) fillBytes(s, p, BIN_SIZE[bin], L.JUNK_ALLOC);
         s.i32[p >>> 2] = this.debug ? s.i32[(p >>> 2) + 1] : 0; // clear the free mark
         return p;
       }
@@ -840,7 +840,7 @@ export class Heap {
         const bin = locBin;
         assertNotFreed(this.s, this.cache, this.slot, ptr, bin);
         if (this.debug) {
-          s.u8.fill(L.JUNK_FREE, ptr, ptr + BIN_SIZE[bin]);
+          fillBytes(s, ptr, BIN_SIZE[bin], L.JUNK_FREE);
           this.checkRunCheap(ptr);
         }
         if (this.cache !== 0) {
@@ -859,7 +859,7 @@ export class Heap {
         // it within its budget): its page info still says "large run", so the mark tells.
         if (cb >= 0) assertNotFreed(this.s, this.cache, this.slot, ptr, cb);
         if (cb >= 0 && this.cache !== 0 && cacheTakesLarge(s.i32, this.cache, locPages)) {
-          if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + locPages * L.PAGE_SIZE);
+          if (this.debug) fillBytes(s, ptr, locPages * L.PAGE_SIZE, L.JUNK_FREE);
           this.cachePush(cb, ptr);
           bytes = 0; // a large run that goes into the cache counts as an event (tcache.ts)
         } else {
@@ -871,7 +871,7 @@ export class Heap {
             arenaUnlock(s, a);
             throw doubleFree(pageAddr(s, locRun), "was freed already");
           }
-          if (this.debug) s.u8.fill(L.JUNK_FREE, pageAddr(s, locRun), pageAddr(s, locRun) + locPages * L.PAGE_SIZE);
+          if (this.debug) fillBytes(s, pageAddr(s, locRun), locPages * L.PAGE_SIZE, L.JUNK_FREE);
           largeFree(s, a, locRun, locPages);
           arenaUnlock(s, a);
         }
@@ -896,7 +896,7 @@ export class Heap {
       throw doubleFree(ptr, "was freed already");
     }
     const npages = chunkArg(e);
-    if (this.debug) s.u8.fill(L.JUNK_FREE, ptr, ptr + npages * L.PAGE_SIZE); // before another thread can take it
+    if (this.debug) fillBytes(s, ptr, npages * L.PAGE_SIZE, L.JUNK_FREE); // before another thread can take it
     poolGive(s, c, hugeSpan(e));
     s.f64[(s.hdr + L.H_HUGE_NFREE) >>> 1]++;
     s.f64[(s.hdr + L.H_HUGE_ALLOCATED) >>> 1] -= npages * L.PAGE_SIZE;
@@ -1356,5 +1356,5 @@ function roundUp8(n: number): number {
 
 /** Debug: fills `n` pages from global page `gpage` with the freed-memory junk byte. */
 function junkPages(s: Space, gpage: number, n: number): void {
-  s.u8.fill(L.JUNK_FREE, pageAddr(s, gpage), pageAddr(s, gpage + n));
+  fillBytes(s, pageAddr(s, gpage), n * L.PAGE_SIZE, L.JUNK_FREE);
 }

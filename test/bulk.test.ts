@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap } from "../src/index.js";
 import { Bulk, BULK_COPY_MIN, BULK_FILL_MIN, makeBulk } from "../src/bulk.js";
+import { fillBytes, Space } from "../src/space.js";
 import { allBytes, allocFilled, assertBlocks, Block, internals, MiB } from "./helpers.js";
 
 const WASM_PAGE = 65536;
@@ -28,10 +29,10 @@ test("memory.fill zeroes exactly [dst, dst + n) and memory.copy moves n bytes, o
   for (const n of [0, 1, 7, 8, 63, 64, 255, 256, 4096, 65536 + 13]) {
     for (const dst of [0, 8, 1000, 3 * WASM_PAGE - n]) {
       reset();
-      bulk.zero(dst, n);
+      bulk.fill(dst, 0, n);
       for (let i = 0; i < u8.length; i++) {
         const want = i >= dst && i < dst + n ? 0 : pat(i) || 1;
-        if (u8[i] !== want) assert.fail(`zero(${dst}, ${n}): byte ${i} is ${u8[i]}, not ${want}`);
+        if (u8[i] !== want) assert.fail(`fill(${dst}, 0, ${n}): byte ${i} is ${u8[i]}, not ${want}`);
       }
     }
     for (const [dst, src] of [[WASM_PAGE, 0], [100, 104], [104, 100], [2 * WASM_PAGE + 8, 2 * WASM_PAGE]]) {
@@ -46,22 +47,46 @@ test("memory.fill zeroes exactly [dst, dst + n) and memory.copy moves n bytes, o
   }
   // Out of the memory: a trap (WebAssembly.RuntimeError), nothing written.
   reset();
-  assert.throws(() => bulk.zero(u8.length - 8, 16), WebAssembly.RuntimeError);
+  assert.throws(() => bulk.fill(u8.length - 8, 0, 16), WebAssembly.RuntimeError);
   assert.equal(u8[u8.length - 8], pat(u8.length - 8) || 1);
 });
 
 test("any shared memory links, one of no pages too; an unshared one gets no module and spoils nothing", () => {
   const empty = makeBulk(sharedMemory(0));
   assert.ok(empty !== null, "a shared memory of 0 pages");
-  assert.throws(() => empty.zero(0, 8), WebAssembly.RuntimeError, "nothing to write in it");
+  assert.throws(() => empty.fill(0, 0, 8), WebAssembly.RuntimeError, "nothing to write in it");
   assert.equal(makeBulk(new WebAssembly.Memory({ initial: 1, maximum: 2 })), null, "an unshared memory does not link");
   const memory = sharedMemory(1);
   const next = makeBulk(memory);
   assert.ok(next !== null, "a shared memory after that still gets the module");
   const u8 = new Uint8Array(memory.buffer);
   u8.fill(9, 0, 64);
-  next.zero(8, 48);
+  next.fill(8, 0, 48);
   assert.deepEqual([u8[7], u8[8], u8[55], u8[56]], [9, 0, 0, 9]);
+});
+
+test("memory.fill sets any byte; fillBytes sets exactly [p, p + n) at any alignment, by its loops and by the module", () => {
+  const memory = sharedMemory(1);
+  const bulk = makeBulk(memory) as Bulk;
+  const u8 = new Uint8Array(memory.buffer);
+  bulk.fill(100, 0x1a5, 300); // the byte's low 8 bits
+  assert.ok(u8.subarray(100, 400).every((b) => b === 0xa5) && u8[99] === 0 && u8[400] === 0);
+  for (const backing of [new SharedArrayBuffer(WASM_PAGE), sharedMemory(1)]) {
+    const s = new Space(backing, 0);
+    const bytes = new Uint8Array(s.u8.buffer, 0, WASM_PAGE);
+    for (const n of [0, 1, 3, 4, 5, 8, 13, 255, 256, 261, 1000]) {
+      for (let p = 8; p < 16; p++) {
+        for (const byte of [0x5a, 0xa5, 0xff]) { // 0xff eight times over reads as a NaN: fill() stores it
+          bytes.fill(7);
+          fillBytes(s, p, n, byte);
+          for (let i = 0; i < 2048; i++) {
+            const want = i >= p && i < p + n ? byte : 7;
+            if (bytes[i] !== want) assert.fail(`fillBytes(${p}, ${n}, ${byte}): byte ${i} is ${bytes[i]}, not ${want}`);
+          }
+        }
+      }
+    }
+  }
 });
 
 test("addresses at and above 2^31 reach memory.fill and memory.copy as uint32", () => {
@@ -72,7 +97,7 @@ test("addresses at and above 2^31 reach memory.fill and memory.copy as uint32", 
   for (let i = 0; i < 8192; i++) u8[hi + i] = pat(i) || 1;
   bulk.copy(hi + 4096, hi, 4096);
   for (let i = 0; i < 4096; i++) assert.equal(u8[hi + 4096 + i], pat(i) || 1);
-  bulk.zero(hi, 4096);
+  bulk.fill(hi, 0, 4096);
   assert.ok(u8.subarray(hi, hi + 4096).every((b) => b === 0));
   assert.equal(u8[hi + 4096], pat(0) || 1);
   assert.equal(u8[hi - 1], 0, "the byte below was never written");
@@ -85,7 +110,7 @@ function spy(heap: Heap): { zeros: number[]; copies: number[] } {
   assert.ok(inner !== null, "a heap in a WebAssembly.Memory has memory.fill and memory.copy");
   const seen = { zeros: [] as number[], copies: [] as number[] };
   (s as { bulk: Bulk | null }).bulk = {
-    zero: (dst, n) => { seen.zeros.push(n); inner.zero(dst, n); },
+    fill: (dst, byte, n) => { seen.zeros.push(n); inner.fill(dst, byte, n); },
     copy: (dst, src, n) => { seen.copies.push(n); inner.copy(dst, src, n); },
   };
   return seen;

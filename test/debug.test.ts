@@ -12,9 +12,17 @@ import { allBytes, allocFilled, assertBlocks, Block, inThreadCache, internals } 
 const JUNK_ALLOC = 0xa5;
 const JUNK_FREE = 0x5a;
 
-for (const threadCache of [true, false]) {
-  test(`debug: a new small region is junk (0xa5) and a freed one 0x5a but for its free mark (threadCache ${threadCache})`, () => {
-    const heap = Heap.create({ initialBytes: 1 << 20, debug: true, threadCache });
+/** A debug heap on a SharedArrayBuffer, or in a WebAssembly.Memory (its junk goes through memory.fill: bulk.ts). */
+function debugHeap(threadCache: boolean, inMemory: boolean): Heap {
+  if (!inMemory) return Heap.create({ initialBytes: 1 << 20, debug: true, threadCache });
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: 4096, shared: true });
+  return Heap.fromMemory(memory, { initialBytes: 1 << 20, debug: true, threadCache });
+}
+
+for (const [threadCache, inMemory] of [[true, false], [false, false], [true, true], [false, true]]) {
+  const where = `threadCache ${threadCache}${inMemory ? ", in a WebAssembly.Memory" : ""}`;
+  test(`debug: a new small region is junk (0xa5) and a freed one 0x5a but for its free mark (${where})`, () => {
+    const heap = debugHeap(threadCache, inMemory);
     const neighbours: Block[] = [];
     for (let b = 0; b < NBINS; b++) {
       const size = BIN_SIZE[b];
@@ -37,8 +45,8 @@ for (const threadCache of [true, false]) {
     heap.check();
   });
 
-  test(`debug: freed large and huge blocks are junk-filled (threadCache ${threadCache})`, () => {
-    const heap = Heap.create({ initialBytes: 1 << 20, debug: true, threadCache });
+  test(`debug: freed large and huge blocks are junk-filled (${where})`, () => {
+    const heap = debugHeap(threadCache, inMemory);
     const before = allocFilled(heap, 20000);
     const p = heap.malloc(40000);
     const after = allocFilled(heap, 20000);

@@ -2,10 +2,10 @@
 // bulk instructions (memory.fill, memory.copy) in a module of 80 bytes, written out below.
 //
 // JavaScript has no fast memset or memmove for a SharedArrayBuffer: V8's TypedArray fill() stores
-// byte by byte there, copyWithin() is a relaxed copy, so calloc zeroes with Float64 stores, eight a
-// turn, realloc copies with a word loop or copyWithin, and debug mode junk-fills with Int32 stores
-// (space.ts). A wasm module can import a
-// shared WebAssembly.Memory, and its memory.fill and memory.copy run as native memset and memmove.
+// byte by byte there, copyWithin() is a relaxed copy, so calloc zeroes and debug mode junk-fills
+// with Float64 stores, eight a turn, and realloc copies with a word loop or copyWithin (space.ts).
+// A wasm module can import a shared WebAssembly.Memory, and its memory.fill and memory.copy run as
+// native memset and memmove.
 // A heap made by Heap.fromMemory (or restoreInto, or attached to one) gets them; a heap on a plain
 // SharedArrayBuffer (Heap.create) cannot: wasm imports memories, never buffers.
 //

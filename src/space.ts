@@ -156,20 +156,23 @@ export function zeroBytes(s: Space, p: number, n: number): void {
     s.bulk.fill(p, 0, n); // in a WebAssembly.Memory: memory.fill (bulk.ts)
     return;
   }
-  const f64 = s.f64;
-  let i = p >>> 3;
-  const end = i + (n >>> 3); // not (p + n) >>> 3: a block may end at 2^32
+  const i = p >>> 3;
+  storeWords(s.f64, i, i + (n >>> 3), 0); // not (p + n) >>> 3: a block may end at 2^32
+}
+
+/** Stores `d` into f64[i .. end), eight a turn (zeroBytes, fillBytes). */
+function storeWords(f64: Float64Array, i: number, end: number, d: number): void {
   for (; i + 8 <= end; i += 8) {
-    f64[i] = 0;
-    f64[i + 1] = 0;
-    f64[i + 2] = 0;
-    f64[i + 3] = 0;
-    f64[i + 4] = 0;
-    f64[i + 5] = 0;
-    f64[i + 6] = 0;
-    f64[i + 7] = 0;
+    f64[i] = d;
+    f64[i + 1] = d;
+    f64[i + 2] = d;
+    f64[i + 3] = d;
+    f64[i + 4] = d;
+    f64[i + 5] = d;
+    f64[i + 6] = d;
+    f64[i + 7] = d;
   }
-  for (; i < end; i++) f64[i] = 0;
+  for (; i < end; i++) f64[i] = d;
 }
 
 /** The 8-byte pattern fillBytes stores: its bytes, and the double they read as. */
@@ -202,21 +205,9 @@ export function fillBytes(s: Space, p: number, n: number, byte: number): void {
   }
   let b = p;
   for (; b < end && (b & 7) !== 0; b++) u8[b] = byte; // to the first whole 8 bytes
-  const f64 = s.f64;
-  let i = b >>> 3;
-  const we = i + ((end - b) >>> 3);
-  for (; i + 8 <= we; i += 8) {
-    f64[i] = d;
-    f64[i + 1] = d;
-    f64[i + 2] = d;
-    f64[i + 3] = d;
-    f64[i + 4] = d;
-    f64[i + 5] = d;
-    f64[i + 6] = d;
-    f64[i + 7] = d;
-  }
-  for (; i < we; i++) f64[i] = d;
-  for (b = b + (we - (b >>> 3)) * 8; b < end; b++) u8[b] = byte; // the bytes after the last whole 8
+  const words = (end - b) >>> 3;
+  storeWords(s.f64, b >>> 3, (b >>> 3) + words, d);
+  for (b += words * 8; b < end; b++) u8[b] = byte; // the bytes after the last whole 8
 }
 
 /**

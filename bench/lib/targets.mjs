@@ -145,7 +145,7 @@ export function targetRows({ st, mt }) {
     // The same heap in a shared WebAssembly.Memory, where calloc zeroes with memory.fill and realloc
     // moves with memory.copy (the sabmalloc-wasm column): what the plain buffer's loops cost.
     const wasmX = pairRatio(r, "sabmalloc-wasm", peer);
-    if (Number.isFinite(wasmX) && id !== "malloc-free/65536") measured += `; the same heap in a shared WebAssembly.Memory, which ${id === "calloc/mix" ? "zeroes with memory.fill" : "moves blocks with memory.copy"} (sabmalloc-wasm): ${fmtNs(ns(r, "sabmalloc-wasm"))}, ${fmtRatio(wasmX)} ${peer}${wasmX <= k ? ", within the goal" : ""}`;
+    if (Number.isFinite(wasmX)) measured += `; the same heap in a shared WebAssembly.Memory, which ${id === "calloc/mix" ? "zeroes with memory.fill" : "moves blocks with memory.copy"} (sabmalloc-wasm): ${fmtNs(ns(r, "sabmalloc-wasm"))}, ${fmtRatio(wasmX)} ${peer}${wasmX <= k ? ", within the goal" : ""}`;
     const floor = floorCell(r, Number.isFinite(move) ? [["with the size classes' moves", "no-allocator-move"]] : []);
     rows.push(["3. growing", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ ${k === 1 ? "" : k + " × "}${peer} (${fmtNs(ns(r, peer))}): ${fmtRatio(x)}` : `${peer}: ${r.adapters[peer]?.status ?? "did not run"}`,

@@ -39,7 +39,7 @@ test("bench --smoke completes and reports every workload for every allocator", {
     assert.equal(r.status, 0, `bench exited with ${r.status}\n${r.stdout}\n${r.stderr}`);
     const res = JSON.parse(readFileSync(json, "utf8")) as Results;
     assert.deepEqual(res.adapters.map((a) => a.id).sort(), ["as-tlsf", "freelist", "gc-f64", "gc-u8", "js-objects",
-      "native-glibc", "native-jemalloc", "no-allocator", "no-allocator-mark", "no-allocator-move", "no-allocator-touch", "sabmalloc", "sabmalloc-lock", "sabmalloc-profiled", "sabmalloc-wasm", "thi.ng"]);
+      "native-glibc", "native-jemalloc", "no-allocator", "no-allocator-checked", "no-allocator-mark", "no-allocator-move", "no-allocator-touch", "sabmalloc", "sabmalloc-lock", "sabmalloc-profiled", "sabmalloc-wasm", "thi.ng"]);
     for (const a of res.adapters) {
       if (a.id.startsWith("native-") && !nativeIds.includes(a.id)) continue; // no compiler / no jemalloc: skipped
       assert.ok(a.ok, `${a.id} loaded${a.reason ? `: ${a.reason}` : ""}`);
@@ -55,6 +55,7 @@ test("bench --smoke completes and reports every workload for every allocator", {
         const na = (tree.test(w.id) ? id === "gc-u8" || id === "gc-f64" : id === "freelist" || id === "js-objects") ||
           (id === "no-allocator-touch" && !w.id.startsWith("replace/")) ||
           (id === "no-allocator-mark" && !w.id.startsWith("batch/") && !w.id.startsWith("replace/") && !/^malloc-free\/(16|32)$/.test(w.id)) ||
+          (id === "no-allocator-checked" && !/^malloc-free\/(16|32)$/.test(w.id)) ||
           (id === "no-allocator-move" && !w.id.startsWith("realloc/")) ||
           (id === "sabmalloc-wasm" && !/^(calloc|realloc)\//.test(w.id));
         if (na) assert.equal(o?.status, "n/a", `${w.id} / ${id}`);

@@ -31,9 +31,10 @@ test("targets: goals come from the same run, and met or not follows the numbers"
   const st = [
     // Pair by pair 10/9.5, 11/9.5, 12/9.5: median 1.16, within 1.2x.
     workload("malloc-free/32", { sabmalloc: res(10, 11, 12), "native-jemalloc": res(9.5, 9.5, 9.5), "no-allocator": res(2, 2, 2) }),
-    // 2x jemalloc; the pair over a free list with the mark takes 6 (0.75x jemalloc): sabmalloc 2.67x of it.
+    // 2x jemalloc; the pair over a free list with the mark takes 6 (0.75x jemalloc): sabmalloc 2.67x of it;
+    // with free's pointer checks 12 (1.5x jemalloc, above the goal): sabmalloc 1.33x of it.
     workload("malloc-free/16", { sabmalloc: res(16, 16, 16), "native-jemalloc": res(8, 8, 8), "no-allocator": res(2, 2, 2),
-      "no-allocator-mark": res(6, 6, 6) }),
+      "no-allocator-mark": res(6, 6, 6), "no-allocator-checked": res(12, 12, 12) }),
     // 3 x the hit pair = 33 ns; thi.ng's LIFO 40 ns: met at 30 ns, not met at 50 ns.
     workload("batch/100k/lifo", { sabmalloc: res(30, 30, 30), "thi.ng": res(40, 40, 40), "no-allocator": res(5, 5, 5) }),
     // With a free mark alone the loop takes 40 ns, above the 33 ns goal: the note says so.
@@ -117,7 +118,8 @@ test("targets: goals come from the same run, and met or not follows the numbers"
   assert.equal(row("5. hit pair", "malloc-free/32").met, "met");
   const h16 = row("5. hit pair", "malloc-free/16");
   assert.equal(h16.met, "**not met**");
-  assert.equal(h16.floor, "2.00 ns; with a free mark 6.00 ns");
-  assert.match(h16.note, /free list per size with the free mark .* takes 6\.00 ns, 0\.75× of jemalloc's \(sabmalloc: 2\.67× of it/);
+  assert.equal(h16.floor, "2.00 ns; with a free mark 6.00 ns; and free's pointer checks 12.0 ns");
+  assert.match(h16.note, /free list per size with the free mark .* takes 6\.00 ns, 0\.75× of jemalloc's \(sabmalloc: 2\.67× of it\)/);
+  assert.match(h16.note, /with free's checks of the pointer as well .* 12\.0 ns, 1\.50× of jemalloc's, above the goal \(sabmalloc: 1\.33× of it, the rest the thread cache/);
   assert.equal(row("6. native column", "every workload").met, "met");
 });

@@ -148,6 +148,52 @@ class NoAllocatorMark extends SizeLists {
 }
 const FREE_MARK = 0x7ee1f4ef; // odd: link ^ address ^ FREE_MARK has bit 0 set (links and addresses are multiples of 8)
 
+// no-allocator-checked (malloc+free of 16 and 32 B): the mark floor, and before it trusts a pointer
+// its free makes the checks sabmalloc's free fast path makes (the contract's INVALID_POINTER: a
+// pointer that is no block's start is reported, not freed): a uint32 in a chunk of the heap, that
+// chunk's entry in the chunk table, its page's info in the page map (a small run, its class, where
+// the page sits in it), and a region boundary told by one multiply (sizeclass.ts: isRegionStart).
+// The tables live at the bottom of the same buffer (area 0), read through the one view, as
+// sabmalloc's metadata is. What it leaves out of sabmalloc's fast paths is the thread cache: a
+// stack per class, its limit, and remote frees. jemalloc checks none of this.
+//
+//   area 0:  | chunk table: a word a 1 MiB chunk | page map: a word a 4 KiB page | (unused) |
+//   page info: bits 0-7 state (1: a small run), 8-15 size in 8-byte steps, 16-31 the page's
+//              start minus its area's, modulo the size (so the boundary check's offset stays small)
+const CK_SHIFT = 20, PG_SHIFT = 12;
+const CT_AT = 0, PM_AT = 2048; // word indices in area 0
+const NCHUNKS = ((NSIZES + 1) * 2 ** AREA_SHIFT) / 2 ** CK_SHIFT;
+class NoAllocatorChecked extends NoAllocatorMark {
+  constructor() {
+    super();
+    const m = this.i32;
+    this.div = new Int32Array(NSIZES + 1); // ceil(2^32 / size): sizeclass.ts's region divisor
+    for (let c = 1; c <= NSIZES; c++) this.div[c] = Math.ceil(2 ** 32 / (c * 8)) | 0;
+    for (let k = 2 ** AREA_SHIFT >>> CK_SHIFT; k < NCHUNKS; k++) m[CT_AT + k] = 1; // area 0 is no heap
+    for (let g = 2 ** AREA_SHIFT >>> PG_SHIFT; g < NCHUNKS << (CK_SHIFT - PG_SHIFT); g++) {
+      const c = g >>> (AREA_SHIFT - PG_SHIFT);
+      m[PM_AT + g] = 1 | (c << 8) | ((((g << PG_SHIFT) - c * 2 ** AREA_SHIFT) % (c * 8)) << 16);
+    }
+  }
+  free(p) {
+    const m = this.i32;
+    const c = p >>> CK_SHIFT;
+    if ((p >>> 0) === p && c < NCHUNKS && m[CT_AT + c] === 1) {
+      const info = m[PM_AT + (p >>> PG_SHIFT)];
+      if ((info & 255) === 1) {
+        const size = (info >>> 8) & 255;
+        const div = this.div[size];
+        const q = Math.imul(((p & ((1 << PG_SHIFT) - 1)) + (info >>> 16)) | 0, div); // as uint32 below div: a boundary
+        if (q >= 0 && q < div) {
+          super.free(p);
+          return;
+        }
+      }
+    }
+    if (p !== 0) throw new Error(`no-allocator-checked: ${p} is no block's start`);
+  }
+}
+
 // no-allocator-move (realloc only): the floor of growing a block under the contract's size
 // classes. A request up to SMALL_MAX bytes gets the smallest of the seed's classes that holds it
 // (8, 16, 32, 48, 64, then four classes a doubling), so a small block that grows into another class
@@ -210,6 +256,10 @@ function floorPeer(id, label, Impl, only) {
 export const noAllocatorMark = floorPeer("no-allocator-mark",
   "no allocator but a free list per size whose free reads each freed block's mark before it writes it, and whose malloc reads it back (the floor of a free mark; batch, random replace and the cache-hit pairs)",
   NoAllocatorMark, /^(batch|replace)\/|^malloc-free\/(16|32)$/);
+
+export const noAllocatorChecked = floorPeer("no-allocator-checked",
+  "no allocator but the free mark's free lists, and free checks the pointer as sabmalloc's fast path does (chunk table, page map, region boundary) before it trusts it (the floor of the cache-hit pair with the contract's checks; malloc+free of 16 and 32 B only)",
+  NoAllocatorChecked, /^malloc-free\/(16|32)$/);
 
 export const noAllocatorTouch = floorPeer("no-allocator-touch",
   "no allocator but a free list per size: free writes a link into each freed block, malloc reads it back (the floor of a free that links or marks the block; random replace only)",

@@ -20,7 +20,7 @@ import thing from "./thing.mjs";
 import tlsf from "./tlsf.mjs";
 import { gcU8, gcF64 } from "./gc.mjs";
 import { freeList, jsObjects } from "./tree-peers.mjs";
-import { noAllocator, noAllocatorMark, noAllocatorMove, noAllocatorTouch } from "./floor.mjs";
+import { noAllocator, noAllocatorChecked, noAllocatorMark, noAllocatorMove, noAllocatorTouch } from "./floor.mjs";
 import { nativeGlibc, nativeJemalloc } from "./native.mjs";
 
-export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, sabmallocProfiled, sabmallocWasm, tlsf, thing, gcU8, gcF64, noAllocator, noAllocatorTouch, noAllocatorMark, noAllocatorMove, freeList, jsObjects, nativeGlibc, nativeJemalloc];
+export const ALL_ADAPTERS = [sabmalloc, sabmallocLock, sabmallocProfiled, sabmallocWasm, tlsf, thing, gcU8, gcF64, noAllocator, noAllocatorTouch, noAllocatorMark, noAllocatorChecked, noAllocatorMove, freeList, jsObjects, nativeGlibc, nativeJemalloc];

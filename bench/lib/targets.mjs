@@ -183,11 +183,18 @@ export function targetRows({ st, mt }) {
     // contract's double-free check does, with no check of the pointer itself.
     const markNs = ns(r, "no-allocator-mark");
     const mark1 = Number.isFinite(markNs) && Number.isFinite(x)
-      ? `; the pair over a free list per size with the free mark (read and written at free, read and cleared at malloc) takes ${fmtNs(markNs)}, ${fmtRatio(pairRatio(r, "no-allocator-mark", "native-jemalloc"))} of jemalloc's (sabmalloc: ${fmtRatio(pairRatio(r, "sabmalloc", "no-allocator-mark"))} of it, the rest the pointer's checks: chunk table, page map, region boundary)` : "";
+      ? `; the pair over a free list per size with the free mark (read and written at free, read and cleared at malloc) takes ${fmtNs(markNs)}, ${fmtRatio(pairRatio(r, "no-allocator-mark", "native-jemalloc"))} of jemalloc's (sabmalloc: ${fmtRatio(pairRatio(r, "sabmalloc", "no-allocator-mark"))} of it)` : "";
+    // And with the checks free makes of the pointer before it trusts it (the contract's
+    // INVALID_POINTER): what is left above that is the thread cache's stack.
+    const checkedNs = ns(r, "no-allocator-checked");
+    const checkedX = pairRatio(r, "no-allocator-checked", "native-jemalloc");
+    const checked1 = Number.isFinite(checkedNs) && Number.isFinite(x)
+      ? `; with free's checks of the pointer as well (chunk table, page map, region boundary: a pointer that is no block's start is reported, where jemalloc's free trusts it) ${fmtNs(checkedNs)}, ${fmtRatio(checkedX)} of jemalloc's${checkedX > 1.2 ? ", above the goal" : ""} (sabmalloc: ${fmtRatio(pairRatio(r, "sabmalloc", "no-allocator-checked"))} of it, the rest the thread cache: a stack per class, its limit, remote frees)`
+      : mark1 ? " (the rest the pointer's checks: chunk table, page map, region boundary)" : "";
     rows.push(["5. hit pair", r.title, fmtNs(ns(r, "sabmalloc")),
       Number.isFinite(x) ? `≤ 1.2 × jemalloc (${fmtNs(ns(r, "native-jemalloc"))}): ${fmtRatio(x)}` : "native jemalloc did not run",
-      mark(met), floorCell(r, [["with a free mark", "no-allocator-mark"]]),
-      met === false ? `typed-array loads and stores, each with a bounds check (V8 inlines malloc and free into the loop), against jemalloc's fast path, which the C loop calls through the PLT; the first floor is the loop alone (a bump pointer, a count)${mark1}` : ""]);
+      mark(met), floorCell(r, [["with a free mark", "no-allocator-mark"], ["and free's pointer checks", "no-allocator-checked"]]),
+      met === false ? `typed-array loads and stores, each with a bounds check (V8 inlines malloc and free into the loop), against jemalloc's fast path, which the C loop calls through the PLT; the first floor is the loop alone (a bump pointer, a count)${mark1}${checked1}` : ""]);
   }
   // 6. The native column.
   const native = st.some((r) => ok(r.adapters["native-jemalloc"]));

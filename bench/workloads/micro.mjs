@@ -31,10 +31,12 @@ const scaled = (n, cfg, min = 1) => Math.max(min, Math.round(n * (cfg.scale ?? 1
 // readings are less than 1 ms apart (up to 4096), halved when they are more than 2 ms apart.
 // A slow allocator stops within a few operations of the deadline. The flat loops run their
 // operations in chunks of `stride`: an inner loop with nothing but the workload's own lines, then
-// the clock. (A counter tested inside the loop cost the cache-hit pair of sabmalloc 19-40% of its
-// time: with malloc's and free's bodies inlined, V8 keeps the counter's variables on the stack.
-// C's compiler takes either form the same; native.c runs the same chunks.) Each function repeats
-// the same few lines (they cannot share code: the harness compiles a copy of each function alone).
+// the clock. A counter tested inside the loop cost sabmalloc's cache-hit pair 7-13% of its time
+// and a batch of 1,000 blocks 15% in A/B runs: with malloc's and free's bodies inlined, V8 kept
+// the counter's variables on the stack. C's compiler takes either form the same; native.c runs the
+// same chunks. The realloc chains and the trees count their operations between readings. Each
+// function repeats the same few lines: they cannot share code, as the harness compiles a copy of
+// each function alone (one shared Clock object for them doubled the no-allocator floor's time).
 
 function runMallocFree(a, p, t, deadline) {
   const n = p.ops, size = p.size;

@@ -21,13 +21,13 @@
 // section's commit, never inside it: once in the pool another arena may take it, and a rollback of
 // the section must not write into a chunk that is no longer its own.
 
-import { chunkArg, chunkEntry, firstDataPage, hugeAddr, hugeChunks, hugeResize, hugeSpan, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeAddr, hugeChunks, hugeResize, hugeSpan, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
 import { corruption } from "./errors.js";
-import { crashPoint, gset, jsave, jset, journalClose, journalOpen } from "./journal.js";
+import { crashPoint, gset, jsave, jset, journalClose, journalOpen, journalRoom } from "./journal.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
-import { NBINS } from "./sizeclass.js";
-import { chunkWord, fillBytes, mapIdx, Space } from "./space.js";
+import { BIN_RUN_PAGES, NBINS } from "./sizeclass.js";
+import { chunkWord, fillBytes, mapIdx, pageAddr, Space } from "./space.js";
 import { freeRunKey, treeInsert, treeKey, treeKeyBelow, treeLowerBound, treeRemove } from "./tree.js";
 
 export const ARENA_WORDS = L.A_BINS + NBINS * L.BIN_WORDS;
@@ -63,17 +63,17 @@ export function arenaLock(s: Space, a: number): void {
   }
 }
 
-/** Commits the section, gives chunks it emptied back to the pool, and releases the lock. */
+/**
+ * Commits the section, gives chunks it emptied back to the pool, and releases the lock. Before the
+ * lock goes, the arena's kept empty runs go back, in sections of their own, when they are due
+ * (keptDue): keptLate then says how many pages went back, for a caller that found no room to retry.
+ */
 export function arenaUnlock(s: Space, a: number): void {
+  keptLate = 0;
   if (s.jw !== 0) {
     journalClose(s.i32, s.jw);
-    if (s.emptied.length > 0) {
-      // A new section with an empty journal: the releases change only derived state here (the
-      // chunk table is the global lock's), so a rollback has nothing to undo, only to rebuild.
-      journalOpen(s.i32, s.jw, a);
-      releaseEmptied(s, a);
-      journalClose(s.i32, s.jw);
-    }
+    giveEmptied(s, a);
+    if (keptDue(s, a)) keptLate = keptDrain(s, a);
   } else {
     releaseEmptied(s, a); // under the global lock, whose journal holds the whole section
     globalUnlock(s);
@@ -81,6 +81,18 @@ export function arenaUnlock(s: Space, a: number): void {
   crashPoint(s); // committed, still held
   s.heldArena = -1;
   lockRelease(s.i32, arenaWord(s, a) + L.A_LOCK);
+}
+
+/**
+ * Gives the chunks this section emptied to the pool, in a new section with an empty journal: the
+ * releases change only derived state here (the chunk table is the global lock's), so a rollback has
+ * nothing to undo, only to rebuild.
+ */
+function giveEmptied(s: Space, a: number): void {
+  if (s.emptied.length === 0) return;
+  journalOpen(s.i32, s.jw, a);
+  releaseEmptied(s, a);
+  journalClose(s.i32, s.jw);
 }
 
 /** Takes the global lock (again, when this thread holds it already) and opens its journal. */
@@ -173,6 +185,15 @@ export let runZero = false;
 export function runAlloc(s: Space, a: number, npages: number, state: number, bin: number): number {
   const aw = arenaWord(s, a);
   let run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
+  if (run === 0 && keptTable(s, aw) !== 0) {
+    // No fit: kept empty runs go back (merged with their free neighbours) before a new chunk. A
+    // small run needs one kept run as long, from the class that keeps most; a large run needs all
+    // of them back before any is used, or a run cut from the first few would leave them in pieces.
+    if (state === L.PS_LARGE || !keptReleaseOne(s, a, npages)) {
+      if (!keptReleaseAll(s, a)) return 0;
+    }
+    run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
+  }
   if (run === 0) {
     if (arenaAddChunk(s, a) < 0) return 0;
     run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
@@ -192,7 +213,10 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
  */
 function takeRun(s: Space, aw: number, run: number, have: number, head: number, npages: number, state: number, bin: number): number {
   let got = run;
-  if (state === L.PS_SMALL && have > npages &&
+  // Small runs and the table of kept runs (one meta page) come off the end: they never grow, and
+  // the start stays free for large runs, which grow into the pages after them.
+  const fromEnd = state === L.PS_SMALL || (state === L.PS_META && npages === L.ET_PAGES);
+  if (fromEnd && have > npages &&
       treeKeyBelow(s, s.i32[aw + L.A_RUNS], freeRunKey(have, run)) < freeRunKey(have - npages, run)) {
     // A small run comes off the free run's end: the free run keeps its first page, so its node
     // stays where it is in the tree (its shorter key still sorts after every smaller one), and
@@ -334,12 +358,228 @@ export function runAllocChunkStart(s: Space, a: number, npages: number): number 
   const aw = arenaWord(s, a);
   let c = s.i32[aw + L.A_SPARE] - 1;
   if (c <= 0 || !chunkEmpty(s, c)) {
-    const free = s.i32[aw + L.A_NCHUNKS] * L.DATA_PAGES - s.i32[aw + L.A_ACTIVE_PAGES] - s.i32[aw + L.A_META_PAGES];
+    // Kept empty runs count as free pages: runAlloc gives them back when it finds no fit.
+    const free = s.i32[aw + L.A_NCHUNKS] * L.DATA_PAGES - s.i32[aw + L.A_ACTIVE_PAGES] - s.i32[aw + L.A_META_PAGES] + keptPages(s, aw);
     c = free < 2 * L.DATA_PAGES ? arenaAddChunk(s, a) : -1;
   }
   if (c < 0) return 0;
   const run = c * L.CHUNK_PAGES + L.CHUNK_HEADER_PAGES;
   return takeRun(s, aw, run, L.DATA_PAGES, pageInfo(s, run), npages, L.PS_LARGE, 0);
+}
+
+// ---- Kept empty runs -------------------------------------------------------------------------------
+//
+// A small run that empties stays with its class instead of going back to the arena (bin.ts):
+// a program that frees a million blocks and makes a million more would otherwise give back and
+// carve again some 25,000 runs, each costing page infos, neighbour merges and free-run tree walks
+// (jemalloc's dirty extents wait in a cache for the same reason). The arena's table of kept runs is
+// a one-page meta run made at a bin's first new run (L.A_EMPTY, layout in layout.ts): a list per
+// class, linked through the runs' first map entries. Kept runs stay small runs of their class
+// (active pages), their regions free in their bitmaps, every one with its free mark.
+//
+// They go back to the arena's free runs (keptRelease):
+//   - when it has no fit for a request (runAlloc): one as long for a small run, all for a large one
+//     (those the section's journal has no room for at its unlock, and the caller tries again);
+//   - when the heap has grown since the arena last looked: another arena, or a huge block, needed
+//     new chunks (keptDue, at the unlock of a section that changed something);
+//   - when a call finds no room at all, in every arena, and the call is tried again (keptRetry);
+//   - on heap.trim(), with the table's page (keptTrim).
+
+/** Journal words that giving back one kept run may take, at most (runFree of up to 14 pages). */
+const KEPT_RELEASE_WORDS = 64;
+/**
+ * Journal words a section that gives kept runs back for want of pages leaves free for the rest of
+ * its work: a large run's page infos (at most 253 words), a fill's few new runs and bitmaps.
+ */
+const KEPT_RESERVE = 1024;
+
+/** Word index of the table of kept runs of the arena whose record is at `aw`, or 0: none yet. */
+export function keptTable(s: Space, aw: number): number {
+  const t = s.i32[aw + L.A_EMPTY];
+  return t === 0 ? 0 : pageAddr(s, t) >>> 2;
+}
+
+/**
+ * Makes arena `a`'s table of kept runs, unless the heap keeps none (keepEmptyRuns: false) or has
+ * no page for it. Fresh pages: plain writes; the table's page number goes through the journal, so
+ * that a rollback, which gives the page back, forgets it too.
+ */
+export function keptMakeTable(s: Space, a: number): void {
+  if ((s.i32[s.hdr + L.H_FLAGS] & L.HF_NO_KEEP) !== 0) return;
+  const run = runAlloc(s, a, L.ET_PAGES, L.PS_META, 0);
+  if (run === 0) return;
+  const m = s.i32;
+  const t = pageAddr(s, run) >>> 2;
+  m.fill(0, t, t + (L.ET_PAGES * L.PAGE_SIZE) / 4);
+  m[t + L.ET_EPOCH] = m[s.hdr + L.H_TRIM_EPOCH];
+  jset(s, arenaWord(s, a) + L.A_EMPTY, run);
+}
+
+/** Pages in the kept runs of the arena whose record is at `aw`. */
+export function keptPages(s: Space, aw: number): number {
+  const t = keptTable(s, aw);
+  let pages = 0;
+  if (t !== 0) for (let b = 0; b < NBINS; b++) pages += s.i32[t + L.ET_COUNT + b] * BIN_RUN_PAGES[b];
+  return pages;
+}
+
+/** Whether global page `run` heads a meta run of ET_PAGES pages in a chunk of arena `a` (a table of kept runs). */
+export function isKeptTable(s: Space, a: number, run: number): boolean {
+  if (!(run > 0 && run < s.nchunks * L.CHUNK_PAGES)) return false;
+  const c = run >>> L.CHUNK_PAGE_SHIFT;
+  const e = chunkEntry(s, c);
+  if (chunkKind(e) !== L.CK_ARENA || chunkArg(e) !== a || (run & (L.CHUNK_PAGES - 1)) < firstDataPage(s, c)) return false;
+  const info = pageInfo(s, run);
+  return (info & (L.PI_STATE_MASK | L.PI_HEAD)) === (L.PS_META | L.PI_HEAD) && infoSize(info) === L.ET_PAGES;
+}
+
+/** The kept run at the head of class `bin`'s list in table `t`, checked: CORRUPTION if it is no empty run of the class. */
+export function keptHead(s: Space, t: number, bin: number): number {
+  const run = s.i32[t + L.ET_HEAD + bin];
+  if (run === 0) return 0;
+  const info = run > 0 && run < s.nchunks * L.CHUNK_PAGES ? s.i32[mapIdx(s, run) + L.MAP_INFO] : -1;
+  if ((info & (L.PI_STATE_MASK | L.PI_HEAD)) !== (L.PS_SMALL | L.PI_HEAD) || infoBin(info) !== bin) {
+    throw corruption(`the list of kept empty runs of class ${bin} names page ${run}, which heads no run of that class (info ${info})`);
+  }
+  return run;
+}
+
+/** Whether the last keptRelease gave back every kept run (else the section's journal ran short). */
+export let keptAllReleased = true;
+/** A section ran out of pages while the arena kept runs it could not give back: all go at its unlock. */
+let keptShort = false;
+/** Pages of kept runs the last arenaUnlock gave back (keptDrain): a caller that got no room tries again. */
+export let keptLate = 0;
+
+/**
+ * Gives the kept runs of arena `a` back to its free runs, as many as the section's journal has room
+ * for while keeping `reserve` words of it for the rest of the section (each run's page infos are
+ * journaled: a few dozen words). Returns how many pages went back; keptAllReleased says if all did.
+ */
+export function keptRelease(s: Space, a: number, reserve: number): number {
+  keptAllReleased = true;
+  const t = keptTable(s, arenaWord(s, a));
+  if (t === 0) return 0;
+  let pages = 0;
+  for (let b = 0; b < NBINS; b++) {
+    if (s.i32[t + L.ET_COUNT + b] === 0 && s.i32[t + L.ET_HEAD + b] === 0) continue;
+    for (let run = keptHead(s, t, b); run !== 0; run = keptHead(s, t, b)) {
+      if (journalRoom(s) < reserve + KEPT_RELEASE_WORDS) {
+        keptAllReleased = false;
+        return pages;
+      }
+      keptFree(s, a, t, b, run);
+      pages += BIN_RUN_PAGES[b];
+    }
+  }
+  return pages;
+}
+
+/**
+ * In a section that needs a small run (or a meta run) of `npages` pages: gives back one kept run
+ * of at least as many pages, of the class that keeps the most of them. False when there is none.
+ */
+function keptReleaseOne(s: Space, a: number, npages: number): boolean {
+  const t = keptTable(s, arenaWord(s, a));
+  let best = -1;
+  for (let b = 0; b < NBINS; b++) {
+    if (BIN_RUN_PAGES[b] >= npages && s.i32[t + L.ET_COUNT + b] > (best < 0 ? 0 : s.i32[t + L.ET_COUNT + best])) best = b;
+  }
+  if (best < 0) return false;
+  const run = keptHead(s, t, best);
+  if (run === 0) throw corruption(`arena ${a}: its list of kept runs of class ${best} counts ${s.i32[t + L.ET_COUNT + best]} runs, holds none`);
+  keptFree(s, a, t, best, run);
+  return true;
+}
+
+/** Takes `run`, the head of class `bin`'s list in table `t`, off the list and gives it back to arena `a`. */
+function keptFree(s: Space, a: number, t: number, bin: number, run: number): void {
+  const m = s.i32;
+  m[t + L.ET_HEAD + bin] = m[mapIdx(s, run) + L.MAP_LEFT];
+  m[t + L.ET_COUNT + bin]--;
+  m[binWord(s, a, bin) + L.B_CURRUNS]--;
+  runFree(s, a, run, BIN_RUN_PAGES[bin]);
+}
+
+/**
+ * In a section that needs pages: gives every kept run of arena `a` back, or, when the section's
+ * journal has no room for all of them (KEPT_RESERVE words stay for the rest of the section), none
+ * more: false then, and the caller finds no room; the unlock gives them all back in sections of
+ * their own (keptShort) and the caller tries again (keptRetry).
+ */
+function keptReleaseAll(s: Space, a: number): boolean {
+  keptRelease(s, a, KEPT_RESERVE);
+  if (!keptAllReleased) keptShort = true;
+  return keptAllReleased;
+}
+
+/**
+ * At an unlock (section committed): whether all of arena `a`'s kept runs must go back now, because
+ * a section ran short of pages while it kept some (keptShort), or the heap has grown since the
+ * arena last looked (another arena or a huge block needed chunks its kept pages might have spared).
+ */
+function keptDue(s: Space, a: number): boolean {
+  const short = keptShort;
+  keptShort = false;
+  const t = keptTable(s, arenaWord(s, a));
+  if (t === 0) return false;
+  const epoch = s.i32[s.hdr + L.H_TRIM_EPOCH];
+  // A section that changed nothing (stats(), a profile read) leaves the kept runs as they are.
+  if (!short && (s.i32[t + L.ET_EPOCH] === epoch || s.i32[s.jw + L.J_COUNT] === 0)) return false;
+  s.i32[t + L.ET_EPOCH] = epoch;
+  return true;
+}
+
+/** Gives every kept run of arena `a` back, in as many sections as their journal entries need. Lock held, no section open. */
+function keptDrain(s: Space, a: number): number {
+  let pages = 0;
+  do {
+    journalOpen(s.i32, s.jw, a);
+    pages += keptRelease(s, a, 0);
+    journalClose(s.i32, s.jw);
+    giveEmptied(s, a);
+  } while (!keptAllReleased);
+  return pages;
+}
+
+/**
+ * For a caller that just found no room (no lock held): whether kept runs went back since, so that
+ * trying again may succeed. Those the last unlock gave back count (keptLate); else every arena's
+ * go back here, one arena at a time (their chunks that empty go to the pool, for any arena or a
+ * huge block), in sections under the global journal for a thread that has none of its own yet.
+ */
+export function keptRetry(s: Space): boolean {
+  if (keptLate > 0) {
+    keptLate = 0; // counted once: a caller that fails again does not try for ever
+    return true;
+  }
+  let pages = 0;
+  for (let a = 0, n = s.i32[s.hdr + L.H_NARENAS]; a < n; a++) {
+    if (keptTable(s, arenaWord(s, a)) === 0) continue;
+    let all = false;
+    while (!all) {
+      arenaLock(s, a);
+      pages += keptRelease(s, a, 0);
+      all = keptAllReleased;
+      arenaUnlock(s, a);
+    }
+  }
+  return pages > 0;
+}
+
+/**
+ * heap.trim(), in one section of arena `a`: gives kept runs back, and once all have gone the
+ * table's page too (the next new run of a bin makes it again). Returns the pages given back, the
+ * table's included; keptAllReleased says whether the arena has more to give (another section).
+ */
+export function keptTrim(s: Space, a: number): number {
+  const aw = arenaWord(s, a);
+  const pages = keptRelease(s, a, 0);
+  const run = s.i32[aw + L.A_EMPTY];
+  if (run === 0 || !keptAllReleased) return pages;
+  jset(s, aw + L.A_EMPTY, 0);
+  runFree(s, a, run, L.ET_PAGES);
+  return pages + L.ET_PAGES;
 }
 
 // ---- Freeing runs ---------------------------------------------------------------------------------

@@ -7,12 +7,19 @@
 //   | stats   |                         | ...             |
 //   +---------+                         +-----------------+   full runs: in no structure;
 //                                                             found again through the page map
+//   arena's table of kept runs
+//   +-----------+
+//   | head[bin] |--> empty run --> empty run --> 0           linked through their first map
+//   | count[bin]|                                           entries (MAP_LEFT), last emptied first
+//   +-----------+
 //
 // A run has no header inside its pages: its class and page index are in each page's info, its
 // free-region count in its first page's map entry (L.MAP_NFREE), its region bitmap in its first
-// page's aux slot. A run that becomes empty goes back to the arena at once; a run that was full and
-// gets a region back joins the tree (or becomes runcur, when it lies below runcur: jemalloc's policy
-// of filling the lowest addresses first, which keeps the heap packed).
+// page's aux slot. A run that becomes empty is kept for the class (arena.ts: kept empty runs), or
+// goes back to the arena at once when the heap keeps none; a run that was full and gets a region
+// back joins the tree (or becomes runcur, when it lies below runcur: jemalloc's policy of filling
+// the lowest addresses first, which keeps the heap packed). A bin that needs a run takes the lowest
+// non-full one, then a kept one, and only then a new one from the arena.
 //
 // Only free regions hold anything of the allocator's: a mark in their first word (layout.ts),
 // written for every region when a run is carved and again at every free. Handing regions out,
@@ -20,7 +27,7 @@
 //
 // Arena lock held for everything here.
 
-import { arenaWord, binWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";
+import { arenaWord, binWord, infoSize, keptHead, keptMakeTable, keptTable, pageInfo, runAlloc, runFree } from "./arena.js";
 import { bitCount, bitmapFill, bitmapGet, lowestBit } from "./bitmap.js";
 import { corruption } from "./errors.js";
 import { jsave, jset } from "./journal.js";
@@ -128,20 +135,31 @@ export function binTake(s: Space, a: number, bin: number, dst: number, n: number
 let newRun = false;
 
 /**
- * Makes the lowest non-full run (or a new one) the bin's runcur. Returns it, or 0. A new run
- * (newRun set) is not carved yet: the caller carves it and takes from it in one pass.
+ * Makes the lowest non-full run (else a kept empty one, else a new one) the bin's runcur. Returns
+ * it, or 0. A new run (newRun set) is not carved yet: the caller carves it and takes from it in one
+ * pass. The bin's first new run makes the arena's table of kept runs, if it has none.
  */
 function nextRun(s: Space, a: number, bin: number): number {
   const m = s.i32;
   const bw = binWord(s, a, bin);
   let run = treeFirst(s, m[bw + L.B_RUNS]);
-  newRun = run === 0;
+  newRun = false;
   if (run !== 0) {
     m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
   } else {
-    run = runAlloc(s, a, BIN_RUN_PAGES[bin], L.PS_SMALL, bin);
-    if (run === 0) return 0;
-    s.i32[bw + L.B_CURRUNS]++;
+    const t = keptTable(s, arenaWord(s, a));
+    run = t === 0 ? 0 : keptHead(s, t, bin);
+    if (run !== 0) {
+      // A kept empty run (arena.ts): binTake scans it as any other, reading back every mark.
+      m[t + L.ET_HEAD + bin] = m[mapIdx(s, run) + L.MAP_LEFT];
+      m[t + L.ET_COUNT + bin]--;
+    } else {
+      if (t === 0) keptMakeTable(s, a);
+      run = runAlloc(s, a, BIN_RUN_PAGES[bin], L.PS_SMALL, bin);
+      if (run === 0) return 0;
+      s.i32[bw + L.B_CURRUNS]++;
+      newRun = true;
+    }
   }
   s.i32[bw + L.B_RUNCUR] = run;
   return run;
@@ -207,9 +225,9 @@ export function binGiveMany(s: Space, a: number, bin: number, run: number, mask:
     n += bitCount(x & ~old);
     changed++;
   }
-  if (n > 0 && m[mapIdx(s, run) + L.MAP_NFREE] + n === BIN_NREGS[bin]) {
+  if (n > 0 && m[mapIdx(s, run) + L.MAP_NFREE] + n === BIN_NREGS[bin] && keptTable(s, arenaWord(s, a)) === 0) {
     // The run comes back whole and goes back to the arena (runGained): its bitmap is dead, not
-    // written (a bulk flush empties most of its runs so).
+    // written (a bulk flush empties most of its runs so). A run the arena keeps needs its bitmap.
     for (let w = 0; w < nwords; w++) mask[at + w] = 0;
     runGained(s, a, bin, run, n);
     return dup;
@@ -250,11 +268,19 @@ function runGained(s: Space, a: number, bin: number, run: number, n: number): vo
   s.f64[(aw + L.A_SMALL_ALLOCATED) >>> 1] -= n * BIN_SIZE[bin];
   const cur = m[bw + L.B_RUNCUR];
   if (nfree === BIN_NREGS[bin]) {
-    // Empty: out of the bin, back to the arena. (A run that was full is in no structure.)
+    // Empty: out of runcur or the tree (a run that was full is in no structure), into the arena's
+    // list of kept runs of this class, or back to the arena when it keeps none (arena.ts).
     if (cur === run) m[bw + L.B_RUNCUR] = 0;
     else if (had > 0) m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
-    m[bw + L.B_CURRUNS]--;
-    runFree(s, a, run, BIN_RUN_PAGES[bin]);
+    const t = keptTable(s, aw);
+    if (t !== 0) {
+      m[me + L.MAP_LEFT] = m[t + L.ET_HEAD + bin];
+      m[t + L.ET_HEAD + bin] = run;
+      m[t + L.ET_COUNT + bin]++;
+    } else {
+      m[bw + L.B_CURRUNS]--;
+      runFree(s, a, run, BIN_RUN_PAGES[bin]);
+    }
   } else if (had === 0 && cur !== run) {
     // Was full, so in no structure: it becomes runcur when it lies lower, else joins the tree.
     if (cur === 0 || run < cur) {

@@ -17,7 +17,7 @@
 // time limit: a lock that stays held (its holder died) is reported, not waited on forever. Every
 // walk is bounded, so garbage metadata makes it throw, never hang or read past the buffer.
 
-import { allLocks, ARENA_WORDS, arenaWord, binWord, infoBin, infoSize, lockAll, unlockAll } from "./arena.js";
+import { allLocks, ARENA_WORDS, arenaWord, binWord, infoBin, infoSize, isKeptTable, keptTable, lockAll, unlockAll } from "./arena.js";
 import { hasFreeMark } from "./bin.js";
 import { bitmapCount, bitmapGet } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan, zeroRangeOf } from "./chunk.js";
@@ -36,6 +36,10 @@ const STATE_NAMES = ["free", "small", "large", "meta"];
 interface ArenaTally {
   freeHeads: Set<number>;
   nonFull: Set<number>[];
+  /** Empty runs: the arena's kept runs (arena.ts), when it has a table of them. */
+  kept: Set<number>[];
+  /** The arena's table of kept runs (its first page), or 0. */
+  table: number;
   curregs: Int32Array;
   curruns: Int32Array;
   activePages: number;
@@ -100,6 +104,7 @@ function checkLocked(s: Space, nchunks: number, ownCache: number): void {
   for (let a = 0; a < narenas; a++) {
     tallies.push({
       freeHeads: new Set(), nonFull: Array.from({ length: NBINS }, () => new Set<number>()),
+      kept: Array.from({ length: NBINS }, () => new Set<number>()), table: m[arenaWord(s, a) + L.A_EMPTY],
       curregs: new Int32Array(NBINS), curruns: new Int32Array(NBINS),
       activePages: 0, metaPages: 0, metaRuns: [], largeBytes: 0, chunks: 0,
     });
@@ -238,7 +243,7 @@ function checkSmallRun(s: Space, run: number, bin: number, t: ArenaTally, where:
   const words = BIN_BITMAP_WORDS[bin];
   const counted = bitmapCount(m, bm, words);
   if (nfree !== counted) throw corruption(`${where}: class ${BIN_SIZE[bin]} run says ${nfree} free regions, its bitmap has ${counted}`);
-  if (nfree === nregs) throw corruption(`${where}: class ${BIN_SIZE[bin]} run is empty but was not returned to its arena`);
+  if (nfree === nregs && t.table === 0) throw corruption(`${where}: class ${BIN_SIZE[bin]} run is empty but was not returned to its arena`);
   if ((nregs & 31) !== 0 && (m[bm + words - 1] >>> (nregs & 31)) !== 0) {
     throw corruption(`${where}: class ${BIN_SIZE[bin]} run has bitmap bits past its ${nregs} regions`);
   }
@@ -246,12 +251,41 @@ function checkSmallRun(s: Space, run: number, bin: number, t: ArenaTally, where:
   t.curregs[bin] += nregs - nfree;
   t.curruns[bin]++;
   t.activePages += BIN_RUN_PAGES[bin];
-  if (nfree > 0) t.nonFull[bin].add(run);
+  if (nfree === nregs) t.kept[bin].add(run);
+  else if (nfree > 0) t.nonFull[bin].add(run);
+}
+
+/**
+ * The arena's table of kept runs (arena.ts): a meta run of its own, and each class's list holds
+ * exactly the empty runs of the class, each once, as many as its count says. Bounded: a walk stops
+ * at the first node that is not an expected run (a cycle meets a node it has seen).
+ */
+function checkKept(s: Space, a: number, t: ArenaTally): void {
+  const m = s.i32;
+  if (t.table === 0) return;
+  if (!isKeptTable(s, a, t.table)) throw corruption(`arena ${a}: its table of kept runs, page ${t.table}, is no meta run of the arena`);
+  const at = t.metaRuns.indexOf(t.table);
+  if (at >= 0) t.metaRuns.splice(at, 1); // not a thread block (checkSlots)
+  const tw = keptTable(s, arenaWord(s, a));
+  for (let b = 0; b < NBINS; b++) {
+    const expect = t.kept[b];
+    const seen = new Set<number>();
+    for (let run = m[tw + L.ET_HEAD + b]; run !== 0; run = m[mapIdx(s, run) + L.MAP_LEFT]) {
+      if (!expect.has(run) || seen.has(run)) {
+        throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: its list of kept runs names page ${run}, ${seen.has(run) ? "twice" : "not an empty run of the bin"}`);
+      }
+      seen.add(run);
+    }
+    if (seen.size !== expect.size || m[tw + L.ET_COUNT + b] !== expect.size) {
+      throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: ${expect.size} empty runs, its list of kept runs holds ${seen.size} and counts ${m[tw + L.ET_COUNT + b]}`);
+    }
+  }
 }
 
 function checkArena(s: Space, a: number, t: ArenaTally, maxNode: number): void {
   const m = s.i32;
   const aw = arenaWord(s, a);
+  checkKept(s, a, t);
   const seen = new Set<number>();
   const walked = treeWalk(s, m[aw + L.A_RUNS], t.freeHeads.size, maxNode, (node) => {
     if (!t.freeHeads.has(node)) throw corruption(`arena ${a}: free-run tree holds page ${node}, which heads no free run of this arena`);
@@ -270,6 +304,7 @@ function checkArena(s: Space, a: number, t: ArenaTally, maxNode: number): void {
           chunkArg(chunkEntry(s, cur >>> L.CHUNK_PAGE_SHIFT)) !== a || chunkKind(chunkEntry(s, cur >>> L.CHUNK_PAGE_SHIFT)) !== L.CK_ARENA) {
         throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: runcur ${cur} is no run of this bin`);
       }
+      if (t.kept[b].has(cur)) throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: runcur ${cur} is an empty run`);
       expect.delete(cur);
     }
     const inTree = new Set<number>();

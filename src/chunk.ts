@@ -78,6 +78,9 @@ function growTo(s: Space, n: number): boolean {
 
 /** Grows to `n` chunks, a little more when allowed (fewer grows, fewer view refreshes). */
 function growFor(s: Space, n: number): boolean {
+  // Arenas give back the empty runs they keep when they next unlock (arena.ts: keptAnswer): pages
+  // they kept may spare the next growth. A hint, not state: a rollback need not undo it.
+  s.i32[s.hdr + L.H_TRIM_EPOCH]++;
   const cur = s.i32[s.hdr + L.H_NCHUNKS];
   const generous = Math.min(n + (cur >>> 3), s.i32[s.hdr + L.H_MAX_CHUNKS]);
   return (generous > n && growTo(s, generous)) || growTo(s, n);

@@ -12,6 +12,7 @@
 //   arenas         arenas              integer 1 .. 256
 //   thread_cache   threadCache         true | false
 //   debug          debug               true | false
+//   keep_empty_runs keepEmptyRuns      true | false
 //   max_threads    maxThreads          integer 1 .. 4096
 //   profile        profile             true | false (profiling: another module's option)
 //   profile_sample profile.sampleBytes bytes, an integer >= 1 (with profile:true)
@@ -69,6 +70,7 @@ export function parseConf(text: string): Conf {
         break;
       }
       case "thread_cache":
+      case "keep_empty_runs":
       case "debug":
       case "stats_print":
       case "profile":
@@ -76,6 +78,8 @@ export function parseConf(text: string): Conf {
           bad("true or false");
         } else if (key === "thread_cache") {
           conf.options.threadCache = bool;
+        } else if (key === "keep_empty_runs") {
+          conf.options.keepEmptyRuns = bool;
         } else if (key === "debug") {
           conf.options.debug = bool;
         } else if (key === "stats_print") {
@@ -97,7 +101,7 @@ export function parseConf(text: string): Conf {
         break;
       }
       default:
-        conf.problems.push(`${key || JSON.stringify(item)}: unknown key (known: arenas, thread_cache, debug, max_threads, profile, profile_sample, profile_frames, stats_print)`);
+        conf.problems.push(`${key || JSON.stringify(item)}: unknown key (known: arenas, thread_cache, keep_empty_runs, debug, max_threads, profile, profile_sample, profile_frames, stats_print)`);
     }
   }
   if (profile !== undefined) {

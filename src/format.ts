@@ -1,7 +1,8 @@
 // format: a text report of a heap's statistics, laid out like jemalloc's malloc_stats_print.
 //
 //   ___ Begin sabmalloc statistics ___
-//   totals: allocated, cached (in thread caches), active, metadata, mapped, capacity, threads, chunks
+//   totals: allocated, cached (in thread caches), active, kept (empty runs), metadata, mapped, capacity,
+//           threads, chunks
 //   huge:   allocated / nmalloc / nfree
 //   arenas[i]:              (arena 0 always; others only when they have seen activity)
 //     assigned threads, chunks, active
@@ -59,17 +60,17 @@ function activeBin(b: BinStats): boolean {
 /** Regions in use over regions in the class's runs: how well its runs are packed. */
 function utilization(b: BinStats): string {
   if (b.curruns === 0) return "-";
-  const u = b.curregs / (b.curruns * b.nregs);
+  const u = b.curregs / (b.curruns * b.nregs); // kept empty runs count: they hold pages
   return u >= 1 ? "1" : u.toFixed(3);
 }
 
 function binLines(bins: BinStats[]): string[] {
   const rows = bins.filter(activeBin).map((b) => [
-    "", b.size, b.nregs, b.runPages, b.curregs, b.curruns, utilization(b), b.nmalloc, b.nfree, b.nfills, b.nflushes,
+    "", b.size, b.nregs, b.runPages, b.curregs, b.curruns, b.keptRuns ?? "-", utilization(b), b.nmalloc, b.nfree, b.nfills, b.nflushes,
   ]);
   if (rows.length === 0) return ["  bins: none used"];
   return table(
-    ["bins:", "size", "regs", "pgs", "curregs", "curruns", "util", "nmalloc", "nfree", "nfills", "nflushes"],
+    ["bins:", "size", "regs", "pgs", "curregs", "curruns", "kept", "util", "nmalloc", "nfree", "nfills", "nflushes"],
     rows,
     "  ",
   );
@@ -79,7 +80,7 @@ function binLines(bins: BinStats[]): string[] {
  * A text report of `stats` (from Heap.stats()), like jemalloc's malloc_stats_print: the totals, then
  * for each arena (arena 0 always, others when they have seen activity) its threads, the small and
  * large counters, and a table of the size classes that have seen activity: region size, regions per
- * run, pages per run, regions and runs now, utilization (curregs / (curruns * regs)), and the
+ * run, pages per run, regions and runs now, empty runs kept, utilization (curregs / (curruns * regs)), and the
  * nmalloc / nfree / fill / flush counters.
  */
 export function formatStats(stats: HeapStats): string {
@@ -89,6 +90,7 @@ export function formatStats(stats: HeapStats): string {
     ["allocated", stats.allocated],
     ["cached", stats.cached],
     ["active", stats.active],
+    ...(typeof stats.kept === "number" ? [["kept", stats.kept] as [string, number]] : []),
     ["metadata", stats.metadata],
     ["mapped", stats.mapped],
     ["capacity", stats.capacity],
@@ -116,6 +118,7 @@ export function formatStats(stats: HeapStats): string {
     let head = `  assigned threads: ${a.threads}`;
     if (typeof a.chunks === "number") head += `, chunks: ${a.chunks}`;
     if (typeof a.active === "number") head += `, active: ${a.active} (${formatBytes(a.active)})`;
+    if (typeof a.kept === "number" && a.kept > 0) head += `, kept (empty runs): ${a.kept} (${formatBytes(a.kept)})`;
     out.push(head);
     const total: ClassCounts = {
       allocated: a.small.allocated + a.large.allocated,

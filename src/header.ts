@@ -22,6 +22,13 @@ export interface HeapOptions {
   threadCache?: boolean;
   /** Junk-fill freed memory and verify on every free (default false). */
   debug?: boolean;
+  /**
+   * Arenas keep the small runs that empty, for the next blocks of their class (default true): a
+   * program that frees many blocks and makes as many again skips giving runs back and carving
+   * them anew. Kept runs go back when their arena needs pages, when the heap has had to grow, and
+   * on `heap.trim()`. false: every run that empties goes back at once.
+   */
+  keepEmptyRuns?: boolean;
   /** Thread slots: how many threads may be attached at once (default 1024, at most 4096). */
   maxThreads?: number;
   /**
@@ -82,13 +89,13 @@ export function readOptions(o: HeapOptions, base: number): ResolvedOptions {
   const slots = o.maxThreads ?? L.DEFAULT_SLOTS;
   checkInteger("maxThreads", slots);
   if (slots < 1 || slots > MAX_SLOTS) throw new RangeError(`sabmalloc: maxThreads must be 1 .. ${MAX_SLOTS}, not ${slots}`);
-  for (const k of ["threadCache", "debug"] as const) {
+  for (const k of ["threadCache", "debug", "keepEmptyRuns"] as const) {
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`sabmalloc: ${k} must be a boolean`);
   }
   const profileMean = readProfileOption(o.profile);
   const profileFrames = readProfileFrames(o.profile);
   const flags = (o.threadCache === false ? 0 : L.HF_THREAD_CACHE) | (o.debug ? L.HF_DEBUG : 0) |
-    (profileMean > 0 ? L.HF_PROFILE : 0);
+    (profileMean > 0 ? L.HF_PROFILE : 0) | (o.keepEmptyRuns === false ? L.HF_NO_KEEP : 0);
   const lockTimeout = o.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
   checkInteger("lockTimeout", lockTimeout);
   if (lockTimeout > 2 ** 31 - 1) throw new RangeError(`sabmalloc: lockTimeout must be at most 2^31 - 1 ms, not ${lockTimeout}`);

@@ -19,7 +19,7 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, insetToSpare, largeFree,
+  arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, insetToSpare, keptAllReleased, keptRetry, keptTrim, largeFree,
   pageInfo, runAllocChunkStart, runGrow, runShrink, runToHuge, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
 import { binTake, hasFreeMark, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
@@ -423,15 +423,8 @@ export class Heap {
           p = this.cachePop(bin);
           if (!hasFreeMark(s.i32, p)) throw writtenInCache(p, bin);
         } else {
-          const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
-          arenaLock(s, this.arena);
-          const got = binTake(s, this.arena, bin, scratch, 1);
-          p = s.i32[scratch] >>> 0;
-          arenaUnlock(s, this.arena);
-          if (got === 0) {
-            throwIfTakenCorrupt(bin);
-            return 0;
-          }
+          p = this.takeOne(bin);
+          if (p === 0) return 0;
           this.giveBackIfCorrupt(bin, p);
         }
         if (this.debug) fillBytes(s, p, BIN_SIZE[bin], L.JUNK_ALLOC);
@@ -562,18 +555,27 @@ export class Heap {
       return npages > L.DATA_PAGES ? this.mallocHuge(npages, 1) : this.mallocLarge(npages, 1);
     }
     const bin = sizeToBin(size);
+    const p = this.takeOne(bin);
+    if (p === 0) return 0;
+    this.giveBackIfCorrupt(bin, p);
+    s.i32[p >>> 2] = 0; // clear the free mark
+    return p;
+  }
+
+  /**
+   * One region of class `bin` straight from this thread's arena (no thread cache), or 0 when the
+   * heap is full (tried again when kept empty runs went back meanwhile: arena.ts).
+   */
+  private takeOne(bin: number): number {
+    const s = this.s;
     const scratch = arenaWord(s, this.arena) + L.A_SCRATCH;
     arenaLock(s, this.arena);
     const got = binTake(s, this.arena, bin, scratch, 1);
     const p = s.i32[scratch] >>> 0;
     arenaUnlock(s, this.arena);
-    if (got === 0) {
-      throwIfTakenCorrupt(bin);
-      return 0;
-    }
-    this.giveBackIfCorrupt(bin, p);
-    s.i32[p >>> 2] = 0; // clear the free mark
-    return p;
+    if (got !== 0) return p;
+    throwIfTakenCorrupt(bin);
+    return keptRetry(s) ? this.takeOne(bin) : 0;
   }
 
   /** Frees a block of profileBlock straight back to its arena. */
@@ -662,6 +664,9 @@ export class Heap {
       s.f64[(aw + L.A_LARGE_ALLOCATED) >>> 1] += npages * L.PAGE_SIZE;
     }
     arenaUnlock(s, a);
+    // No room, but kept empty runs have gone back since: again. (No empty chunk for a run at a
+    // chunk's start is no failure: the caller places it otherwise.)
+    if (run === 0 && !chunkStart && keptRetry(s)) return this.mallocLarge(npages, align, chunkStart);
     this.lastZero = zero;
     return run === 0 ? 0 : pageAddr(s, run);
   }
@@ -680,6 +685,8 @@ export class Heap {
     }
     this.lastZero = poolTakeZero;
     globalUnlock(s);
+    // No room, but arenas kept empty runs that have gone back since (chunks may have emptied): again.
+    if (c < 0 && keptRetry(s)) return this.mallocHuge(npages, align);
     return c < 0 ? 0 : s.hb + c * L.CHUNK_SIZE;
   }
 
@@ -1169,6 +1176,36 @@ export class Heap {
       this.s.refresh();
       const bad = cacheFlushAll(this.s, this.cache);
       if (bad > 0) throw lateDoubleFrees(bad, "this thread's cache");
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+  }
+
+  /**
+   * Gives back the empty small runs that the arenas keep for their classes (HeapOptions.keepEmptyRuns),
+   * in every arena, to its free pages, where any size can use them; a chunk left empty goes back to
+   * the pool (beyond each arena's one spare). Returns the bytes given back. Arenas give their kept
+   * runs back by themselves when they need pages and when the heap has had to grow: trim() is for
+   * a program that wants them back now, say before a phase of large blocks or a snapshot. This
+   * thread's cache keeps its blocks (flush() gives those back first).
+   */
+  trim(): number {
+    try {
+      this.live();
+      const s = this.s;
+      s.refresh();
+      let pages = 0;
+      for (let a = 0, n = s.i32[s.hdr + L.H_NARENAS]; a < n; a++) {
+        let done = false;
+        while (!done) {
+          arenaLock(s, a);
+          pages += keptTrim(s, a);
+          done = keptAllReleased;
+          arenaUnlock(s, a);
+        }
+      }
+      return pages * L.PAGE_SIZE;
     } catch (e) {
       this.abort();
       throw e;

@@ -122,6 +122,11 @@ export function jsave(s: Space, w: number, n: number, k: number): void {
   if (used + n + 2 > s.journalHigh) s.journalHigh = used + n + 2;
 }
 
+/** Words still free in the journal of the open arena section. */
+export function journalRoom(s: Space): number {
+  return 2 * journalCap(s, s.jcur) - s.i32[s.jcur + L.J_COUNT];
+}
+
 /** A journaled write of primary state under an arena lock (into the journal of the section). */
 export function jset(s: Space, w: number, v: number): void {
   journalWrite(s, s.jcur, w, v);

@@ -149,7 +149,9 @@ export const enum L {
   HEAP_MAGIC = 0x5ab3a11c | 0,
   // 5: huge blocks may be inset (CK_INSET). A version-4 heap is a version-5 heap without inset
   // blocks, so snapshots of version 4 restore (snapshot.ts); nothing older does.
-  HEAP_VERSION = 5,
+  // 6: arenas may keep empty small runs (A_EMPTY). A version-4 or 5 heap is a version-6 heap that
+  // keeps none (its A_EMPTY word is 0), so their snapshots restore too.
+  HEAP_VERSION = 6,
   HEAP_VERSION_READ_MIN = 4,
 
   H_MAGIC = 0,
@@ -174,6 +176,7 @@ export const enum L {
   H_NEXT_TAG = 24, // the last thread tag handed out by watch() (Atomics; slots.ts)
   H_LOCK_TIMEOUT = 25, // ms a thread waits for a lock before LOCK_TIMEOUT (0: for ever)
   H_GJOURNAL = 26, // word offset of the global lock's undo journal (journal.ts), after the slots
+  H_TRIM_EPOCH = 28, // bumped when the heap grows: arenas then give back the empty runs they keep (bin.ts)
   H_FIXED_WORDS = 32,
   // Heap profiles (profile.ts), in words the fields above left unused:
   H_PROF_LOCK = 15, // guards the profile's tables (lock order: profile, arena, global)
@@ -184,6 +187,7 @@ export const enum L {
   HF_THREAD_CACHE = 1,
   HF_DEBUG = 2,
   HF_PROFILE = 4, // sampled heap profiles (profile.ts)
+  HF_NO_KEEP = 8, // arenas give emptied small runs back at once, keeping none (keepEmptyRuns: false; bin.ts)
 
   // The roots area (roots.ts; added with snapshots): the last ROOTS_WORDS words of the header's
   // H_HEADER_PAGES pages, after the thread slots. ROOTS entries of a name (up to 12 bytes of UTF-8,
@@ -242,6 +246,7 @@ export const enum L {
   A_LARGE_NMALLOC = 16,
   A_LARGE_NFREE = 18,
   A_SCRATCH = 20, // a word for binTake to write one region into (no thread cache)
+  A_EMPTY = 21, // first page of the arena's table of kept empty small runs (below), or 0: none yet
   A_BINS = 22, // the bin records follow
 
   // ---- Bin record (inside an arena record) ------------------------------------------------------------
@@ -256,6 +261,19 @@ export const enum L {
   B_NFILLS = 8,
   B_NFLUSHES = 10,
   BIN_WORDS = 12,
+
+  // ---- Table of kept empty runs (a one-page meta run of the arena: bin.ts) ----------------------------
+  //
+  //   word  0 .. 63    ET_HEAD + bin: the bin's last emptied run (a global page), 0 = none; each
+  //                    run links to the next through its first page's map entry (MAP_LEFT)
+  //   word 64 .. 127   ET_COUNT + bin: how many runs that list holds
+  //   word 128         ET_EPOCH: the H_TRIM_EPOCH this arena last answered
+  //
+  // All of it is derived state (journal.ts): repair.ts rebuilds it from the runs' bitmaps.
+  ET_HEAD = 0,
+  ET_COUNT = 64,
+  ET_EPOCH = 128,
+  ET_PAGES = 1,
 
   // ---- Thread slot ------------------------------------------------------------------------------------
 

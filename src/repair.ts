@@ -13,7 +13,7 @@
 // values, a rebuild starts from nothing. Cumulative counters (nmalloc, nfree, ...) cannot be
 // rebuilt; nfree is set so that nmalloc - nfree is what is live, as it is in a heap at rest.
 
-import { arenaWord, binWord, infoBin, infoSize, pageInfo } from "./arena.js";
+import { arenaWord, binWord, infoBin, infoSize, isKeptTable, keptTable, pageInfo } from "./arena.js";
 import { bitmapCount } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan, setChunkEntry, zeroRangeOf } from "./chunk.js";
 import { corruption } from "./errors.js";
@@ -82,6 +82,11 @@ export function rebuildArena(s: Space, a: number): void {
   let emptyChunk = -1;
   const spare = m[aw + L.A_SPARE] - 1;
   let spareOk = false;
+  // The table of kept empty runs (arena.ts): its page number is primary state, its lists derived.
+  const kept = m[aw + L.A_EMPTY];
+  if (kept !== 0 && !isKeptTable(s, a, kept)) throw corruption(`arena ${a}: its table of kept runs, page ${kept}, is no meta run of the arena`);
+  const t = keptTable(s, aw);
+  if (t !== 0) m.fill(0, t + L.ET_HEAD, t + L.ET_EPOCH);
   for (let c = 0; c < nchunks; c++) {
     const e = chunkEntry(s, c);
     if (chunkKind(e) !== L.CK_ARENA || chunkArg(e) !== a) continue;
@@ -105,7 +110,13 @@ export function rebuildArena(s: Space, a: number): void {
         curregs[bin] += BIN_NREGS[bin] - nfree;
         curruns[bin]++;
         active += len;
-        if (nfree > 0) bins[bin] = treeInsert(s, bins[bin], g);
+        if (nfree === BIN_NREGS[bin] && t !== 0) {
+          m[me + L.MAP_LEFT] = m[t + L.ET_HEAD + bin];
+          m[t + L.ET_HEAD + bin] = g;
+          m[t + L.ET_COUNT + bin]++;
+        } else if (nfree > 0) {
+          bins[bin] = treeInsert(s, bins[bin], g);
+        }
       } else {
         if (len < 1 || p + len > L.CHUNK_PAGES) throw corruption(`chunk ${c} page ${p}: run of ${len} pages does not fit its chunk`);
         if (state === L.PS_FREE) {

@@ -19,7 +19,7 @@
 // The thread block is carved and freed while its thread has no journal of its own: those sections
 // hold the global lock too and journal into its journal (arena.ts: arenaLock).
 
-import { arenaLock, arenaUnlock, arenaWord, infoSize, pageInfo, runAlloc, runFree } from "./arena.js";
+import { arenaLock, arenaUnlock, arenaWord, infoSize, keptRetry, pageInfo, runAlloc, runFree } from "./arena.js";
 import { HeapError } from "./errors.js";
 import { crashPoint, jset } from "./journal.js";
 import { L } from "./layout.js";
@@ -76,6 +76,8 @@ export function makeBlock(s: Space, k: number, a: number, withCache: boolean): n
     jset(s, sw + L.S_TCACHE, withCache ? block + L.J_WORDS * 4 : 0);
   }
   arenaUnlock(s, a);
+  // No room, but the arena kept empty runs that have gone back since: again.
+  if (block === 0 && keptRetry(s)) return makeBlock(s, k, a, withCache);
   s.jw = block >>> 2;
   return block;
 }

@@ -3,7 +3,7 @@
 // Each arena's numbers are read under its lock, so each arena is self-consistent; the totals of a
 // heap that other threads are changing are a snapshot taken arena by arena.
 
-import { arenaLock, arenaUnlock, arenaWord, binWord } from "./arena.js";
+import { arenaLock, arenaUnlock, arenaWord, binWord, keptPages, keptTable } from "./arena.js";
 import { L } from "./layout.js";
 import { BIN_NREGS, BIN_RUN_PAGES, BIN_SIZE, NBINS } from "./sizeclass.js";
 import { Space } from "./space.js";
@@ -20,6 +20,8 @@ export interface BinStats {
   curregs: number;
   /** Runs of this class now. */
   curruns: number;
+  /** Of those, empty runs the arena keeps for this class (HeapOptions.keepEmptyRuns). */
+  keptRuns: number;
   /** Regions handed out from runs, ever. */
   nmalloc: number;
   /** Regions returned to runs, ever. */
@@ -46,6 +48,8 @@ export interface ArenaStats {
   chunks: number;
   /** Bytes of pages in this arena's small and large runs. */
   active: number;
+  /** Bytes of pages in the empty runs it keeps (counted in `active`; `heap.trim()` gives them back). */
+  kept: number;
 }
 
 export interface HeapStats {
@@ -59,6 +63,11 @@ export interface HeapStats {
   cached: number;
   /** Bytes of pages in active runs and huge allocations. */
   active: number;
+  /**
+   * Bytes of pages in empty small runs that arenas keep for their classes (counted in `active`):
+   * they go back when an arena needs pages, when the heap grows, and on `heap.trim()`.
+   */
+  kept: number;
   /** Bytes the allocator uses for itself: headers, page maps, bitmaps, thread caches. */
   metadata: number;
   /** Bytes of chunks in use (by arenas or huge allocations). */
@@ -83,16 +92,19 @@ export function gatherStats(s: Space): HeapStats {
   const arenas: ArenaStats[] = [];
   let allocated = 0;
   let active = 0;
+  let kept = 0;
   let metaPages = L.CHUNK_HEADER_PAGES + m[s.hdr + L.H_HEADER_PAGES]; // chunk 0's headers
   for (let a = 0; a < narenas; a++) {
     const aw = arenaWord(s, a);
     arenaLock(s, a);
     const bins: BinStats[] = [];
+    const t = keptTable(s, aw);
     for (let b = 0; b < NBINS; b++) {
       const bw = binWord(s, a, b);
+      const keptRuns = t === 0 ? 0 : m[t + L.ET_COUNT + b];
       bins.push({
         size: BIN_SIZE[b], nregs: BIN_NREGS[b], runPages: BIN_RUN_PAGES[b],
-        curregs: m[bw + L.B_CURREGS], curruns: m[bw + L.B_CURRUNS],
+        curregs: m[bw + L.B_CURREGS], curruns: m[bw + L.B_CURRUNS], keptRuns,
         nmalloc: f[(bw + L.B_NMALLOC) >>> 1], nfree: f[(bw + L.B_NFREE) >>> 1],
         nfills: f[(bw + L.B_NFILLS) >>> 1], nflushes: f[(bw + L.B_NFLUSHES) >>> 1],
       });
@@ -104,12 +116,14 @@ export function gatherStats(s: Space): HeapStats {
       bins,
       chunks: m[aw + L.A_NCHUNKS],
       active: m[aw + L.A_ACTIVE_PAGES] * L.PAGE_SIZE,
+      kept: keptPages(s, aw) * L.PAGE_SIZE,
     };
     metaPages += m[aw + L.A_META_PAGES] + (a === 0 ? st.chunks - 1 : st.chunks) * L.CHUNK_HEADER_PAGES;
     arenaUnlock(s, a);
     arenas.push(st);
     allocated += st.small.allocated + st.large.allocated;
     active += st.active;
+    kept += st.kept;
   }
   const huge = counts(f, s.hdr + L.H_HUGE_ALLOCATED, s.hdr + L.H_HUGE_NMALLOC, s.hdr + L.H_HUGE_NFREE);
   const nchunks = Atomics.load(m, s.hdr + L.H_NCHUNKS);
@@ -127,6 +141,7 @@ export function gatherStats(s: Space): HeapStats {
     allocated: allocated + huge.allocated,
     cached,
     active: active + huge.allocated,
+    kept,
     metadata: metaPages * L.PAGE_SIZE,
     mapped: (nchunks - pool) * L.CHUNK_SIZE,
     capacity: s.buffer().byteLength - s.hb,

@@ -50,7 +50,7 @@
 // hoard memory. What stayed unused is told by the blocks' marks, not by a low-water mark that every
 // malloc would have to keep (see cacheGc).
 
-import { arenaLock, arenaUnlock, infoBin, infoSize, largeFree, pageInfo } from "./arena.js";
+import { arenaLock, arenaUnlock, infoBin, infoSize, keptRetry, largeFree, pageInfo } from "./arena.js";
 import { bitCount } from "./bitmap.js";
 import { crashPoint, jsave, jset } from "./journal.js";
 import { binGive, binGiveMany, binTake, throwIfTakenCorrupt } from "./bin.js";
@@ -184,6 +184,8 @@ export function cacheFill(s: Space, tw: number, a: number, bin: number): number 
   crashPoint(s);
   m[tcRec(tw, bin) + L.TCR_DRY] = 1; // ran dry since the last GC visit
   throwIfTakenCorrupt(bin);
+  // No room, but the arena kept empty runs of other classes that have gone back since: again.
+  if (got === 0 && keptRetry(s)) return cacheFill(s, tw, a, bin);
   return got;
 }
 

@@ -293,15 +293,29 @@ test("double free of a small block is DOUBLE_FREE while its run has other live r
   }
 });
 
-test("double free of a small block whose run went back to the arena is INVALID_POINTER", () => {
+test("double free of a small block whose run went back to the arena is INVALID_POINTER; while the arena keeps the empty run, DOUBLE_FREE", () => {
   for (const threadCache of [true, false]) {
-    const f = fixture({ threadCache });
-    const { heap } = f;
-    const victim = heap.malloc(5000); // class 5120: a 5-page run of 4, which the fixture did not use
-    heap.free(victim);
-    heap.flush();
-    assertNoEffect(f, `free twice (threadCache ${threadCache})`, () => heap.free(victim), isHeapError("INVALID_POINTER"));
-    assertNoEffect(f, "realloc after free", () => heap.realloc(victim, 10), isHeapError("INVALID_POINTER"));
+    for (const keepEmptyRuns of [false, true]) {
+      const f = fixture({ threadCache, keepEmptyRuns });
+      const { heap } = f;
+      const victim = heap.malloc(5000); // class 5120: a 5-page run of 4, which the fixture did not use
+      heap.free(victim);
+      heap.flush();
+      const what = `threadCache ${threadCache}, keepEmptyRuns ${keepEmptyRuns}`;
+      const kept5120 = (): number => heap.stats().arenas.reduce((n, a) => n + a.bins.find((b) => b.size === 5120)!.keptRuns, 0);
+      // (the cache's fill may have carved two runs of the class: both emptied)
+      if (keepEmptyRuns) assert.ok(kept5120() >= 1, `${what}: the emptied run is kept`);
+      else assert.equal(kept5120(), 0, `${what}: the emptied run went back`);
+      if (keepEmptyRuns) {
+        // Still a run of its class, the region free in its bitmap: a double free, told as such.
+        assertNoEffect(f, `free twice (${what})`, () => heap.free(victim), isHeapError("DOUBLE_FREE"));
+        assertNoEffect(f, `realloc after free (${what})`, () => heap.realloc(victim, 10), isHeapError("DOUBLE_FREE"));
+        assert.ok(heap.trim() >= 5 * 4096, "trim() gives the kept run back");
+        assert.equal(kept5120(), 0);
+      }
+      assertNoEffect(f, `free twice after the run went back (${what})`, () => heap.free(victim), isHeapError("INVALID_POINTER"));
+      assertNoEffect(f, `realloc after free (${what})`, () => heap.realloc(victim, 10), isHeapError("INVALID_POINTER"));
+    }
   }
 });
 

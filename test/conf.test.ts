@@ -33,6 +33,9 @@ test("parseConf reads every key", () => {
   assert.deepEqual(parseConf("").options, {});
   assert.deepEqual(parseConf("profile:true,profile_frames:12").options, { profile: { maxFrames: 12 } });
   assert.deepEqual(parseConf("profile:true,profile_sample:64,profile_frames:128").options, { profile: { sampleBytes: 64, maxFrames: 128 } });
+  assert.deepEqual(parseConf("keep_empty_runs:false").options, { keepEmptyRuns: false });
+  assert.deepEqual(parseConf("keep_empty_runs:true").options, { keepEmptyRuns: true });
+  assert.ok(parseConf("keep_empty_runs:sometimes").problems.some((p) => p.startsWith("keep_empty_runs:")));
 });
 
 test("parseConf names every unknown key and bad value, and leaves them out", () => {

@@ -143,6 +143,21 @@ function movedToChunkStart(name: string, from: number, to: number, inChunk0: boo
   };
 }
 
+/** A flush of 300 blocks of 16-80 B, six in seven of them freed: most of their runs empty. */
+function flushEmptyingRuns(name: string, options: HeapOptions): Scenario {
+  return {
+    name,
+    options,
+    setup: (w) => {
+      const mine: Block[] = [];
+      for (let i = 0; i < 300; i++) mine.push(allocFilled(w.victim, 16 + (i % 5) * 16));
+      for (let i = 0; i < mine.length; i++) if (i % 7 !== 0) w.victim.free(mine[i].p);
+      w.live.push(...mine.filter((_, i) => i % 7 === 0));
+    },
+    op: (w) => w.victim.flush(),
+  };
+}
+
 const SCENARIOS: Scenario[] = [
   { name: "cache fill (a new run, carved)", op: (w) => { w.inflight = 48; w.victim.malloc(48); } },
   {
@@ -155,15 +170,68 @@ const SCENARIOS: Scenario[] = [
     },
     op: (w) => { w.inflight = 48; w.victim.malloc(48); },
   },
+  flushEmptyingRuns("flush (runs emptied and kept for their classes)", {}),
+  flushEmptyingRuns("flush (runs emptied and given back at once: keepEmptyRuns false, pages merged, a chunk given back)", { keepEmptyRuns: false }),
   {
-    name: "flush (runs emptied, pages merged, a chunk given back)",
+    name: "cache fill from a kept empty run",
     setup: (w) => {
-      const mine: Block[] = [];
-      for (let i = 0; i < 300; i++) mine.push(allocFilled(w.victim, 16 + (i % 5) * 16));
-      for (let i = 0; i < mine.length; i++) if (i % 7 !== 0) w.victim.free(mine[i].p);
-      w.live.push(...mine.filter((_, i) => i % 7 === 0));
+      const mine = Array.from({ length: 400 }, () => w.victim.malloc(48));
+      for (const p of mine) w.victim.free(p);
+      w.victim.flush();
+      assert.ok(w.victim.stats().kept > 0);
     },
-    op: (w) => w.victim.flush(),
+    op: (w) => { w.inflight = 48; w.victim.malloc(48); },
+  },
+  {
+    name: "a large run that first gives back kept runs (one section)",
+    setup: (w) => {
+      // The victim's arena: kept runs of 64 B, then no free run of 200 pages but a spare's.
+      const mine = Array.from({ length: 64 * 40 }, () => w.victim.malloc(64));
+      for (const p of mine) w.victim.free(p);
+      w.victim.flush();
+      w.state.kept = w.victim.stats().kept;
+      assert.ok(w.state.kept >= 40 * 4096);
+    },
+    op: (w) => {
+      w.inflight = 240 * 4096;
+      const p = w.victim.malloc(240 * 4096);
+      if (p !== 0) w.victim.free(p);
+    },
+  },
+  {
+    name: "a large run that finds more kept runs than one section gives back (the unlock's sections, then again)",
+    setup: (w) => {
+      const mine = Array.from({ length: 16 * 300 }, () => w.victim.malloc(256)); // 300 runs
+      for (const p of mine) w.victim.free(p);
+      w.victim.flush();
+    },
+    op: (w) => {
+      w.inflight = 240 * 4096;
+      const p = w.victim.malloc(240 * 4096);
+      assert.notEqual(p, 0);
+      w.victim.free(p);
+    },
+  },
+  {
+    name: "the unlock's sections that give kept runs back after the heap grew",
+    setup: (w) => {
+      const mine = Array.from({ length: 16 * 300 }, () => w.victim.malloc(256)); // 300 runs: more than one section's journal holds
+      for (const p of mine) w.victim.free(p);
+      w.victim.flush();
+      const huge = w.heap.malloc(8 * MiB); // the survivor grows the heap
+      assert.notEqual(huge, 0);
+      w.heap.free(huge);
+    },
+    op: (w) => { w.inflight = 3072; w.victim.malloc(3000); },
+  },
+  {
+    name: "trim() (kept runs and the table's page given back)",
+    setup: (w) => {
+      const mine = Array.from({ length: 300 }, (_, i) => w.victim.malloc(16 + (i % 5) * 16));
+      for (const p of mine) w.victim.free(p);
+      w.victim.flush();
+    },
+    op: (w) => { w.victim.trim(); },
   },
   {
     name: "free into a full stack (half of it flushed)",

@@ -32,14 +32,43 @@ test("the report has the totals, arena 0, the large and huge counters, and a lin
   assert.deepEqual(bins.map((l) => Number(l.trim().split(/ +/)[0])), [48, 3072], "only the classes that were used");
 });
 
-test("bin lines show regions per run, run pages, curregs, curruns and utilization = curregs / (curruns * nregs)", () => {
+test("bin lines show regions per run, run pages, curregs, curruns, kept runs and utilization = curregs / (curruns * nregs)", () => {
   const { heap } = busyHeap();
-  const text = formatStats(heap.stats());
+  const stats = heap.stats();
+  const text = formatStats(stats);
   const line = text.split("\n").find((l) => /^ +48 /.test(l))!;
-  const [size, regs, pgs, curregs, curruns, util] = line.trim().split(/ +/);
+  const [size, regs, pgs, curregs, curruns, kept, util] = line.trim().split(/ +/);
   assert.deepEqual([size, regs, pgs], ["48", "256", "3"]);
   assert.ok(Number(curregs) >= 300);
+  const bin = stats.arenas[0].bins.find((b) => b.size === 48)!;
+  assert.deepEqual([Number(curregs), Number(curruns), Number(kept)], [bin.curregs, bin.curruns, bin.keptRuns]);
   assert.equal(util, (Number(curregs) / (Number(curruns) * 256)).toFixed(3));
+});
+
+test("kept empty runs show in the totals, in their arena's line and in their class's kept column", () => {
+  const heap = Heap.create({ initialBytes: 4 << 20 });
+  const ps: number[] = [];
+  for (let i = 0; i < 2000; i++) ps.push(heap.malloc(48));
+  for (const p of ps) heap.free(p);
+  heap.flush();
+  const stats = heap.stats();
+  const bin = stats.arenas[0].bins.find((b) => b.size === 48)!;
+  assert.ok(bin.keptRuns >= 7, `2000 blocks of 48 B fill 8 runs of 256: ${bin.keptRuns} kept`);
+  assert.equal(stats.kept, stats.arenas[0].kept);
+  assert.equal(stats.kept, bin.keptRuns * 3 * 4096);
+  const text = formatStats(stats);
+  assert.match(text, new RegExp(`^kept: +${stats.kept} +\\(`, "m"));
+  assert.match(text, new RegExp(`kept \\(empty runs\\): ${stats.kept} `));
+  const line = text.split("\n").find((l) => /^ +48 /.test(l))!;
+  assert.equal(Number(line.trim().split(/ +/)[5]), bin.keptRuns);
+  // Old stats (saved before kept runs existed) still print.
+  const old = JSON.parse(JSON.stringify(stats));
+  delete old.kept;
+  for (const a of old.arenas) {
+    delete a.kept;
+    for (const b of a.bins) delete b.keptRuns;
+  }
+  assert.doesNotMatch(formatStats(old), /^kept:/m);
 });
 
 test("columns line up: every row of a table ends at the same column", () => {

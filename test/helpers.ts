@@ -103,6 +103,20 @@ export function freeAllAssertEmpty(heap: Heap, ptrs: Iterable<number>): void {
   assert.equal(heap.stats().allocated, 0);
 }
 
+/**
+ * After everything was freed and flushed: the only active pages left are the empty runs the arenas
+ * keep (HeapOptions.keepEmptyRuns), and trim() gives those back: then no page is active.
+ */
+export function assertOnlyKeptActive(heap: Heap, what = "everything freed"): void {
+  const st = heap.stats();
+  assert.equal(st.active, st.kept, `${what}: the active pages are the kept empty runs`);
+  assert.ok(heap.trim() >= st.kept, `${what}: trim() gives the kept runs back`);
+  const end = heap.stats();
+  assert.equal(end.active, 0, `${what}, then trim(): no active pages`);
+  assert.equal(end.kept, 0);
+  heap.check();
+}
+
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 

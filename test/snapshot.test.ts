@@ -307,26 +307,38 @@ test("snapshot() after detach() throws DETACHED; a restored heap's threads start
   assert.equal(internals(r).hb, 0);
 });
 
-test("a snapshot of heap layout version 4 (before inset huge blocks) restores, as a heap of this version", () => {
-  const heap = Heap.create({ maxBytes: 128 * MiB });
-  const blocks = populate(heap, 200);
-  const bytes = heap.snapshot();
-  // Made as version 4 made it: the layout word of the snapshot and of the heap header in chunk 0.
-  const w = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
-  const headerLen = 64 + Math.ceil((w[6] * 4) / 16) * 16;
-  w[3] = 4;
-  w[(headerLen >> 2) + L.HEADER_WORD + L.H_VERSION] = 4;
-  w[10] = 0;
-  w[10] = xxhash32(bytes);
-  const r = Heap.restore(bytes);
-  r.check();
-  assertBlocks(r, blocks);
-  assert.equal(internals(r).i32[internals(r).hdr + L.H_VERSION], L.HEAP_VERSION, "the restored heap is of this version");
-  const other = Heap.attach(r.handle); // threads of this version attach to it
-  other.free(blocks[0].p);
-  other.detach();
-  freeAllAssertEmpty(r, blocks.slice(1).map((b) => b.p));
-});
+for (const version of [4, 5]) {
+  test(`a snapshot of heap layout version ${version} (before ${version === 4 ? "inset huge blocks" : "kept empty runs"}) restores, as a heap of this version`, () => {
+    // A heap that made no table of kept runs, as heaps of versions 4 and 5 had none.
+    const heap = Heap.create({ maxBytes: 128 * MiB, keepEmptyRuns: false });
+    const blocks = populate(heap, 200);
+    const bytes = heap.snapshot();
+    // Made as that version made it: the layout word of the snapshot and of the heap header in
+    // chunk 0, and no flag that it keeps no empty runs (no such flag then).
+    const w = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+    const headerLen = 64 + Math.ceil((w[6] * 4) / 16) * 16;
+    const hdr = (headerLen >> 2) + L.HEADER_WORD;
+    w[3] = version;
+    w[hdr + L.H_VERSION] = version;
+    w[hdr + L.H_FLAGS] &= ~L.HF_NO_KEEP;
+    w[10] = 0;
+    w[10] = xxhash32(bytes);
+    const r = Heap.restore(bytes);
+    r.check();
+    assertBlocks(r, blocks);
+    assert.equal(internals(r).i32[internals(r).hdr + L.H_VERSION], L.HEAP_VERSION, "the restored heap is of this version");
+    const other = Heap.attach(r.handle); // threads of this version attach to it
+    other.free(blocks[0].p);
+    other.detach();
+    freeAllAssertEmpty(r, blocks.slice(1).map((b) => b.p));
+    // It keeps empty runs from now on: its arenas make their tables as their bins need new runs.
+    const more = Array.from({ length: 3000 }, () => r.malloc(48));
+    for (const p of more) r.free(p);
+    r.flush();
+    r.check();
+    assert.ok(r.stats().kept > 0, "runs that empty are kept");
+  });
+}
 
 test("a large run made huge in place (its chunk's header pages unused) is restored at its pointer, and grows on", () => {
   const heap = Heap.create({ arenas: 1, maxBytes: 64 * MiB });

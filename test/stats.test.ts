@@ -9,7 +9,7 @@ import { L } from "../src/layout.js";
 import { BIN_SIZE, NBINS, SMALL_MAX } from "../src/sizeclass.js";
 import { addrPage, mapIdx } from "../src/space.js";
 import { TC_PAGES, TC_STACK, tcCount } from "../src/tcache.js";
-import { cacheBlockAddr, internals, MiB } from "./helpers.js";
+import { assertOnlyKeptActive, cacheBlockAddr, internals, MiB } from "./helpers.js";
 
 const PAGE = 4096;
 
@@ -55,24 +55,32 @@ function assertConsistent(st: HeapStats): void {
   let small = 0;
   let large = 0;
   let active = 0;
+  let kept = 0;
   for (const a of st.arenas) {
     let binBytes = 0;
     let runBytes = 0;
+    let keptBytes = 0;
     for (const b of a.bins) {
       assert.equal(b.nmalloc - b.nfree, b.curregs, `class ${b.size}: nmalloc - nfree = curregs`);
-      assert.ok(b.curregs <= b.curruns * b.nregs, `class ${b.size}: regions fit their runs`);
+      assert.ok(b.curregs <= (b.curruns - b.keptRuns) * b.nregs, `class ${b.size}: regions fit their runs, not the kept empty ones`);
+      assert.ok(b.keptRuns >= 0 && b.keptRuns <= b.curruns, `class ${b.size}: kept runs are runs of the class`);
+      keptBytes += b.keptRuns * b.runPages * PAGE;
       binBytes += b.curregs * b.size;
       runBytes += b.curruns * b.runPages * PAGE;
     }
     assert.equal(a.small.allocated, binBytes, "small.allocated = the bins' regions");
     assert.equal(a.small.nmalloc - a.small.nfree, a.bins.reduce((n, b) => n + b.curregs, 0));
     assert.equal(a.active, runBytes + a.large.allocated, "active = small runs + large runs");
+    assert.equal(a.kept, keptBytes, "kept = the bins' kept runs");
+    kept += a.kept;
     small += a.small.allocated;
     large += a.large.allocated;
     active += a.active;
   }
   assert.equal(st.allocated, small + large + st.huge.allocated, "allocated = small + large + huge");
   assert.equal(st.active, active + st.huge.allocated, "active = arenas' runs + huge blocks");
+  assert.equal(st.kept, kept, "kept = the arenas' kept runs");
+  assert.ok(st.allocated <= st.active - st.kept, "allocated <= active pages that are not kept empty runs");
   assert.ok(st.allocated <= st.active, "allocated <= active");
   assert.ok(st.active + st.metadata <= st.mapped, "active pages and metadata lie in mapped chunks");
   assert.equal(st.mapped, (st.chunks - st.poolChunks) * MiB, "mapped = chunks not in the pool");
@@ -105,7 +113,7 @@ test("without a thread cache, allocated is exactly the usable sizes of the live 
   const end = heap.stats();
   assertConsistent(end);
   assert.equal(end.allocated, 0);
-  assert.equal(end.active, 0);
+  assertOnlyKeptActive(heap);
   assert.equal(end.arenas[0].small.nmalloc, end.arenas[0].small.nfree);
   assert.equal(end.huge.nmalloc, end.huge.nfree);
   heap.check();

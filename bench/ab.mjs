@@ -50,6 +50,30 @@ const LOOPS = {
       for (let i = 0; i < n; i++) h.free(ps[i]);
     }
     return ((cpuMs() - t0) * 1e6) / (reps * n);`,
+  "batch 100k mixed LIFO": `const n = 100000; const sz = new Int32Array(n); let x = 7;
+    for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; sz[i] = Math.floor(8 * 2 ** (((x >>> 0) / 2 ** 32) * 7)); }
+    const ps = new Array(n); const reps = 10; const t0 = cpuMs();
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < n; i++) ps[i] = h.malloc(sz[i]);
+      for (let i = n - 1; i >= 0; i--) h.free(ps[i]);
+    }
+    return ((cpuMs() - t0) * 1e6) / (reps * n);`,
+  "batch 1M mixed FIFO": `const n = 1000000; const sz = new Int32Array(n); let x = 9;
+    for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; sz[i] = Math.floor(8 * 2 ** (((x >>> 0) / 2 ** 32) * 7)); }
+    const ps = new Array(n); const reps = 2; const t0 = cpuMs();
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < n; i++) ps[i] = h.malloc(sz[i]);
+      for (let i = 0; i < n; i++) h.free(ps[i]);
+    }
+    return ((cpuMs() - t0) * 1e6) / (reps * n);`,
+  "batch 1M mixed LIFO": `const n = 1000000; const sz = new Int32Array(n); let x = 9;
+    for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; sz[i] = Math.floor(8 * 2 ** (((x >>> 0) / 2 ** 32) * 7)); }
+    const ps = new Array(n); const reps = 2; const t0 = cpuMs();
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < n; i++) ps[i] = h.malloc(sz[i]);
+      for (let i = n - 1; i >= 0; i--) h.free(ps[i]);
+    }
+    return ((cpuMs() - t0) * 1e6) / (reps * n);`,
   "batch 100k FIFO": `const n = 100000; const ps = new Array(n); const reps = 10; const t0 = cpuMs();
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < n; i++) ps[i] = h.malloc(16 + (i & 3) * 16);

@@ -189,8 +189,10 @@ export function runAlloc(s: Space, a: number, npages: number, state: number, bin
     // No fit: kept empty runs go back (merged with their free neighbours) before a new chunk. A
     // small run needs one kept run as long, from the class that keeps most; a large run needs all
     // of them back before any is used, or a run cut from the first few would leave them in pieces.
+    // (A thread carving its own thread block journals into the small global journal, and its unlock
+    // gives nothing back: it takes a new chunk instead.)
     if (state === L.PS_LARGE || !keptReleaseOne(s, a, npages)) {
-      if (!keptReleaseAll(s, a)) return 0;
+      if (!keptReleaseAll(s, a) && s.jw !== 0) return 0;
     }
     run = treeLowerBound(s, s.i32[aw + L.A_RUNS], freeRunKey(npages, 0));
   }
@@ -509,7 +511,7 @@ function keptFree(s: Space, a: number, t: number, bin: number, run: number): voi
  */
 function keptReleaseAll(s: Space, a: number): boolean {
   keptRelease(s, a, KEPT_RESERVE);
-  if (!keptAllReleased) keptShort = true;
+  if (!keptAllReleased && s.jw !== 0) keptShort = true;
   return keptAllReleased;
 }
 

@@ -246,3 +246,22 @@ test("check() finds damage to the lists of kept runs: a count, a cycle, a run th
     assertHeapError(() => heap.check(), "CORRUPTION", "a run that holds a live block");
   }
 });
+
+test("a thread attaching while its arena's pages are all in kept runs gets its thread block, more threads too", () => {
+  // One arena, so every thread carves its block (journal, cache) there, in the global journal: a
+  // section that can give back only a few kept runs.
+  const heap = Heap.create({ initialBytes: 1 * MiB, maxBytes: 64 * MiB, arenas: 1 });
+  const ps = Array.from({ length: 40000 }, () => heap.malloc(256)); // ~10 MB in 1-page runs
+  for (const p of ps) heap.free(p);
+  heap.flush();
+  assert.ok(keptRuns(heap) > 2000);
+  const others = Array.from({ length: 6 }, () => Heap.attach(heap.handle));
+  for (const o of others) {
+    const b = allocFilled(o, 5000);
+    assertBlocks(o, [b]);
+    o.free(b.p);
+  }
+  heap.check();
+  for (const o of others) o.detach();
+  heap.check();
+});

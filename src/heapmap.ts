@@ -1,7 +1,7 @@
 // heapmap: an SVG picture of a heap, one row per chunk, one cell per page.
 //
 //   sabmalloc heap: 24 chunks, allocated 14.2 MiB, active 17.9 MiB, ...       <- title, totals
-//   [legend: header | thread cache | free | small 8 ... 14336 | large | huge | unused chunk]
+//   [legend: header | thread cache (or table of kept runs) | free | small 8 ... 14336 | large | huge | unused chunk]
 //
 //   chunk 0  arena 0  |hhhhh|HHH|ss|s|s|ssss|LLLLLLLLL|            free              |  41%
 //   chunk 1  arena 1  |hhhhh|sss|LLLL|ss|        free        |s|s|ssssss|s|          |  62%
@@ -68,7 +68,8 @@ function runSvg(r: RunView, gx: number, y: number): string {
     case "small": {
       const used = r.nregs! - r.nfree!;
       const h = used === 0 ? 0 : Math.max(1, Math.round((ROW * used) / r.nregs!));
-      const title = `<title>${r.size} B class: ${used}/${r.nregs} regions in use, ${r.pages} page${r.pages === 1 ? "" : "s"}</title>`;
+      const kept = used === 0 ? " (an empty run its arena keeps for the class)" : "";
+      const title = `<title>${r.size} B class: ${used}/${r.nregs} regions in use, ${r.pages} page${r.pages === 1 ? "" : "s"}${kept}</title>`;
       const fg = h > 0 ? `<rect x="${x}" y="${y + ROW - h}" width="${w}" height="${h}" class="S${r.bin}"/>` : "";
       return `<g><rect x="${x}" y="${y}" width="${w}" height="${ROW}" class="s${r.bin}"/>${fg}${title}</g>`;
     }
@@ -151,7 +152,7 @@ export function heapMap(heap: Heap): string {
 
   // Legend.
   const items: [string, string][] = [
-    ["header", "chunk header / heap header"], ["tcache", "thread cache"], ["free", "free page"],
+    ["header", "chunk header / heap header"], ["tcache", "thread cache / table of kept runs"], ["free", "free page"],
     ["large", "large run"], ["huge", "huge block"], ["slack", "huge: unused rest of its chunks"], ["unused", "unused chunk (pool)"],
   ];
   let lx = PAD;

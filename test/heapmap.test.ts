@@ -107,3 +107,16 @@ test("pageStates: a large run made huge in place shows its chunk's unused header
   for (const f of fillers) heap.free(f);
   heap.check();
 });
+
+test("heapMap: a run its arena keeps empty says so in its title; pageStates shows it as a small run with every region free", () => {
+  const heap = Heap.create({ initialBytes: 2 << 20, arenas: 1 });
+  const ps = Array.from({ length: 640 }, () => heap.malloc(64)); // 10 runs of 64 regions
+  for (const p of ps) heap.free(p);
+  heap.flush();
+  const keptRuns = heap.stats().arenas[0].bins.find((b) => b.size === 64)!.keptRuns;
+  assert.ok(keptRuns >= 9);
+  const empty = pageStates(heap).chunks.flatMap((c) => c.runs).filter((r) => r.kind === "small" && r.size === 64 && r.nfree === r.nregs);
+  assert.equal(empty.length, keptRuns);
+  const svg = heapMap(heap);
+  assert.equal((svg.match(/64 B class: 0\/64 regions in use, 1 page \(an empty run its arena keeps for the class\)/g) ?? []).length, keptRuns);
+});

@@ -21,7 +21,7 @@
 // section's commit, never inside it: once in the pool another arena may take it, and a rollback of
 // the section must not write into a chunk that is no longer its own.
 
-import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeAddr, hugeChunks, hugeResize, hugeSpan, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
+import { chunkArg, chunkEntry, chunkKind, firstDataPage, growthGate, hugeAddr, hugeChunks, hugeResize, hugeSpan, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
 import { corruption } from "./errors.js";
 import { crashPoint, gset, jsave, jset, journalClose, journalOpen, journalRoom } from "./journal.js";
 import { L } from "./layout.js";
@@ -384,7 +384,8 @@ export function runAllocChunkStart(s: Space, a: number, npages: number): number 
 //     (those the section's journal has no room for at its unlock, and the caller tries again);
 //   - when the heap has grown since the arena last looked: another arena, or a huge block, needed
 //     new chunks (keptDue, at the unlock of a section that changed something);
-//   - when a call finds no room at all, in every arena, and the call is tried again (keptRetry);
+//   - when a call finds no room at all, in every arena, and the call is tried again (keptRetry):
+//     also when a growth of the buffer was refused because arenas keep as many pages (growthGate);
 //   - on heap.trim(), with the table's page (keptTrim).
 
 /** Journal words that giving back one kept run may take, at most (runFree of up to 14 pages). */
@@ -544,17 +545,41 @@ function keptDrain(s: Space, a: number): number {
   return pages;
 }
 
+/** A growth was refused while arenas kept runs (growthGate): keptRetry gives them back, then the call again. */
+let growthRefused = false;
+/** The next growth goes ahead whatever arenas keep: keptRetry has just given their runs back. */
+let growAnyway = false;
+
+growthGate.mayGrow = (s: Space, chunks: number): boolean => {
+  if (growAnyway) {
+    growAnyway = false;
+    return true;
+  }
+  // As many pages kept as the growth would add (fewer cannot make as many free: whole chunks are
+  // what a huge block or another arena takes). Read without the other arenas' locks: a hint, a
+  // wrong one costs a retry, not a failure.
+  let kept = 0;
+  for (let a = 0, n = s.i32[s.hdr + L.H_NARENAS]; a < n; a++) kept += keptPages(s, arenaWord(s, a));
+  if (kept < chunks * L.DATA_PAGES) return true;
+  growthRefused = true;
+  return false;
+};
+
 /**
  * For a caller that just found no room (no lock held): whether kept runs went back since, so that
  * trying again may succeed. Those the last unlock gave back count (keptLate); else every arena's
  * go back here, one arena at a time (their chunks that empty go to the pool, for any arena or a
  * huge block), in sections under the global journal for a thread that has none of its own yet.
+ * After a growth refused for them (growthGate), the next try may grow.
  */
 export function keptRetry(s: Space): boolean {
   if (keptLate > 0) {
     keptLate = 0; // counted once: a caller that fails again does not try for ever
     return true;
   }
+  const refused = growthRefused;
+  growthRefused = false;
+  if (refused) growAnyway = true;
   let pages = 0;
   for (let a = 0, n = s.i32[s.hdr + L.H_NARENAS]; a < n; a++) {
     if (keptTable(s, arenaWord(s, a)) === 0) continue;
@@ -566,7 +591,7 @@ export function keptRetry(s: Space): boolean {
       arenaUnlock(s, a);
     }
   }
-  return pages > 0;
+  return pages > 0 || refused;
 }
 
 /**

@@ -77,14 +77,22 @@ function growTo(s: Space, n: number): boolean {
 }
 
 /** Grows to `n` chunks, a little more when allowed (fewer grows, fewer view refreshes). */
-function growFor(s: Space, n: number): boolean {
-  // Arenas give back the empty runs they keep when they next unlock (arena.ts: keptAnswer): pages
+function growFor(s: Space, n: number, gated: boolean): boolean {
+  // Arenas give back the empty runs they keep when they next unlock (arena.ts: keptDue): pages
   // they kept may spare the next growth. A hint, not state: a rollback need not undo it.
   s.i32[s.hdr + L.H_TRIM_EPOCH]++;
   const cur = s.i32[s.hdr + L.H_NCHUNKS];
+  if (gated && !growthGate.mayGrow(s, n - cur)) return false;
   const generous = Math.min(n + (cur >>> 3), s.i32[s.hdr + L.H_MAX_CHUNKS]);
   return (generous > n && growTo(s, generous)) || growTo(s, n);
 }
+
+/**
+ * Whether `chunks` new chunks may come from growing the buffer now. arena.ts says no while arenas
+ * keep at least as many pages in empty runs: the call then finds no room, has them given back, and
+ * tries again (arena.ts: keptRetry), so that the buffer grows only for pages nobody holds.
+ */
+export const growthGate = { mayGrow: (_s: Space, _chunks: number): boolean => true };
 
 // ---- The pool ---------------------------------------------------------------------------------------
 
@@ -107,7 +115,7 @@ export function poolTake(s: Space, n: number): number {
   }
   // Not enough in the pool: the free chunks at the end (runLen of them) plus new ones.
   const start = runLen > 0 ? runStart : total;
-  if (!growFor(s, start + n)) return -1;
+  if (!growFor(s, start + n, true)) return -1;
   return take(s, start, n);
 }
 
@@ -243,7 +251,7 @@ export function poolTakeAligned(s: Space, n: number, align: number): number {
     let fits = true;
     for (let k = c; k < c + n && k < s.nchunks && fits; k++) fits = chunkKind(chunkEntry(s, k)) === L.CK_FREE;
     if (!fits) continue;
-    if (c + n > s.nchunks && !growFor(s, c + n)) return -1;
+    if (c + n > s.nchunks && !growFor(s, c + n, true)) return -1;
     return take(s, c, n);
   }
   return -1;
@@ -263,7 +271,7 @@ export function hugeResize(s: Space, c: number, have: number, want: number): boo
   for (let k = c + have; k < c + want && k < s.nchunks; k++) {
     if (chunkKind(chunkEntry(s, k)) !== L.CK_FREE) return false;
   }
-  if (c + want > s.nchunks && !growFor(s, c + want)) return false;
+  if (c + want > s.nchunks && !growFor(s, c + want, false)) return false;
   take(s, c + have, want - have);
   return true;
 }

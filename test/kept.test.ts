@@ -165,15 +165,19 @@ test("when the heap grows, an arena gives its kept runs back at the next section
   const heap = Heap.create({ initialBytes: 2 * MiB, arenas: 2 });
   const other = Heap.attach(heap.handle);
   const ps = Array.from({ length: 20000 }, () => heap.malloc(256)); // 5 MB: chunks beyond a spare
+  const huge = other.malloc(2 * MiB); // at the end of the buffer, before the runs are kept
+  assert.notEqual(huge, 0);
   for (const p of ps) heap.free(p);
   heap.flush();
   const a = heap.stats().arenas.findIndex((x) => x.kept > 0);
   assert.ok(a >= 0);
   const kept = heap.stats().arenas[a].kept;
   assert.ok(kept > 1000 * PAGE);
-  const huge = other.malloc(8 * MiB); // the buffer grows
-  assert.notEqual(huge, 0);
-  heap.stats(); // reads change nothing: the runs stay
+  const capacity = heap.stats().capacity;
+  // The huge block grows in place at the buffer's end: the buffer grows (no other block could use
+  // the kept pages), and every arena is told.
+  assert.equal(other.realloc(huge, 8 * MiB), huge);
+  assert.ok(heap.stats().capacity > capacity);
   assert.equal(heap.stats().arenas[a].kept, kept, "a section that changes nothing keeps them");
   const pool = heap.stats().poolChunks;
   heap.free(heap.malloc(3000)); // a fill of another class: the section ends by giving them back
@@ -264,4 +268,27 @@ test("a thread attaching while its arena's pages are all in kept runs gets its t
   heap.check();
   for (const o of others) o.detach();
   heap.check();
+});
+
+test("the buffer does not grow while arenas keep runs whose pages could serve: another arena's blocks take them first", () => {
+  for (const keepEmptyRuns of [true, false]) {
+    const heap = Heap.create({ initialBytes: 1 * MiB, maxBytes: 256 * MiB, arenas: 2 });
+    const other = Heap.attach(heap.handle);
+    assert.deepEqual(heap.stats().arenas.map((a) => a.threads), [1, 1]);
+    const mine = Array.from({ length: 40000 }, () => heap.malloc(256)); // ~10 MB in one arena
+    for (const p of mine) heap.free(p);
+    heap.flush();
+    const before = heap.stats().capacity;
+    if (keepEmptyRuns) assert.ok(heap.stats().kept > 8 * MiB);
+    // The other arena: ~5 MB of another class, a huge block, and a large run.
+    const theirs = Array.from({ length: 5000 }, () => other.malloc(1000));
+    const huge = other.malloc(2 * MiB);
+    const large = other.malloc(100000);
+    assert.ok(theirs.every((p) => p !== 0) && huge !== 0 && large !== 0);
+    assert.equal(heap.stats().capacity, before, `keepEmptyRuns ${keepEmptyRuns}: no growth`);
+    heap.check();
+    for (const p of [...theirs, huge, large]) other.free(p);
+    other.detach();
+    heap.check();
+  }
 });

@@ -237,6 +237,8 @@ const CONFIGS: Array<[string, Config, number]> = [
   ["debug, thread cache on", { debug: true, threadCache: true }, 25],
   ["debug, thread cache off", { debug: true, threadCache: false }, 20],
   ["one arena, thread cache on", { arenas: 1 }, 25],
+  ["no kept empty runs, thread cache on", { keepEmptyRuns: false }, 25],
+  ["no kept empty runs, thread cache off", { keepEmptyRuns: false, threadCache: false }, 20],
   ["above 2 GiB, thread cache on", { high: true }, 12],
   ["above 2 GiB, thread cache off", { high: true, threadCache: false }, 12],
 ];

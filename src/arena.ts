@@ -386,7 +386,7 @@ export function runAllocChunkStart(s: Space, a: number, npages: number): number 
 //     new chunks (keptDue, at the unlock of a section that changed something);
 //   - when a call finds no room at all, in every arena, and the call is tried again (keptRetry):
 //     also when a growth of the buffer was refused because arenas keep as many pages (growthGate);
-//   - on heap.trim(), with the table's page (keptTrim).
+//   - on heap.trim(), with the table's page (keptGiveBackAll).
 
 /** Journal words that giving back one kept run may take, at most (runFree of up to 14 pages). */
 const KEPT_RELEASE_WORDS = 64;
@@ -447,8 +447,23 @@ export function keptHead(s: Space, t: number, bin: number): number {
   return run;
 }
 
+/** Puts the empty run `run` (class `bin`) at the head of its list in table `t`. Derived state: plain writes. */
+export function keptPush(s: Space, t: number, bin: number, run: number): void {
+  const m = s.i32;
+  m[mapIdx(s, run) + L.MAP_LEFT] = m[t + L.ET_HEAD + bin];
+  m[t + L.ET_HEAD + bin] = run;
+  m[t + L.ET_COUNT + bin]++;
+}
+
+/** Takes `run`, the head of class `bin`'s list in table `t` (keptHead), off the list. */
+export function keptPop(s: Space, t: number, bin: number, run: number): void {
+  const m = s.i32;
+  m[t + L.ET_HEAD + bin] = m[mapIdx(s, run) + L.MAP_LEFT];
+  m[t + L.ET_COUNT + bin]--;
+}
+
 /** Whether the last keptRelease gave back every kept run (else the section's journal ran short). */
-export let keptAllReleased = true;
+let keptAllReleased = true;
 /** A section ran out of pages while the arena kept runs it could not give back: all go at its unlock. */
 let keptShort = false;
 /** Pages of kept runs the last arenaUnlock gave back (keptDrain): a caller that got no room tries again. */
@@ -497,10 +512,8 @@ function keptReleaseOne(s: Space, a: number, npages: number): boolean {
 
 /** Takes `run`, the head of class `bin`'s list in table `t`, off the list and gives it back to arena `a`. */
 function keptFree(s: Space, a: number, t: number, bin: number, run: number): void {
-  const m = s.i32;
-  m[t + L.ET_HEAD + bin] = m[mapIdx(s, run) + L.MAP_LEFT];
-  m[t + L.ET_COUNT + bin]--;
-  m[binWord(s, a, bin) + L.B_CURRUNS]--;
+  keptPop(s, t, bin, run);
+  s.i32[binWord(s, a, bin) + L.B_CURRUNS]--;
   runFree(s, a, run, BIN_RUN_PAGES[bin]);
 }
 
@@ -580,33 +593,34 @@ export function keptRetry(s: Space): boolean {
   const refused = growthRefused;
   growthRefused = false;
   if (refused) growAnyway = true;
+  return keptGiveBackAll(s, false) > 0 || refused;
+}
+
+/**
+ * Gives every arena's kept runs back (no lock held): one arena at a time, each in as many sections
+ * as its journal entries need; with `tables` (heap.trim()), each table's page too, once its lists
+ * are empty (the next new run of a bin makes it again). Returns the pages given back.
+ */
+export function keptGiveBackAll(s: Space, tables: boolean): number {
   let pages = 0;
   for (let a = 0, n = s.i32[s.hdr + L.H_NARENAS]; a < n; a++) {
-    if (keptTable(s, arenaWord(s, a)) === 0) continue;
+    const aw = arenaWord(s, a);
+    if (keptTable(s, aw) === 0) continue;
     let all = false;
     while (!all) {
       arenaLock(s, a);
       pages += keptRelease(s, a, 0);
       all = keptAllReleased;
+      const table = s.i32[aw + L.A_EMPTY];
+      if (all && tables && table !== 0) {
+        jset(s, aw + L.A_EMPTY, 0);
+        runFree(s, a, table, L.ET_PAGES);
+        pages += L.ET_PAGES;
+      }
       arenaUnlock(s, a);
     }
   }
-  return pages > 0 || refused;
-}
-
-/**
- * heap.trim(), in one section of arena `a`: gives kept runs back, and once all have gone the
- * table's page too (the next new run of a bin makes it again). Returns the pages given back, the
- * table's included; keptAllReleased says whether the arena has more to give (another section).
- */
-export function keptTrim(s: Space, a: number): number {
-  const aw = arenaWord(s, a);
-  const pages = keptRelease(s, a, 0);
-  const run = s.i32[aw + L.A_EMPTY];
-  if (run === 0 || !keptAllReleased) return pages;
-  jset(s, aw + L.A_EMPTY, 0);
-  runFree(s, a, run, L.ET_PAGES);
-  return pages + L.ET_PAGES;
+  return pages;
 }
 
 // ---- Freeing runs ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@
 //
 // Arena lock held for everything here.
 
-import { arenaWord, binWord, infoSize, keptHead, keptMakeTable, keptTable, pageInfo, runAlloc, runFree } from "./arena.js";
+import { arenaWord, binWord, infoSize, keptHead, keptMakeTable, keptPop, keptPush, keptTable, pageInfo, runAlloc, runFree } from "./arena.js";
 import { bitCount, bitmapFill, bitmapGet, lowestBit } from "./bitmap.js";
 import { corruption } from "./errors.js";
 import { jsave, jset } from "./journal.js";
@@ -151,8 +151,7 @@ function nextRun(s: Space, a: number, bin: number): number {
     run = t === 0 ? 0 : keptHead(s, t, bin);
     if (run !== 0) {
       // A kept empty run (arena.ts): binTake scans it as any other, reading back every mark.
-      m[t + L.ET_HEAD + bin] = m[mapIdx(s, run) + L.MAP_LEFT];
-      m[t + L.ET_COUNT + bin]--;
+      keptPop(s, t, bin, run);
     } else {
       if (t === 0) keptMakeTable(s, a);
       run = runAlloc(s, a, BIN_RUN_PAGES[bin], L.PS_SMALL, bin);
@@ -274,9 +273,7 @@ function runGained(s: Space, a: number, bin: number, run: number, n: number): vo
     else if (had > 0) m[bw + L.B_RUNS] = treeRemove(s, m[bw + L.B_RUNS], run);
     const t = keptTable(s, aw);
     if (t !== 0) {
-      m[me + L.MAP_LEFT] = m[t + L.ET_HEAD + bin];
-      m[t + L.ET_HEAD + bin] = run;
-      m[t + L.ET_COUNT + bin]++;
+      keptPush(s, t, bin, run);
     } else {
       m[bw + L.B_CURRUNS]--;
       runFree(s, a, run, BIN_RUN_PAGES[bin]);

@@ -19,7 +19,7 @@
 // input, a detached heap, debug mode, an empty or full stack - falls through to a *Slow method.
 
 import {
-  arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, insetToSpare, keptAllReleased, keptRetry, keptTrim, largeFree,
+  arenaLock, arenaUnlock, arenaWord, globalLock, globalUnlock, infoBin, insetToSpare, keptGiveBackAll, keptRetry, largeFree,
   pageInfo, runAllocChunkStart, runGrow, runShrink, runToHuge, runTrimHead, runZero, runAlloc,
 } from "./arena.js";
 import { binTake, hasFreeMark, takenCorrupt, throwIfTakenCorrupt } from "./bin.js";
@@ -1193,19 +1193,8 @@ export class Heap {
   trim(): number {
     try {
       this.live();
-      const s = this.s;
-      s.refresh();
-      let pages = 0;
-      for (let a = 0, n = s.i32[s.hdr + L.H_NARENAS]; a < n; a++) {
-        let done = false;
-        while (!done) {
-          arenaLock(s, a);
-          pages += keptTrim(s, a);
-          done = keptAllReleased;
-          arenaUnlock(s, a);
-        }
-      }
-      return pages * L.PAGE_SIZE;
+      this.s.refresh();
+      return keptGiveBackAll(this.s, true) * L.PAGE_SIZE;
     } catch (e) {
       this.abort();
       throw e;

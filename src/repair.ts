@@ -13,7 +13,7 @@
 // values, a rebuild starts from nothing. Cumulative counters (nmalloc, nfree, ...) cannot be
 // rebuilt; nfree is set so that nmalloc - nfree is what is live, as it is in a heap at rest.
 
-import { arenaWord, binWord, infoBin, infoSize, isKeptTable, keptTable, pageInfo } from "./arena.js";
+import { arenaWord, binWord, infoBin, infoSize, isKeptTable, keptPush, keptTable, pageInfo } from "./arena.js";
 import { bitmapCount } from "./bitmap.js";
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, hugeSpan, setChunkEntry, zeroRangeOf } from "./chunk.js";
 import { corruption } from "./errors.js";
@@ -111,9 +111,7 @@ export function rebuildArena(s: Space, a: number): void {
         curruns[bin]++;
         active += len;
         if (nfree === BIN_NREGS[bin] && t !== 0) {
-          m[me + L.MAP_LEFT] = m[t + L.ET_HEAD + bin];
-          m[t + L.ET_HEAD + bin] = g;
-          m[t + L.ET_COUNT + bin]++;
+          keptPush(s, t, bin, g);
         } else if (nfree > 0) {
           bins[bin] = treeInsert(s, bins[bin], g);
         }

@@ -6,7 +6,7 @@
 //                        twice as two copies of dist/: one module for both would make every call
 //                        polymorphic, which no single-heap program sees)
 // CPU time (process.cpuUsage), so that waiting for a core on a shared machine does not count.
-// Loops: malloc(32)+free pairs (the cache-hit fast paths), a batch of 1,000 LIFO, a batch of
+// Loops: malloc(32)+free pairs (the cache-hit fast paths), a batch of 1,000 LIFO, random replace among 1,000 live blocks, a batch of
 // 100,000 FIFO (fills and flushes: the critical sections), 64 KiB malloc+free (large runs through
 // the cache), 300 KiB malloc+free (large runs through the arena lock), 2 MiB (huge, global lock).
 
@@ -94,6 +94,12 @@ const LOOPS = {
     const reps = 8; const t0 = cpuMs();
     for (let k = 0; k < reps; k++) { const root = build(15); m = h.i32; free(root); }
     return ((cpuMs() - t0) * 1e6) / (reps * 65535);`,
+  "replace 1k live": `const n = 1000; const ops = 2000000; const ix = new Uint16Array(ops); const sz = new Uint16Array(ops); let x = 4321;
+    for (let i = 0; i < ops; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; ix[i] = (x >>> 0) % n; x ^= x << 13; x ^= x >>> 17; x ^= x << 5; sz[i] = Math.floor(8 * 128 ** (((x >>> 0) % 65536) / 65536)); }
+    const ps = new Uint32Array(n); for (let i = 0; i < n; i++) ps[i] = h.malloc(sz[ops - 1 - i]);
+    const t0 = cpuMs();
+    for (let i = 0; i < ops; i++) { const k = ix[i]; h.free(ps[k]); ps[k] = h.malloc(sz[i]); }
+    const t = ((cpuMs() - t0) * 1e6) / ops; for (let i = 0; i < n; i++) h.free(ps[i]); return t;`,
   "replace 1M live": `const n = 1 << 20; const ps = new Uint32Array(n); let x = 12345;
     for (let i = 0; i < n; i++) ps[i] = h.malloc(8 + (i * 7919) % 505);
     const ops = 2000000; const t0 = cpuMs();

@@ -102,13 +102,19 @@ export function targetRows({ st, mt }) {
     rows.push(["1. trees", r.title, fmtNs(ns(r, "sabmalloc")), goals.join("; "), marks(names, checks), floor, note]);
   }
   // 2. A million live blocks: within 1.5x of native jemalloc.
+  // The mark floor with free's pointer checks (1k live only), against the goal, pair by pair.
+  const checkedWhy = (r) => {
+    const cx = pairRatio(r, "no-allocator-checked", "native-jemalloc");
+    if (!Number.isFinite(cx)) return "the fast paths' checks and marks, beyond what jemalloc's do";
+    return `with free's checks of the pointer as well (chunk table, page map, region boundary: INVALID_POINTER, where jemalloc's free trusts it) the loop takes ${fmtNs(ns(r, "no-allocator-checked"))}, ${fmtRatio(cx)} of jemalloc's time, ${cx > 1.5 ? "above" : "within"} the goal (sabmalloc: ${fmtRatio(pairRatio(r, "sabmalloc", "no-allocator-checked"))} of it, the rest the thread cache: the request's class, a stack per class, its limit, remote frees)`;
+  };
   for (const id of ["replace/1k", "replace/1M"]) {
     const r = by.get(id);
     if (!r || !ok(r.adapters.sabmalloc)) continue;
     const x = pairRatio(r, "sabmalloc", "native-jemalloc");
     const met = Number.isFinite(x) ? x <= 1.5 : undefined;
     const markNs = ns(r, "no-allocator-mark");
-    const floor = floorCell(r, [["with a link written into each freed block", "no-allocator-touch"], ["with a free mark", "no-allocator-mark"]]);
+    const floor = floorCell(r, [["with a link written into each freed block", "no-allocator-touch"], ["with a free mark", "no-allocator-mark"], ["and free's pointer checks", "no-allocator-checked"]]);
     // The free mark's floor against the goal, pair by pair as the goal is.
     const markX = pairRatio(r, "no-allocator-mark", "native-jemalloc");
     const markWhy = Number.isFinite(markX)
@@ -118,7 +124,7 @@ export function targetRows({ st, mt }) {
       mark(met), floor,
       met !== false ? "" : markWhy + (id === "replace/1M"
         ? "with a million blocks each touch is a cache and TLB miss; jemalloc's free reads only metadata. The state kept in metadata instead (a byte per region in its run's unused bitmap slots, read and written by free, cleared by malloc) took 0.96x the time in an A/B run: those bytes miss as the blocks do. A build with no per-region state at all took 0.52-0.64x, but it tells no double free in a cache, a guarantee the issue keeps"
-        : "the fast paths' checks and marks, beyond what jemalloc's do")]);
+        : checkedWhy(r))]);
   }
   // 3. Growing blocks.
   const grow = [

@@ -23,7 +23,7 @@
 
 import { chunkArg, chunkEntry, chunkKind, firstDataPage, growthGate, hugeAddr, hugeChunks, hugeResize, hugeSpan, initArenaChunk, poolGive, poolTake, poolTakeZero, setHuge } from "./chunk.js";
 import { corruption } from "./errors.js";
-import { crashPoint, gset, jsave, jset, journalClose, journalOpen, journalRoom } from "./journal.js";
+import { crashPoint, gset, jsave, jset, journalClose, journalOpen, journalRoom, testHooks } from "./journal.js";
 import { L } from "./layout.js";
 import { lockAcquire, lockAcquireWithin, lockOwner, lockRelease } from "./lock.js";
 import { BIN_RUN_PAGES, NBINS } from "./sizeclass.js";
@@ -74,6 +74,7 @@ export function arenaUnlock(s: Space, a: number): void {
     journalClose(s.i32, s.jw);
     giveEmptied(s, a);
     if (keptDue(s, a)) keptLate = keptDrain(s, a);
+    else keptDecay(s, a);
   } else {
     releaseEmptied(s, a); // under the global lock, whose journal holds the whole section
     globalUnlock(s);
@@ -386,6 +387,8 @@ export function runAllocChunkStart(s: Space, a: number, npages: number): number 
 //     new chunks (keptDue, at the unlock of a section that changed something);
 //   - when a call finds no room at all, in every arena, and the call is tried again (keptRetry):
 //     also when a growth of the buffer was refused because arenas keep as many pages (growthGate);
+//   - when they have not been needed for a while (keptDecay: HeapOptions.keptDecayMs): the runs
+//     of a class that its list never ran below since the arena last looked, that long ago;
 //   - on heap.trim(), with the table's page (keptGiveBackAll).
 
 /** Journal words that giving back one kept run may take, at most (runFree of up to 14 pages). */
@@ -415,6 +418,7 @@ export function keptMakeTable(s: Space, a: number): void {
   const t = pageAddr(s, run) >>> 2;
   m.fill(0, t, t + (L.ET_PAGES * L.PAGE_SIZE) / 4);
   m[t + L.ET_EPOCH] = m[s.hdr + L.H_TRIM_EPOCH];
+  s.f64[(t + L.ET_STAMP) >>> 1] = Date.now();
   jset(s, arenaWord(s, a) + L.A_EMPTY, run);
 }
 
@@ -455,11 +459,12 @@ export function keptPush(s: Space, t: number, bin: number, run: number): void {
   m[t + L.ET_COUNT + bin]++;
 }
 
-/** Takes `run`, the head of class `bin`'s list in table `t` (keptHead), off the list. */
+/** Takes `run`, the head of class `bin`'s list in table `t` (keptHead), off the list; keeps its low-water mark. */
 export function keptPop(s: Space, t: number, bin: number, run: number): void {
   const m = s.i32;
   m[t + L.ET_HEAD + bin] = m[mapIdx(s, run) + L.MAP_LEFT];
-  m[t + L.ET_COUNT + bin]--;
+  const n = --m[t + L.ET_COUNT + bin];
+  if (n < m[t + L.ET_LOW + bin]) m[t + L.ET_LOW + bin] = n;
 }
 
 /** Whether the last keptRelease gave back every kept run (else the section's journal ran short). */
@@ -472,21 +477,24 @@ export let keptLate = 0;
 /**
  * Gives the kept runs of arena `a` back to its free runs, as many as the section's journal has room
  * for while keeping `reserve` words of it for the rest of the section (each run's page infos are
- * journaled: a few dozen words). Returns how many pages went back; keptAllReleased says if all did.
+ * journaled: a few dozen words); with `due`, only the runs each class has due (ET_DUE: keptDecay).
+ * Returns how many pages went back; keptAllReleased says if all of them did.
  */
-export function keptRelease(s: Space, a: number, reserve: number): number {
+export function keptRelease(s: Space, a: number, reserve: number, due = false): number {
   keptAllReleased = true;
   const t = keptTable(s, arenaWord(s, a));
   if (t === 0) return 0;
+  const m = s.i32;
   let pages = 0;
   for (let b = 0; b < NBINS; b++) {
-    if (s.i32[t + L.ET_COUNT + b] === 0 && s.i32[t + L.ET_HEAD + b] === 0) continue;
-    for (let run = keptHead(s, t, b); run !== 0; run = keptHead(s, t, b)) {
+    if (m[t + L.ET_COUNT + b] === 0 && m[t + L.ET_HEAD + b] === 0) continue;
+    for (let run = keptHead(s, t, b); run !== 0 && (!due || m[t + L.ET_DUE + b] > 0); run = keptHead(s, t, b)) {
       if (journalRoom(s) < reserve + KEPT_RELEASE_WORDS) {
         keptAllReleased = false;
         return pages;
       }
       keptFree(s, a, t, b, run);
+      if (due) m[t + L.ET_DUE + b]--;
       pages += BIN_RUN_PAGES[b];
     }
   }
@@ -546,16 +554,60 @@ function keptDue(s: Space, a: number): boolean {
   return true;
 }
 
-/** Gives every kept run of arena `a` back, in as many sections as their journal entries need. Lock held, no section open. */
-function keptDrain(s: Space, a: number): number {
+/**
+ * Gives every kept run of arena `a` back (with `due`, those keptDecay made due), in as many
+ * sections as their journal entries need. Lock held, no section open.
+ */
+function keptDrain(s: Space, a: number, due = false): number {
   let pages = 0;
   do {
     journalOpen(s.i32, s.jw, a);
-    pages += keptRelease(s, a, 0);
+    pages += keptRelease(s, a, 0, due);
     journalClose(s.i32, s.jw);
     giveEmptied(s, a);
   } while (!keptAllReleased);
   return pages;
+}
+
+/** Default of HeapOptions.keptDecayMs: jemalloc's dirty_decay_ms. */
+export const KEPT_DECAY_DEFAULT_MS = 10_000;
+/** Sections of this thread between two looks at the clock (a Date.now() costs as much as a small section's unlock). */
+const DECAY_EVERY = 64;
+let decayTick = 0;
+
+/**
+ * At the unlock of a section that changed something (lock held, no section open): when arena
+ * `a` last looked at least H_KEPT_DECAY ms ago, the runs each class kept all that time without
+ * needing them (the lowest its list went since: ET_LOW, as jemalloc's tcache GC counts a bin's
+ * unused blocks by its low-water mark) go back, in sections of their own, and the marks start
+ * again from the lists as they are. An arena that keeps working thus keeps what it uses and gives
+ * back, within two decay times, what it stopped using; one nobody calls keeps its runs (no thread
+ * runs in the background) until the heap needs pages or trim() is called.
+ */
+function keptDecay(s: Space, a: number): void {
+  const now0 = testHooks.keptDecayNow;
+  if (!now0 && (++decayTick & (DECAY_EVERY - 1)) !== 0) return;
+  const m = s.i32;
+  const t = keptTable(s, arenaWord(s, a));
+  if (t === 0 || m[s.jw + L.J_COUNT] === 0) return;
+  testHooks.keptDecayNow = false;
+  const now = Date.now();
+  const stamp = (t + L.ET_STAMP) >>> 1;
+  const last = s.f64[stamp];
+  const decay = m[s.hdr + L.H_KEPT_DECAY] > 0 ? m[s.hdr + L.H_KEPT_DECAY] : KEPT_DECAY_DEFAULT_MS;
+  if (!now0 && now - last < decay && now >= last) return; // (a clock set back starts a new period)
+  s.f64[stamp] = now;
+  let due = 0;
+  for (let b = 0; b < NBINS; b++) {
+    const n = Math.min(m[t + L.ET_LOW + b], m[t + L.ET_COUNT + b]);
+    m[t + L.ET_DUE + b] = n > 0 ? n : 0;
+    due += n > 0 ? n : 0;
+  }
+  if (due > 0) keptDrain(s, a, true);
+  for (let b = 0; b < NBINS; b++) {
+    m[t + L.ET_DUE + b] = 0;
+    m[t + L.ET_LOW + b] = m[t + L.ET_COUNT + b];
+  }
 }
 
 /** A growth was refused while arenas kept runs (growthGate): keptRetry gives them back, then the call again. */

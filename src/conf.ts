@@ -13,6 +13,7 @@
 //   thread_cache   threadCache         true | false
 //   debug          debug               true | false
 //   keep_empty_runs keepEmptyRuns      true | false
+//   kept_decay_ms  keptDecayMs         integer 1 .. 2^31 - 1, or -1: never (jemalloc's dirty_decay_ms)
 //   max_threads    maxThreads          integer 1 .. 4096
 //   profile        profile             true | false (profiling: another module's option)
 //   profile_sample profile.sampleBytes bytes, an integer >= 1 (with profile:true)
@@ -69,6 +70,12 @@ export function parseConf(text: string): Conf {
         else conf.options.maxThreads = n;
         break;
       }
+      case "kept_decay_ms": {
+        const n = value === "-1" ? Infinity : readInt(value, 1, 2 ** 31 - 1);
+        if (n === undefined) bad("milliseconds, an integer from 1 to 2^31 - 1, or -1: never");
+        else conf.options.keptDecayMs = n;
+        break;
+      }
       case "thread_cache":
       case "keep_empty_runs":
       case "debug":
@@ -101,7 +108,7 @@ export function parseConf(text: string): Conf {
         break;
       }
       default:
-        conf.problems.push(`${key || JSON.stringify(item)}: unknown key (known: arenas, thread_cache, keep_empty_runs, debug, max_threads, profile, profile_sample, profile_frames, stats_print)`);
+        conf.problems.push(`${key || JSON.stringify(item)}: unknown key (known: arenas, thread_cache, keep_empty_runs, kept_decay_ms, debug, max_threads, profile, profile_sample, profile_frames, stats_print)`);
     }
   }
   if (profile !== undefined) {

@@ -4,7 +4,7 @@
 // The layout of the header is drawn in layout.ts (L.H_*); every offset in it is written here once,
 // when the heap is made, and read back by every thread that attaches (heap.ts) and by check().
 
-import { ARENA_WORDS, arenaWord } from "./arena.js";
+import { ARENA_WORDS, arenaWord, KEPT_DECAY_DEFAULT_MS } from "./arena.js";
 import { initArenaChunk, setChunkEntry } from "./chunk.js";
 import { L } from "./layout.js";
 import { Space } from "./space.js";
@@ -29,6 +29,14 @@ export interface HeapOptions {
    * on `heap.trim()`. false: every run that empties goes back at once.
    */
   keepEmptyRuns?: boolean;
+  /**
+   * Milliseconds an arena keeps empty runs it does not need (default 10000, as jemalloc's
+   * dirty_decay_ms; Infinity: until their pages are needed or `heap.trim()`). An arena looks now
+   * and then, at the end of its threads' slow-path calls: the runs of a class that were never
+   * taken since it last looked, that long ago, go back to its free pages. No thread runs in the
+   * background: an arena nobody calls keeps its runs until the heap needs their pages.
+   */
+  keptDecayMs?: number;
   /** Thread slots: how many threads may be attached at once (default 1024, at most 4096). */
   maxThreads?: number;
   /**
@@ -66,6 +74,7 @@ export interface ResolvedOptions {
   lockTimeout: number;
   profileMean: number;
   profileFrames: number;
+  keptDecayMs: number;
 }
 
 export function checkInteger(name: string, v: unknown): asserts v is number {
@@ -99,7 +108,19 @@ export function readOptions(o: HeapOptions, base: number): ResolvedOptions {
   const lockTimeout = o.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
   checkInteger("lockTimeout", lockTimeout);
   if (lockTimeout > 2 ** 31 - 1) throw new RangeError(`sabmalloc: lockTimeout must be at most 2^31 - 1 ms, not ${lockTimeout}`);
-  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout, profileMean, profileFrames };
+  const keptDecayMs = readKeptDecay(o.keptDecayMs);
+  return { initialChunks, maxChunks, arenas, slots, flags, lockTimeout, profileMean, profileFrames, keptDecayMs };
+}
+
+/** HeapOptions.keptDecayMs as the header keeps it (L.H_KEPT_DECAY): 1 .. 2^31 - 1 ms (Infinity: the largest). */
+function readKeptDecay(v: unknown): number {
+  if (v === undefined) return KEPT_DECAY_DEFAULT_MS;
+  if (v === Infinity) return 2 ** 31 - 1; // 24.8 days: never, for a program's phases
+  checkInteger("keptDecayMs", v);
+  if (v < 1 || v > 2 ** 31 - 1) {
+    throw new RangeError(`sabmalloc: keptDecayMs must be 1 .. 2^31 - 1 ms or Infinity, not ${v} (keepEmptyRuns: false keeps no run at all)`);
+  }
+  return v;
 }
 
 /**
@@ -127,6 +148,7 @@ export function writeHeader(buf: SharedArrayBuffer, base: number, o: ResolvedOpt
   m[hdr + L.H_NARENAS] = o.arenas;
   m[hdr + L.H_NSLOTS] = o.slots;
   m[hdr + L.H_LOCK_TIMEOUT] = o.lockTimeout;
+  m[hdr + L.H_KEPT_DECAY] = o.keptDecayMs;
   m[hdr + L.H_PROF_MEAN] = o.profileMean;
   m[hdr + L.H_PROF_FRAMES] = o.profileFrames;
   m[hdr + L.H_HEADER_PAGES] = headerPages;

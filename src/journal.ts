@@ -43,8 +43,12 @@ export class ThreadDeath extends Error {
   }
 }
 
-/** Tests: the crash countdown a new Heap (attach, create) starts with (0 = none). */
-export const testHooks = { crashInAttach: 0 };
+/**
+ * Tests: the crash countdown a new Heap (attach, create) starts with (0 = none); keptDecayNow: the
+ * next unlock of a changing section looks for kept runs due to go back at once, whatever the
+ * clock and the count of sections say (arena.ts: keptDecay).
+ */
+export const testHooks = { crashInAttach: 0, keptDecayNow: false };
 
 /**
  * Crash points for tests: when s.crashIn counts down to 0 here, the thread stops as if terminated

@@ -177,6 +177,7 @@ export const enum L {
   H_LOCK_TIMEOUT = 25, // ms a thread waits for a lock before LOCK_TIMEOUT (0: for ever)
   H_GJOURNAL = 26, // word offset of the global lock's undo journal (journal.ts), after the slots
   H_TRIM_EPOCH = 28, // bumped when the heap grows: arenas then give back the empty runs they keep (bin.ts)
+  H_KEPT_DECAY = 29, // ms an arena keeps empty runs it has not needed (keptDecayMs; 0: the default; arena.ts)
   H_FIXED_WORDS = 32,
   // Heap profiles (profile.ts), in words the fields above left unused:
   H_PROF_LOCK = 15, // guards the profile's tables (lock order: profile, arena, global)
@@ -268,11 +269,21 @@ export const enum L {
   //                    run links to the next through its first page's map entry (MAP_LEFT)
   //   word 64 .. 127   ET_COUNT + bin: how many runs that list holds
   //   word 128         ET_EPOCH: the H_TRIM_EPOCH this arena last answered
+  //   word 130 .. 131  ET_STAMP (f64): Date.now() when the arena last looked for runs unneeded
+  //                    for H_KEPT_DECAY ms (keptDecay)
+  //   word 192 .. 255  ET_LOW + bin: the fewest runs the list held since then: that many were not
+  //                    needed all that time
+  //   word 256 .. 319  ET_DUE + bin: of those, the runs still to give back (keptDecay's sections)
   //
-  // All of it is derived state (journal.ts): repair.ts rebuilds it from the runs' bitmaps.
+  // All of it is derived state (journal.ts): repair.ts rebuilds the lists from the runs' bitmaps,
+  // and sets the low-water marks and the runs due to 0 (nothing goes back for want of use until
+  // the decay has looked once more).
   ET_HEAD = 0,
   ET_COUNT = 64,
   ET_EPOCH = 128,
+  ET_STAMP = 130,
+  ET_LOW = 192,
+  ET_DUE = 256,
   ET_PAGES = 1,
 
   // ---- Thread slot ------------------------------------------------------------------------------------

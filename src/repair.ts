@@ -86,7 +86,10 @@ export function rebuildArena(s: Space, a: number): void {
   const kept = m[aw + L.A_EMPTY];
   if (kept !== 0 && !isKeptTable(s, a, kept)) throw corruption(`arena ${a}: its table of kept runs, page ${kept}, is no meta run of the arena`);
   const t = keptTable(s, aw);
-  if (t !== 0) m.fill(0, t + L.ET_HEAD, t + L.ET_EPOCH);
+  if (t !== 0) {
+    m.fill(0, t + L.ET_HEAD, t + L.ET_EPOCH);
+    m.fill(0, t + L.ET_LOW, t + L.ET_DUE + 64); // no run is due for want of use until the decay looks again
+  }
   for (let c = 0; c < nchunks; c++) {
     const e = chunkEntry(s, c);
     if (chunkKind(e) !== L.CK_ARENA || chunkArg(e) !== a) continue;

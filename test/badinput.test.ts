@@ -97,6 +97,8 @@ test("options out of range are a RangeError or TypeError, and make no heap", () 
     { maxBytes: "1000000000" as unknown as number }, { initialBytes: 8 * MiB, maxBytes: 4 * MiB },
     { threadCache: "yes" as unknown as boolean }, { debug: 1 as unknown as boolean },
     { maxThreads: 0 }, { maxThreads: -3 }, { maxThreads: 5000 },
+    { keptDecayMs: 0 }, { keptDecayMs: -1 }, { keptDecayMs: 2.5 }, { keptDecayMs: NaN }, { keptDecayMs: 2 ** 31 },
+    { keptDecayMs: -Infinity }, { keptDecayMs: "100" as unknown as number },
   ];
   for (const o of bad) {
     assert.throws(() => Heap.create(o), isArgError, `Heap.create(${JSON.stringify(o)})`);

@@ -36,6 +36,11 @@ test("parseConf reads every key", () => {
   assert.deepEqual(parseConf("keep_empty_runs:false").options, { keepEmptyRuns: false });
   assert.deepEqual(parseConf("keep_empty_runs:true").options, { keepEmptyRuns: true });
   assert.ok(parseConf("keep_empty_runs:sometimes").problems.some((p) => p.startsWith("keep_empty_runs:")));
+  assert.deepEqual(parseConf("kept_decay_ms:250").options, { keptDecayMs: 250 });
+  assert.deepEqual(parseConf("kept_decay_ms:-1").options, { keptDecayMs: Infinity }); // never, as jemalloc's -1
+  for (const v of ["0", "-2", "1.5", "soon", String(2 ** 31)]) {
+    assert.ok(parseConf(`kept_decay_ms:${v}`).problems.some((p) => p.startsWith("kept_decay_ms:")), v);
+  }
 });
 
 test("parseConf names every unknown key and bad value, and leaves them out", () => {

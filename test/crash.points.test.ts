@@ -225,6 +225,30 @@ const SCENARIOS: Scenario[] = [
     op: (w) => { w.inflight = 3072; w.victim.malloc(3000); },
   },
   {
+    name: "the unlock's sections that give back kept runs nobody needed for keptDecayMs",
+    setup: (w) => {
+      const mine = Array.from({ length: 16 * 300 }, () => w.victim.malloc(256)); // 300 runs: more than one section's journal holds
+      for (const p of mine) w.victim.free(p);
+      w.victim.flush();
+      // A first look: the low-water marks start from the lists as they are.
+      testHooks.keptDecayNow = true;
+      w.victim.free(w.victim.malloc(3000));
+      w.victim.flush();
+      assert.equal(testHooks.keptDecayNow, false);
+    },
+    op: (w) => {
+      testHooks.keptDecayNow = true; // the fill's unlock looks again: all 300 runs are due
+      try {
+        w.inflight = 3072;
+        w.victim.malloc(3000);
+        // Not stopped: every one of them went back.
+        assert.equal(w.victim.stats().arenas.reduce((n, a) => n + a.bins[sizeToBin(256)].keptRuns, 0), 0);
+      } finally {
+        testHooks.keptDecayNow = false;
+      }
+    },
+  },
+  {
     name: "trim() (kept runs and the table's page given back)",
     setup: (w) => {
       const mine = Array.from({ length: 300 }, (_, i) => w.victim.malloc(16 + (i % 5) * 16));

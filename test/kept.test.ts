@@ -1,10 +1,11 @@
 // Kept empty runs (arena.ts, bin.ts): a small run that empties stays with its class, for the next
 // blocks of that class, and goes back to the arena's free pages when the arena needs pages, when
-// the heap has grown, and on trim(). The blocks it serves again are checked as any others; the
+// the heap has grown, when its class has not needed it for keptDecayMs, and on trim(). The blocks it serves again are checked as any others; the
 // lists are checked by check(); a heap that keeps no runs (keepEmptyRuns: false) behaves as before.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Heap, HeapError } from "../src/index.js";
+import { testHooks } from "../src/journal.js";
 import { L } from "../src/layout.js";
 import { sizeToBin } from "../src/sizeclass.js";
 import { mapIdx } from "../src/space.js";
@@ -291,4 +292,91 @@ test("the buffer does not grow while arenas keep runs whose pages could serve: a
     other.detach();
     heap.check();
   }
+});
+
+/** Sleeps `ms` (Atomics.wait: Node's main thread may block). */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Rounds of 3,000 blocks of 8 bytes made and freed: fills and flushes of one class (sections), 100 of them at least. */
+function churn8(heap: Heap): void {
+  for (let r = 0; r < 15; r++) {
+    const ps = Array.from({ length: 3000 }, () => heap.malloc(8));
+    for (const p of ps) heap.free(p);
+  }
+}
+
+test("keptDecayMs: runs a class did not need for that long go back; those it keeps using stay", () => {
+  const heap = Heap.create({ initialBytes: 8 * MiB, arenas: 1, keptDecayMs: 40 });
+  const ps = mixedSizes(20000).map((n) => heap.malloc(n));
+  for (const p of ps) heap.free(p);
+  heap.flush();
+  const kept0 = heap.stats().arenas[0].bins.map((b) => b.keptRuns);
+  assert.ok(kept0.reduce((a, b) => a + b, 0) > 500);
+  // Within the decay time, nothing goes back, however many sections end.
+  churn8(heap);
+  const kept1 = heap.stats().arenas[0].bins.map((b) => b.keptRuns);
+  assert.deepEqual(kept1.slice(1), kept0.slice(1), "other classes keep all within the decay time");
+  // The first look after it only starts counting (the low-water marks were new); the second gives
+  // back what no class needed since: every class but the 8-byte one, which the rounds keep using.
+  for (let look = 0; look < 2; look++) {
+    sleep(60);
+    churn8(heap);
+  }
+  heap.check();
+  const st = heap.stats();
+  const kept2 = st.arenas[0].bins.map((b) => b.keptRuns);
+  assert.deepEqual(kept2.slice(1), kept2.slice(1).map(() => 0), "classes nobody used gave their runs back");
+  assert.ok(st.kept <= 3000 * 8 + 2 * 4096, `the 8-byte class keeps at most what a round uses: ${st.kept} bytes`);
+  assert.ok(st.active < kept0.reduce((a, n, b) => a + n * st.arenas[0].bins[b].runPages * 4096, 0) / 4, "active pages went back");
+  // The runs that went back serve again: the same blocks fit without growth.
+  const cap = st.capacity;
+  const again = mixedSizes(20000, 9).map((n) => allocFilled(heap, n));
+  assert.equal(heap.stats().capacity, cap);
+  assertBlocks(heap, again);
+  for (const b of again) heap.free(b.p);
+  heap.check();
+});
+
+test("keptDecayMs: Infinity (SABMALLOC_CONF kept_decay_ms:-1) keeps runs however long they wait; the default keeps them 10 s", () => {
+  for (const keptDecayMs of [Infinity, undefined]) {
+    const heap = Heap.create({ initialBytes: 8 * MiB, arenas: 1, keptDecayMs });
+    const ps = mixedSizes(20000).map((n) => heap.malloc(n));
+    for (const p of ps) heap.free(p);
+    heap.flush();
+    const kept0 = heap.stats().arenas[0].bins.map((b) => b.keptRuns);
+    for (let look = 0; look < 2; look++) {
+      sleep(60);
+      churn8(heap);
+    }
+    assert.deepEqual(heap.stats().arenas[0].bins.map((b) => b.keptRuns).slice(1), kept0.slice(1), `keptDecayMs ${keptDecayMs}`);
+    heap.check();
+    assert.ok(heap.trim() > 0);
+    heap.check();
+  }
+});
+
+test("a decay that gives back more runs than one section's journal holds: all of them, in sections of their own", () => {
+  const heap = Heap.create({ initialBytes: 4 * MiB, arenas: 1 });
+  const ps = Array.from({ length: 16 * 1500 }, () => heap.malloc(256)); // 1,500 one-page runs
+  for (const p of ps) heap.free(p);
+  heap.flush();
+  assert.equal(keptRuns(heap), 1500);
+  const look = () => {
+    testHooks.keptDecayNow = true;
+    const q = Array.from({ length: 400 }, () => heap.malloc(24)); // fills: sections that change something
+    for (const p of q) heap.free(p);
+    heap.flush(); // and the next look's fills
+    assert.equal(testHooks.keptDecayNow, false, "the decay looked");
+  };
+  const keptOf = (size: number) => heap.stats().arenas[0].bins[sizeToBin(size)].keptRuns;
+  look(); // starts counting
+  assert.equal(keptOf(256), 1500);
+  const kept32 = keptOf(32);
+  assert.ok(kept32 > 0, "the flush emptied runs of the 32-byte class, kept");
+  look(); // none of the 256-byte runs was needed since; the 32-byte ones were (the fills took them)
+  assert.equal(keptOf(256), 0);
+  assert.equal(keptOf(32), kept32);
+  heap.check();
 });

@@ -279,6 +279,11 @@ function checkKept(s: Space, a: number, t: ArenaTally): void {
     if (seen.size !== expect.size || m[tw + L.ET_COUNT + b] !== expect.size) {
       throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: ${expect.size} empty runs, its list of kept runs holds ${seen.size} and counts ${m[tw + L.ET_COUNT + b]}`);
     }
+    // The decay's marks (keptDecay): the low-water mark never above the count, no run due between sections.
+    const low = m[tw + L.ET_LOW + b];
+    if (!(low >= 0 && low <= expect.size) || m[tw + L.ET_DUE + b] !== 0) {
+      throw corruption(`arena ${a} bin ${BIN_SIZE[b]}: the decay's low-water mark ${low} (of ${expect.size} kept runs), ${m[tw + L.ET_DUE + b]} runs due`);
+    }
   }
 }
 

@@ -214,7 +214,7 @@ test("trim() gives every kept run back (in as many sections as their journal ent
   heap.check();
 });
 
-test("check() finds damage to the lists of kept runs: a count, a cycle, a run that is not empty", () => {
+test("check() finds damage to the lists of kept runs: a count, a cycle, a run that is not empty, the decay's marks", () => {
   const make = () => {
     const heap = Heap.create({ initialBytes: 2 * MiB, arenas: 1 });
     const ps = Array.from({ length: 600 }, () => heap.malloc(64)); // 10 runs of class 64
@@ -249,6 +249,16 @@ test("check() finds damage to the lists of kept runs: a count, a cycle, a run th
     s.i32[t + L.ET_HEAD + bin] = run;
     s.i32[t + L.ET_COUNT + bin]++;
     assertHeapError(() => heap.check(), "CORRUPTION", "a run that holds a live block");
+  }
+  {
+    const { heap, s, t, bin } = make();
+    s.i32[t + L.ET_LOW + bin] = s.i32[t + L.ET_COUNT + bin] + 1;
+    assertHeapError(() => heap.check(), "CORRUPTION", "a low-water mark above the count");
+  }
+  {
+    const { heap, s, t, bin } = make();
+    s.i32[t + L.ET_DUE + bin] = 1;
+    assertHeapError(() => heap.check(), "CORRUPTION", "a run due outside a decay's sections");
   }
 });
 

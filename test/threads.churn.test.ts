@@ -13,8 +13,10 @@ const WORKERS = 4;
 const ROUNDS = 200;
 const CAP = 4096;
 
-test(`attach/detach churn: ${WORKERS} workers x ${ROUNDS} Heaps each, blocks freed through other slots`, { timeout: 60_000 }, async (t) => {
-  const heap = Heap.create({ initialBytes: 4 << 20, arenas: 2, maxThreads: 16 });
+// The second time with keptDecayMs 1: the arenas' kept runs go back (keptDecay's own sections)
+// all along, while threads vanish and check() runs.
+for (const keptDecayMs of [undefined, 1]) test(`attach/detach churn: ${WORKERS} workers x ${ROUNDS} Heaps each, blocks freed through other slots${keptDecayMs ? ", kept runs decaying" : ""}`, { timeout: 60_000 }, async (t) => {
+  const heap = Heap.create({ initialBytes: 4 << 20, arenas: 2, maxThreads: 16, keptDecayMs });
   const v = new Views(heap);
   const queues = Array.from({ length: WORKERS }, () => Queue.create(heap, v, CAP));
   const ctl = heap.calloc(2, 4);

@@ -572,7 +572,7 @@ function keptDrain(s: Space, a: number, due = false): number {
 /** Default of HeapOptions.keptDecayMs: jemalloc's dirty_decay_ms. */
 export const KEPT_DECAY_DEFAULT_MS = 10_000;
 /**
- * Changing sections of this thread between two looks at the clock: Date.now() takes ~50 ns here,
+ * Unlocks of this thread between two looks at the clock: Date.now() takes ~50 ns here,
  * which at every unlock would add a third to a 300 KiB malloc+free pair (two sections, ~350 ns).
  */
 const DECAY_EVERY = 64;

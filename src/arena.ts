@@ -602,9 +602,9 @@ function keptDecay(s: Space, a: number): void {
   s.f64[stamp] = now;
   let due = 0;
   for (let b = 0; b < NBINS; b++) {
-    const n = Math.min(m[t + L.ET_LOW + b], m[t + L.ET_COUNT + b]);
-    m[t + L.ET_DUE + b] = n > 0 ? n : 0;
-    due += n > 0 ? n : 0;
+    const n = Math.max(0, Math.min(m[t + L.ET_LOW + b], m[t + L.ET_COUNT + b]));
+    m[t + L.ET_DUE + b] = n;
+    due += n;
   }
   if (due > 0) keptDrain(s, a, true);
   for (let b = 0; b < NBINS; b++) {

@@ -25,8 +25,9 @@ export interface HeapOptions {
   /**
    * Arenas keep the small runs that empty, for the next blocks of their class (default true): a
    * program that frees many blocks and makes as many again skips giving runs back and carving
-   * them anew. Kept runs go back when their arena needs pages, when the heap has had to grow, and
-   * on `heap.trim()`. false: every run that empties goes back at once.
+   * them anew. Kept runs go back when their arena needs pages, when the heap has had to grow, when
+   * their class has not needed them for `keptDecayMs`, and on `heap.trim()`. false: every run that
+   * empties goes back at once.
    */
   keepEmptyRuns?: boolean;
   /**

@@ -284,6 +284,7 @@ export const enum L {
   ET_STAMP = 130,
   ET_LOW = 192,
   ET_DUE = 256,
+  ET_END = 320, // the words above in use (NBINS of each 64-word area)
   ET_PAGES = 1,
 
   // ---- Thread slot ------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ export function rebuildArena(s: Space, a: number): void {
   const t = keptTable(s, aw);
   if (t !== 0) {
     m.fill(0, t + L.ET_HEAD, t + L.ET_EPOCH);
-    m.fill(0, t + L.ET_LOW, t + L.ET_DUE + 64); // no run is due for want of use until the decay looks again
+    m.fill(0, t + L.ET_LOW, t + L.ET_END); // no run is due for want of use until the decay looks again
   }
   for (let c = 0; c < nchunks; c++) {
     const e = chunkEntry(s, c);

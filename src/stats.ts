@@ -65,7 +65,8 @@ export interface HeapStats {
   active: number;
   /**
    * Bytes of pages in empty small runs that arenas keep for their classes (counted in `active`):
-   * they go back when an arena needs pages, when the heap grows, and on `heap.trim()`.
+   * they go back when an arena needs pages, when the heap grows, when their class has not needed
+   * them for `keptDecayMs`, and on `heap.trim()`.
    */
   kept: number;
   /** Bytes the allocator uses for itself: headers, page maps, bitmaps, thread caches. */

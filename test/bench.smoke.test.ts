@@ -55,7 +55,7 @@ test("bench --smoke completes and reports every workload for every allocator", {
         const na = (tree.test(w.id) ? id === "gc-u8" || id === "gc-f64" : id === "freelist" || id === "js-objects") ||
           (id === "no-allocator-touch" && !w.id.startsWith("replace/")) ||
           (id === "no-allocator-mark" && !w.id.startsWith("batch/") && !w.id.startsWith("replace/") && !/^malloc-free\/(16|32)$/.test(w.id)) ||
-          (id === "no-allocator-checked" && !/^malloc-free\/(16|32)$|^replace\/1k$/.test(w.id)) ||
+          (id === "no-allocator-checked" && !/^malloc-free\/(16|32)$|^replace\/1[kM]$/.test(w.id)) ||
           (id === "no-allocator-move" && !w.id.startsWith("realloc/")) ||
           (id === "sabmalloc-wasm" && !/^(calloc|realloc)\//.test(w.id));
         if (na) assert.equal(o?.status, "n/a", `${w.id} / ${id}`);

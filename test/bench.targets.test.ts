@@ -125,3 +125,19 @@ test("targets: goals come from the same run, and met or not follows the numbers"
   assert.match(h16.note, /with free's checks of the pointer as well .* 12\.0 ns, 1\.50× of jemalloc's, above the goal \(sabmalloc: 1\.33× of it, the rest the thread cache/);
   assert.equal(row("6. native column", "every workload").met, "met");
 });
+
+test("targets: random replace with a million blocks, not met, names its mark floor and its checked floor", async () => {
+  const { targetRows } = await load();
+  // 6x jemalloc; with a free mark alone the loop takes 75 ns (3x), with free's pointer checks 120 ns (4.8x).
+  const st = [workload("replace/1M", { sabmalloc: res(150, 150, 150), "native-jemalloc": res(25, 25, 25), "no-allocator": res(10, 10, 10),
+    "no-allocator-mark": res(75, 75, 75), "no-allocator-checked": res(120, 120, 120) })];
+  const r = targetRows({ st, mt: [] }).find((x) => x[0] === "2. live blocks");
+  assert.ok(r, "a row for replace/1M");
+  const [, , , goal, met, floor, note] = r;
+  assert.match(goal, /≤ 1\.5 × jemalloc \(25\.0 ns\): 6\.00×/);
+  assert.equal(met, "**not met**");
+  assert.equal(floor, "10.0 ns; with a free mark 75.0 ns; and free's pointer checks 120.0 ns");
+  assert.match(note, /only a free mark .* takes 75\.0 ns, 3\.00× of jemalloc's time, above the goal \(sabmalloc: 2\.00× of it\)/);
+  assert.match(note, /pointer as well .* takes 120\.0 ns, 4\.80× of jemalloc's time, above the goal \(sabmalloc: 1\.25× of it, the rest the thread cache/);
+  assert.match(note, /the page map's entry of the freed block is a miss of its own\)$/);
+});

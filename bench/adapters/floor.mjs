@@ -148,7 +148,7 @@ class NoAllocatorMark extends SizeLists {
 }
 const FREE_MARK = 0x7ee1f4ef; // odd: link ^ address ^ FREE_MARK has bit 0 set (links and addresses are multiples of 8)
 
-// no-allocator-checked (malloc+free of 16 and 32 B, random replace with 1k live): the mark floor, and before it trusts a pointer
+// no-allocator-checked (malloc+free of 16 and 32 B, random replace): the mark floor, and before it trusts a pointer
 // its free makes the checks sabmalloc's free fast path makes (the contract's INVALID_POINTER: a
 // pointer that is no block's start is reported, not freed): a uint32 in a chunk of the heap, that
 // chunk's entry in the chunk table, its page's info in the page map (a small run, its class, where
@@ -258,8 +258,8 @@ export const noAllocatorMark = floorPeer("no-allocator-mark",
   NoAllocatorMark, /^(batch|replace)\/|^malloc-free\/(16|32)$/);
 
 export const noAllocatorChecked = floorPeer("no-allocator-checked",
-  "no allocator but the free mark's free lists, and free checks the pointer as sabmalloc's fast path does (chunk table, page map, region boundary) before it trusts it (the floor of the cache-hit pair with the contract's checks; malloc+free of 16 and 32 B, random replace with 1k live)",
-  NoAllocatorChecked, /^replace\/1k$|^malloc-free\/(16|32)$/);
+  "no allocator but the free mark's free lists, and free checks the pointer as sabmalloc's fast path does (chunk table, page map, region boundary) before it trusts it (the floor of the cache-hit pair with the contract's checks; malloc+free of 16 and 32 B, random replace)",
+  NoAllocatorChecked, /^replace\/1[kM]$|^malloc-free\/(16|32)$/);
 
 export const noAllocatorTouch = floorPeer("no-allocator-touch",
   "no allocator but a free list per size: free writes a link into each freed block, malloc reads it back (the floor of a free that links or marks the block; random replace only)",

@@ -102,7 +102,7 @@ export function targetRows({ st, mt }) {
     rows.push(["1. trees", r.title, fmtNs(ns(r, "sabmalloc")), goals.join("; "), marks(names, checks), floor, note]);
   }
   // 2. A million live blocks: within 1.5x of native jemalloc.
-  // The mark floor with free's pointer checks (1k live only), against the goal, pair by pair.
+  // The mark floor with free's pointer checks, against the goal, pair by pair.
   const checkedWhy = (r) => {
     const cx = pairRatio(r, "no-allocator-checked", "native-jemalloc");
     if (!Number.isFinite(cx)) return "the fast paths' checks and marks, beyond what jemalloc's do";
@@ -123,7 +123,7 @@ export function targetRows({ st, mt }) {
       Number.isFinite(x) ? `≤ 1.5 × jemalloc (${fmtNs(ns(r, "native-jemalloc"))}): ${fmtRatio(x)}` : "native jemalloc did not run",
       mark(met), floor,
       met !== false ? "" : markWhy + (id === "replace/1M"
-        ? "with a million blocks each touch is a cache and TLB miss; jemalloc's free reads only metadata. The state kept in metadata instead (a byte per region in its run's unused bitmap slots, read and written by free, cleared by malloc) took 0.96x the time in an A/B run: those bytes miss as the blocks do. A build with no per-region state at all took 0.52-0.64x, but it tells no double free in a cache, a guarantee the issue keeps"
+        ? "with a million blocks each touch is a cache and TLB miss; jemalloc's free reads only metadata. The state kept in metadata instead (a byte per region in its run's unused bitmap slots, read and written by free, cleared by malloc) took 0.96x the time in an A/B run: those bytes miss as the blocks do. A build with no per-region state at all took 0.52-0.64x, but it tells no double free in a cache, a guarantee the issue keeps; " + checkedWhy(r) + " (with a million blocks the page map's entry of the freed block is a miss of its own)"
         : checkedWhy(r))]);
   }
   // 3. Growing blocks.

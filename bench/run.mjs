@@ -12,7 +12,7 @@ import { MICRO_WORKLOADS } from "./workloads/micro.mjs";
 import { MT_WORKLOADS } from "./workloads/mt.mjs";
 import { runSingleThread, startHosts, stopHosts } from "./lib/harness.mjs";
 import { runMultiThread } from "./lib/mt.mjs";
-import { scalingFloor } from "./scaling-floor.mjs";
+import { FLOOR_OPS, scalingFloor } from "./scaling-floor.mjs";
 import { makeLog, terminalSummary, markdown, charts, collectNotes } from "./lib/report.mjs";
 import { fmtBytes } from "./lib/stats.mjs";
 
@@ -183,7 +183,9 @@ async function main() {
   let mt = [];
   // the native peers that loaded also run the multi-threaded workloads that have a C twin
   const native = Object.fromEntries(ALL_ADAPTERS.filter((a) => a.kind === "native" && a.runtime && loaded.some((l) => l.id === a.id)).map((a) => [a.id, a.runtime]));
-  const mtConfigs = [...Object.keys(SAB_CONFIGS), ...Object.keys(native)];
+  // --adapters picks the sabmalloc configurations too (sabmalloc itself always runs: the reference).
+  const sabConfigs = Object.keys(SAB_CONFIGS).filter((id) => id === "sabmalloc" || !args.adapters || args.adapters.includes(id));
+  const mtConfigs = [...sabConfigs, ...Object.keys(native)];
   if (!args.flags.has("no-mt")) {
     const wls = pick(MT_WORKLOADS);
     if (wls.length && !sabOk) {
@@ -192,7 +194,7 @@ async function main() {
       log.line(`Multi-threaded workloads (${wls.length}), workers ${cfg.workers.join(", ")}, ${mtConfigs.join(" vs ")}:`);
       mt = await runMultiThread(wls, {
         reps: cfg.mtReps, workerCounts: cfg.workers, configs: mtConfigs, seed: cfg.seed, quick, scale: cfg.scale,
-        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, native,
+        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, warmMs: smoke ? 0 : quick ? 100 : 400, native,
       }, log);
       log.line("");
       // The floors of target 4: the larson and tree loops on 1 and 2 workers over a trivial allocator.
@@ -203,10 +205,10 @@ async function main() {
           const ops = Math.max(20000, Math.round(2000000 * scale));
           const depth = r.params.depth ?? 16;
           const trees = r.params.trees ?? 64;
-          const what = loop === "tree" ? `${trees} trees of depth ${depth} a worker` : `${ops} ops a worker`;
+          const what = loop === "tree" ? `${trees} trees of depth ${depth} a worker` : `${ops} ops a worker (the trivial allocator ${ops * FLOOR_OPS})`;
           log.line(`Scaling floor (bench/scaling-floor.mjs): the ${loop} loop, ${what}, 1 and 2 workers, ${cfg.mtReps} repetitions`);
           try {
-            r.floor = await scalingFloor({ lib: impl.url, reps: cfg.mtReps, loop, ops, depth, trees });
+            r.floor = await scalingFloor({ lib: impl.url, reps: cfg.mtReps, loop, ops, depth, trees, warmMs: smoke ? 0 : quick ? 100 : 400 });
             log.line(`  trivial allocator ${r.floor.floor.scaling.toFixed(2)}x, sabmalloc ${r.floor.sabmalloc.scaling.toFixed(2)}x`);
           } catch (err) {
             log.line(`  failed: ${err?.message ?? err}`);

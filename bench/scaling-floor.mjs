@@ -23,6 +23,7 @@ const SLOTS = 5000;
 const MIN = 8;
 const MAX = 1000;
 const SLICE = 24 << 20; // a floor worker's bytes: 5,000 live blocks and every list's spares
+export const FLOOR_OPS = 4; // the trivial allocator's larson operations, per sabmalloc's (scalingFloor)
 
 /** The trivial allocator: size classes of 16 bytes, a LIFO list each, a bump pointer. */
 class Trivial {
@@ -129,7 +130,7 @@ function trees(h, depth, count) {
 }
 
 if (!isMainThread) {
-  const { kind, loop, lib, handle, buf, id, ops, depth, count, ctl } = workerData;
+  const { kind, loop, lib, handle, buf, id, ops, depth, count, ctl, warmMs } = workerData;
   let h;
   if (kind === "sabmalloc") {
     const { Heap } = await import(lib);
@@ -147,7 +148,10 @@ if (!isMainThread) {
     for (let k = 0; k < 200; k++) trees(h, Math.min(depth, 10), 1);
     for (let k = 0; k < Math.max(1, count >> 1); k++) trees(h, depth, 1);
   } else {
-    for (let k = 0; k < 200; k++) larson(h, slots, sizes, 2500, 99 + id * 1000 + k);
+    // At least warmMs of it, as the bench's larson worker warms up (bench/workers/larson.mjs says
+    // why: the compiler must have caught up before the clock starts).
+    const t0 = performance.now();
+    for (let k = 0; k < 200 || performance.now() - t0 < warmMs; k++) larson(h, slots, sizes, 2500, 99 + id * 1000 + k);
   }
   for (let i = 0; i < SLOTS; i++) if (slots[i] !== 0) { h.free(slots[i], sizes[i]); slots[i] = 0; }
   const c = new Int32Array(ctl);
@@ -167,9 +171,14 @@ if (!isMainThread) {
  * worker, an operation per node freed) on 1 and 2 workers over the trivial allocator and over
  * sabmalloc (`lib`: the URL of a module exporting Heap), `reps` times interleaved. Returns, per
  * kind, the median throughputs (operations per second over all workers) and the scaling (2 ÷ 1).
+ * The larson loop warms up for at least `warmMs` before the clock starts (both kinds).
  */
-export async function scalingFloor({ lib, reps = 5, loop = "larson", ops = 2_000_000, depth = 16, trees: count = 64 }) {
-  const perWorker = loop === "tree" ? count * (2 ** depth - 1) : ops;
+export async function scalingFloor({ lib, reps = 5, loop = "larson", ops = 2_000_000, depth = 16, trees: count = 64, warmMs = 400 }) {
+  // The trivial allocator runs the larson loop 2-4x as fast: it gets FLOOR_OPS times the
+  // operations, so that its runs last about as long as sabmalloc's (2M operations took it ~30 ms,
+  // where a late wake-up of one worker, 1-4 ms measured, is a tenth of the time).
+  const opsOf = (kind) => (loop === "larson" && kind === "floor" ? ops * FLOOR_OPS : ops);
+  const perWorker = (kind) => (loop === "tree" ? count * (2 ** depth - 1) : opsOf(kind));
   const { Heap } = await import(lib);
 
   /** One repetition: `w` workers of `kind`; returns operations per second over all of them. */
@@ -181,7 +190,7 @@ export async function scalingFloor({ lib, reps = 5, loop = "larson", ops = 2_000
     const ends = [];
     const workers = [];
     for (let id = 0; id < w; id++) {
-      const wk = new Worker(new URL(import.meta.url), { workerData: { kind, loop, lib, handle: heap?.handle, buf, id, ops, depth, count, ctl } });
+      const wk = new Worker(new URL(import.meta.url), { workerData: { kind, loop, lib, handle: heap?.handle, buf, id, ops: opsOf(kind), depth, count, ctl, warmMs } });
       ends.push(new Promise((res, rej) => { wk.once("message", res); wk.once("error", rej); }));
       workers.push(wk);
     }
@@ -195,7 +204,7 @@ export async function scalingFloor({ lib, reps = 5, loop = "larson", ops = 2_000
       if (heap.stats().allocated !== 0) throw new Error("sabmalloc: blocks left after the loop");
       heap.detach();
     }
-    return (w * perWorker) / ((last - start) / 1000);
+    return (w * perWorker(kind)) / ((last - start) / 1000);
   }
 
   const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -225,7 +234,7 @@ if (isMainThread && import.meta.url === pathToFileURL(resolve(process.argv[1] ??
   const m = (x) => (x / 1e6).toFixed(1) + " M/s";
   for (const loop of ["larson", "tree"]) {
     const r = await scalingFloor({ lib, reps, loop, ops, depth, trees: count });
-    const what = loop === "tree" ? `tree loop, ${count} trees of depth ${depth} a worker` : `larson-style loop, ${ops} ops a worker`;
+    const what = loop === "tree" ? `tree loop, ${count} trees of depth ${depth} a worker` : `larson-style loop, ${ops} ops a worker (the trivial allocator ${ops * FLOOR_OPS})`;
     console.log(`${what}, medians of ${reps} (1 worker -> 2 workers, scaling):`);
     for (const kind of ["floor", "sabmalloc"]) {
       const name = kind === "floor" ? "trivial allocator (floor)" : "sabmalloc";

@@ -181,13 +181,14 @@ async function runRep({ heap, wl, w, p, implUrl, seed, limitMs, sampleMs, memory
 
 /**
  * cfg: { reps, workerCounts, configs: ["sabmalloc", "sabmalloc-lock", native ids...], seed, quick, scale,
+ *        warmOps, warmMs (a worker's warm-up: allocator calls, and the least time its loop runs: larson),
  *        limitMs (per repetition), sampleMs, implUrl, Heap, native: { id: runtime } }
  */
 export async function runMultiThread(workloads, cfg, log) {
   const out = [];
   for (let wi = 0; wi < workloads.length; wi++) {
     const wl = workloads[wi];
-    const p = { ...wl.params(cfg), warmOps: cfg.warmOps };
+    const p = { ...wl.params(cfg), warmOps: cfg.warmOps, warmMs: cfg.warmMs ?? 0 };
     log.mtWorkloadStart(wl, wi, workloads.length, p);
     const t0 = performance.now();
     const res = { id: wl.id, title: wl.title, unit: wl.unit, params: p, rows: [], seconds: 0 };

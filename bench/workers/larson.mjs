@@ -55,8 +55,13 @@ runWorker((heap, wd, live) => {
   live[id] = base + net;
   return { ops: p.opsPerGen };
 }, (heap, wd) => {
-  // Untimed: the same loop on a private slice, then everything freed.
-  const p = wd.params, n = Math.min(p.perThread, 1000);
+  // Untimed: the same loop on a private slice as large as the timed one, then everything freed.
+  // As large: with 1,000 slots instead of 5,000, the heap had not grown and the thread's slow
+  // paths had not met the timed run's state (more runs a class, kept runs due, remaps after
+  // growth), and the timed run met them first, deoptimized and recompiled. Measured, four bench
+  // runs each way, larson 1 -> 2 workers: sabmalloc 1.41-1.53x with 1,000 slots, 1.69-1.84x with
+  // 5,000 (jemalloc 1.77-1.88x in the same runs).
+  const p = wd.params, n = p.perThread;
   // Arguments of the same shapes as the timed call's (views at an offset into a SharedArrayBuffer,
   // the shared live counts, no closures): the compiled code must fit the timed call as it is, or it
   // deoptimizes and recompiles once the clock runs - on a 2-core machine, with 2 workers, the
@@ -76,8 +81,7 @@ runWorker((heap, wd, live) => {
   // warm-up that ends before the compiler has caught up leaves that work to the timed run, where
   // with 2 workers on 2 cores it takes CPU from them (with 1 worker it runs on the idle core).
   // Measured, 2 generations of 2 workers: 68 compilations (250 ms of compiler time) while the
-  // clock ran -> 12 (36 ms); sabmalloc's 1 -> 2 worker scaling 1.42x -> 1.81x (jemalloc's 1.85x
-  // and 1.89x in the same runs), one worker 15.8 -> 17.1 M/s.
+  // clock ran -> 12 (36 ms).
   const t0 = performance.now();
   for (let k = 0; k < 100 || performance.now() - t0 < p.warmMs; k++) {
     larson(heap, p, slots, sizes, Math.ceil(ops / 100), wd.seed ^ (0x1b873593 + k), scratch, 0, 0);

@@ -141,3 +141,16 @@ test("targets: random replace with a million blocks, not met, names its mark flo
   assert.match(note, /pointer as well .* takes 120\.0 ns, 4\.80× of jemalloc's time, above the goal \(sabmalloc: 1\.25× of it, the rest the thread cache/);
   assert.match(note, /the page map's entry of the freed block is a miss of its own\)$/);
 });
+
+test("targets: two workers, a trivial allocator that scaled less than sabmalloc on its loop gives no floor", async () => {
+  const { targetRows } = await load();
+  const mt = [{ id: "larson", rows: [{ workers: 1, scaling: { sabmalloc: 1, "native-jemalloc": 1 } },
+    { workers: 2, scaling: { sabmalloc: 1.6, "native-jemalloc": 1.9 } }],
+  floor: { floor: { scaling: 0.94 }, sabmalloc: { scaling: 1.65 } } }];
+  const r = targetRows({ st: [], mt }).find((x) => x[0] === "4. two workers");
+  assert.ok(r, "a row for larson");
+  assert.equal(r[4], "**not met**");
+  assert.equal(r[5], "trivial allocator 0.94× (sabmalloc 1.65× in the same runs)");
+  assert.match(r[6], /^the trivial allocator scaled 0\.94× on the scaling floor's loop, less than sabmalloc did on it in the same runs \(1\.65×\): .* this run gave no floor$/);
+  assert.doesNotMatch(r[6], /keeps any JavaScript allocator/);
+});

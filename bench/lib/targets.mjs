@@ -168,7 +168,10 @@ export function targetRows({ st, mt }) {
     const floor = f ? `trivial allocator ${fmtRatio(f.floor.scaling)} (sabmalloc ${fmtRatio(f.sabmalloc.scaling)} in the same runs)`
       : "not in this run (bench/scaling-floor.mjs)";
     const why = [];
-    if (f && Number.isFinite(je) && f.floor.scaling < je) {
+    if (f && f.sabmalloc.scaling > f.floor.scaling) {
+      // The trivial allocator did worse than sabmalloc on its own loop: not a floor, a bad hour.
+      why.push(`the trivial allocator scaled ${fmtRatio(f.floor.scaling)} on the scaling floor's loop, less than sabmalloc did on it in the same runs (${fmtRatio(f.sabmalloc.scaling)}): this VM does not always give a second thread a whole core, and this run gave no floor`);
+    } else if (f && Number.isFinite(je) && f.floor.scaling < je) {
       why.push(`the same loop over a trivial allocator (no checks, no locks, nothing shared) scales ${fmtRatio(f.floor.scaling)}, below jemalloc's ${fmtRatio(je)}: what keeps it from 2x (the VM's two cores and memory system, V8's own threads) keeps any JavaScript allocator from the goal`);
     } else if (f) {
       why.push(`the same loop over a trivial allocator scales ${fmtRatio(f.floor.scaling)}: the rest of the gap is sabmalloc's own`);

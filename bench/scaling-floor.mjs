@@ -18,7 +18,7 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { covering } from "./lib/views.mjs";
+import { covering, fixedView } from "./lib/views.mjs";
 
 const SLOTS = 5000;
 const MIN = 8;
@@ -52,18 +52,9 @@ class Trivial {
   }
 }
 
-/**
- * A fixed-length view of the allocator's buffer, taken again when the buffer grows: a view that
- * tracks a growable SharedArrayBuffer is far slower to access (bench/lib/views.mjs).
- */
-function view(h) {
-  const b = h.buffer;
-  return new Uint8Array(b, 0, b.byteLength);
-}
-
 /** The larson loop; `h.free(p, size)`: sabmalloc ignores the size. Returns a checksum. */
 function larson(h, slots, sizes, ops, seed) {
-  let u8 = view(h);
+  let u8 = fixedView(Uint8Array, h); // a fixed-length view: bench/lib/views.mjs says why
   let s = seed | 0 || 1;
   let x = 0;
   for (let k = 0; k < ops; k++) {

@@ -42,6 +42,8 @@ test("no-allocator-checked: frees every block start of every size, throws for an
   const { noAllocatorChecked } = await load();
   assert.ok(noAllocatorChecked.only.test("malloc-free/16") && noAllocatorChecked.only.test("malloc-free/32"));
   assert.ok(!noAllocatorChecked.only.test("malloc-free/256") && !noAllocatorChecked.only.test("batch/1k/lifo"));
+  // The trees too, up to depth 16 (2^20 nodes would not fit its area of 16-byte blocks).
+  assert.ok(noAllocatorChecked.only.test("tree/16") && !noAllocatorChecked.only.test("tree/20"));
   const a = noAllocatorChecked.create({});
   const sizes = [1, 8, 16, 24, 40, 100, 200, 504, 1000, 1024];
   const blocks: number[] = [];

@@ -121,8 +121,9 @@ class SizeLists {
 // thi.ng's and TLSF's headers) without reading it at free. jemalloc's free writes only metadata.
 class NoAllocatorTouch extends SizeLists {}
 
-// no-allocator-mark (batch, random replace, and malloc+free of 16 and 32 B: the cache-hit pair's
-// floor with the mark): as sabmalloc's free mark is kept. Each free reads
+// no-allocator-mark (batch, random replace, malloc+free of 16 and 32 B: the cache-hit pair's floor
+// with the mark, and the trees up to depth 16: its 8 MiB area of 16-byte blocks holds no more):
+// as sabmalloc's free mark is kept. Each free reads
 // the freed block's first word and checks it for the mark before it writes the mark (a free that
 // tells a live block from a freed one by what the block holds: DOUBLE_FREE while the first free sits
 // in a thread cache), and each malloc reads it back (a free list's pop reads its link; sabmalloc's
@@ -148,7 +149,8 @@ class NoAllocatorMark extends SizeLists {
 }
 const FREE_MARK = 0x7ee1f4ef; // odd: link ^ address ^ FREE_MARK has bit 0 set (links and addresses are multiples of 8)
 
-// no-allocator-checked (malloc+free of 16 and 32 B, random replace): the mark floor, and before it trusts a pointer
+// no-allocator-checked (malloc+free of 16 and 32 B, random replace, the trees up to depth 16): the
+// mark floor, and before it trusts a pointer
 // its free makes the checks sabmalloc's free fast path makes (the contract's INVALID_POINTER: a
 // pointer that is no block's start is reported, not freed): a uint32 in a chunk of the heap, that
 // chunk's entry in the chunk table, its page's info in the page map (a small run, its class, where
@@ -254,12 +256,12 @@ function floorPeer(id, label, Impl, only) {
 }
 
 export const noAllocatorMark = floorPeer("no-allocator-mark",
-  "no allocator but a free list per size whose free reads each freed block's mark before it writes it, and whose malloc reads it back (the floor of a free mark; batch, random replace and the cache-hit pairs)",
-  NoAllocatorMark, /^(batch|replace)\/|^malloc-free\/(16|32)$/);
+  "no allocator but a free list per size whose free reads each freed block's mark before it writes it, and whose malloc reads it back (the floor of a free mark; batch, random replace, the cache-hit pairs and the trees up to 65,535 nodes)",
+  NoAllocatorMark, /^(batch|replace)\/|^malloc-free\/(16|32)$|^tree\/(4|10|16)$/);
 
 export const noAllocatorChecked = floorPeer("no-allocator-checked",
-  "no allocator but the free mark's free lists, and free checks the pointer as sabmalloc's fast path does (chunk table, page map, region boundary) before it trusts it (the floor of the cache-hit pair with the contract's checks; malloc+free of 16 and 32 B, random replace)",
-  NoAllocatorChecked, /^replace\/1[kM]$|^malloc-free\/(16|32)$/);
+  "no allocator but the free mark's free lists, and free checks the pointer as sabmalloc's fast path does (chunk table, page map, region boundary) before it trusts it (the floor of the cache-hit pair with the contract's checks; malloc+free of 16 and 32 B, random replace, the trees up to 65,535 nodes)",
+  NoAllocatorChecked, /^replace\/1[kM]$|^malloc-free\/(16|32)$|^tree\/(4|10|16)$/);
 
 export const noAllocatorTouch = floorPeer("no-allocator-touch",
   "no allocator but a free list per size: free writes a link into each freed block, malloc reads it back (the floor of a free that links or marks the block; random replace only)",

@@ -95,10 +95,15 @@ export function targetRows({ st, mt }) {
     if (Number.isFinite(vsObj)) { goals.push(`< js-objects (${fmtNs(ns(r, "js-objects"))}): ${fmtRatio(vsObj)}`); checks.push(vsObj < 1); names.push("objects"); }
     if (Number.isFinite(vsFl)) { goals.push(`≤ 2 × freelist (${fmtNs(ns(r, "freelist"))}): ${fmtRatio(vsFl)}`); checks.push(vsFl <= 2); names.push("free list"); }
     const met = checks.length ? checks.every(Boolean) : undefined;
-    const floor = floorCell(r, [["freelist", "freelist"]]);
+    const floor = floorCell(r, [["freelist", "freelist"], ["with a free mark", "no-allocator-mark"], ["and free's pointer checks", "no-allocator-checked"]]);
+    // The free lists with sabmalloc's free mark and free's pointer checks (adapters/floor.mjs): what
+    // a node costs an allocator that keeps the contract's guarantees, with no thread cache or runs.
+    const ckObj = pairRatio(r, "no-allocator-checked", "js-objects");
+    const ckWhy = Number.isFinite(ckObj)
+      ? `the loop over free lists with sabmalloc's free mark and free's pointer checks (the contract's DOUBLE_FREE and INVALID_POINTER; no thread cache, no runs) takes ${fmtNs(ns(r, "no-allocator-checked"))}, ${fmtRatio(ckObj)} the objects' time, ${ckObj >= 1 ? "at or above" : "below"} the goal (sabmalloc: ${fmtRatio(pairRatio(r, "sabmalloc", "no-allocator-checked"))} of it: the rest the thread cache, and beyond it fills and flushes)` : "";
     let note = "";
-    if (!met && Number.isFinite(flObj) && flObj >= 1) note = `the trivial free list itself takes ${fmtRatio(flObj)} the objects' time on this loop (the floor of an allocator over a typed array)`;
-    else if (!met) note = "each node pays the cache-hit pair; beyond the cache, fills and flushes";
+    if (!met && Number.isFinite(flObj) && flObj >= 1) note = `the trivial free list itself takes ${fmtRatio(flObj)} the objects' time on this loop (the floor of an allocator over a typed array)` + (ckWhy ? "; " + ckWhy : "");
+    else if (!met) note = ckWhy || "each node pays the cache-hit pair; beyond the cache, fills and flushes";
     rows.push(["1. trees", r.title, fmtNs(ns(r, "sabmalloc")), goals.join("; "), marks(names, checks), floor, note]);
   }
   // 2. A million live blocks: within 1.5x of native jemalloc.

@@ -38,6 +38,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --scale F            multiply every operation count by F
   --seed N             seed of the request generators (default 1)
   --no-st | --no-mt | --no-memory    skip the single-threaded / multi-threaded workloads / memory pass
+  --shared-hosts       one host thread per JavaScript allocator for all the single-threaded workloads
+                       (default: a fresh one per workload, so that no row inherits the JIT state of
+                       the rows before it)
   --impl PATH          module that exports Heap (default dist/index.js)
   --require-sabmalloc  exit 1 when sabmalloc cannot be loaded
   --out-dir DIR        where results.md and charts/ go (default bench/)
@@ -58,7 +61,7 @@ function parseArgs(argv) {
     };
     switch (a) {
       case "--quick": case "--smoke": case "--no-st": case "--no-mt": case "--no-memory":
-      case "--require-sabmalloc": case "--no-write": case "--help": case "-h":
+      case "--require-sabmalloc": case "--no-write": case "--shared-hosts": case "--help": case "-h":
         o.flags.add(a.replace(/^-+/, "")); break;
       case "--filter": o.filter = new RegExp(next()); break;
       case "--adapters": o.adapters = next().split(",").map((s) => s.trim()).filter(Boolean); break;
@@ -127,6 +130,7 @@ async function main() {
     warmMs: smoke ? 0 : quick ? 100 : 400, // the least time larson's workers warm up (workers/larson.mjs)
     seed: args.seed ?? 1,
     memory: !args.flags.has("no-memory"),
+    freshHosts: !args.flags.has("shared-hosts"),
     workers: args.workers ?? [1, 2, 4],
   };
   const outDir = args.outDir ?? (smoke ? path.join(os.tmpdir(), `sabmalloc-bench-smoke-${process.pid}`) : here);
@@ -136,6 +140,7 @@ async function main() {
     mode, command: `node bench/run.mjs ${process.argv.slice(2).join(" ")}`.trim(), date: new Date().toISOString(),
     node: process.version, cpus: `${cpus.length} × ${cpus[0]?.model?.trim() ?? "cpu"}`, memory: fmtBytes(os.totalmem()),
     seed: cfg.seed, reps: cfg.reps, warmups: cfg.warmups, mtReps: cfg.mtReps, limitMs: cfg.limitMs, mtLimitMs: cfg.mtLimitMs,
+    freshHosts: cfg.freshHosts,
   };
   log.line(`sabmalloc bench: ${mode} mode, ${cfg.reps} repetitions (+${cfg.warmups} warm-up), seed ${cfg.seed}, ` +
     `time limit ${(cfg.limitMs / 1000).toFixed(1)} s per run; node ${meta.node}, ${meta.cpus}`);
@@ -234,7 +239,7 @@ async function main() {
       await writeFile(path.join(outDir, "charts", name), svg);
       chartFiles.push(`charts/${name}`);
     }
-    await writeFile(path.join(outDir, "results.md"), markdown({ meta, st, mt, mtConfigs, adapters: adapterInfo.map(({ host, ...a }) => a), chartFiles, notes }));
+    await writeFile(path.join(outDir, "results.md"), markdown({ meta, st, mt, mtConfigs, adapters: adapterInfo.map(({ host, renew, ...a }) => a), chartFiles, notes }));
     log.line("");
     log.line(`wrote ${show(path.join(outDir, "results.md"))}` +
       (chartFiles.length ? ` and ${chartFiles.map((f) => show(path.join(outDir, f))).join(", ")}` : ""));
@@ -242,7 +247,7 @@ async function main() {
   if (args.json) {
     const file = args.json === true ? path.join(outDir, "results.json") : args.json;
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, JSON.stringify({ meta, adapters: adapterInfo.map(({ host, ...a }) => a), st, mt }, null, 1));
+    await writeFile(file, JSON.stringify({ meta, adapters: adapterInfo.map(({ host, renew, ...a }) => a), st, mt }, null, 1));
     log.line(`wrote ${show(file)}`);
   }
   log.line(`done in ${meta.seconds.toFixed(0)} s`);

@@ -256,7 +256,7 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
   L.push("", "Allocators:", "");
   for (const a of adapters) L.push(`- **${a.id}** — ${a.label}: ${a.ok ? "ran" + (a.note ? ` (${a.note})` : "") : `**skipped**: ${a.reason}`}`);
   L.push("");
-  L.push("Method: every workload's requests come from one seeded generator, identical for every allocator. Each allocator gets its own copy of the workload function (separate JIT type feedback), warm-up runs, then timed repetitions interleaved across allocators (A B C, B C A, ...) with a forced GC before each; medians with min–max. Ratios are computed pair by pair within the same repetition. A run that passes the time limit is stopped and reported as timed out, with its rate until then.", "");
+  L.push(`Method: every workload's requests come from one seeded generator, identical for every allocator. Each JavaScript allocator runs in a worker thread of its own${meta.freshHosts ? ", a fresh one for each workload (no row inherits the JIT state of the rows before it)" : " for all the workloads"} (a native one in a child process), with its own copy of the workload function (separate JIT type feedback), warm-up runs, then timed repetitions interleaved across allocators (A B C, B C A, ...) with a forced GC before each; medians with min–max. Ratios are computed pair by pair within the same repetition. A run that passes the time limit is stopped and reported as timed out, with its rate until then.`, "");
 
   const targets = targetRows({ st, mt });
   if (targets.length) {

@@ -30,6 +30,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --workers LIST       worker counts for the multi-threaded workloads (default 1,2,4)
   --reps N             timed repetitions per single-threaded workload (default 5; quick 3)
   --warmups N          warm-up runs (default 2; quick 1)
+  --warm-ms MS         and warm-up runs until MS milliseconds have passed (default 300; quick 100; smoke 0)
   --mt-reps N          repetitions per multi-threaded configuration (default 5; quick 3)
   --time-limit S       seconds before a single-threaded run is stopped as "timed out" (default 4; quick 0.5; smoke 1)
   --budget S           seconds of timed runs per workload and allocator after which a slow allocator
@@ -69,6 +70,7 @@ function parseArgs(argv) {
       case "--workers": o.workers = next().split(",").map(Number); break;
       case "--reps": o.reps = Number(next()); break;
       case "--warmups": o.warmups = Number(next()); break;
+      case "--warm-ms": o.warmMs = Number(next()); break;
       case "--mt-reps": o.mtReps = Number(next()); break;
       case "--time-limit": o.limit = Number(next()); break;
       case "--mt-time-limit": o.mtLimit = Number(next()); break;
@@ -123,6 +125,7 @@ async function main() {
     scale: args.scale ?? (smoke ? 0.02 : 1),
     reps: args.reps ?? (smoke ? 2 : quick ? 3 : 5),
     warmups: args.warmups ?? (smoke ? 1 : quick ? 1 : 2),
+    stWarmMs: args.warmMs ?? (smoke ? 0 : quick ? 100 : 300), // single-threaded warm-up time (harness.mjs)
     limitMs: 1000 * (args.limit ?? (smoke ? 1 : quick ? 0.5 : 4)), // smoke: cold code on a loaded machine
     budgetMs: 1000 * (args.budget ?? (smoke ? 0.5 : quick ? 1 : 3)),
     mtReps: args.mtReps ?? (smoke ? 1 : quick ? 3 : 5),
@@ -139,10 +142,10 @@ async function main() {
   const meta = {
     mode, command: `node bench/run.mjs ${process.argv.slice(2).join(" ")}`.trim(), date: new Date().toISOString(),
     node: process.version, cpus: `${cpus.length} × ${cpus[0]?.model?.trim() ?? "cpu"}`, memory: fmtBytes(os.totalmem()),
-    seed: cfg.seed, reps: cfg.reps, warmups: cfg.warmups, mtReps: cfg.mtReps, limitMs: cfg.limitMs, mtLimitMs: cfg.mtLimitMs,
+    seed: cfg.seed, reps: cfg.reps, warmups: cfg.warmups, stWarmMs: cfg.stWarmMs, mtReps: cfg.mtReps, limitMs: cfg.limitMs, mtLimitMs: cfg.mtLimitMs,
     freshHosts: cfg.freshHosts,
   };
-  log.line(`sabmalloc bench: ${mode} mode, ${cfg.reps} repetitions (+${cfg.warmups} warm-up), seed ${cfg.seed}, ` +
+  log.line(`sabmalloc bench: ${mode} mode, ${cfg.reps} repetitions (+${cfg.warmups} warm-up${cfg.stWarmMs ? `, at least ${cfg.stWarmMs} ms` : ""}), seed ${cfg.seed}, ` +
     `time limit ${(cfg.limitMs / 1000).toFixed(1)} s per run; node ${meta.node}, ${meta.cpus}`);
 
   // ---- allocators

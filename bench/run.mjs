@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import { ALL_ADAPTERS } from "./adapters/index.mjs";
 import { DEFAULT_IMPL, loadImpl, SAB_CONFIGS } from "./adapters/sabmalloc.mjs";
 import { MICRO_WORKLOADS } from "./workloads/micro.mjs";
@@ -100,6 +101,13 @@ function skippedNative(adapters) {
 
 async function main() {
   const t0 = performance.now();
+  // No memory reducer in this process's isolates (every host thread and worker made from here on):
+  // V8 runs it ~8 s after an isolate starts, a garbage collection of an idle heap that shrinks it,
+  // and with a fresh host per allocator and workload, 15 idle hosts did so while the first
+  // repetitions ran (measured: 0.5 core-seconds, 7-9 s after the hosts started; the first two
+  // repetitions of a row up to 3x the others, whichever allocator they fell on). It changes no
+  // collection an allocation makes, only these idle ones.
+  setFlagsFromString("--no-memory-reducer");
   let args;
   try { args = parseArgs(process.argv.slice(2)); } catch (err) {
     console.error(err.message);

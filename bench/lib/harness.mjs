@@ -185,6 +185,11 @@ export class AdapterSession {
         this._after(res);
       } catch (err) { return this._fail(err); }
     }
+    // The warm-up's garbage is collected now, in this host's turn, not while another host's first
+    // repetitions run: the garbage-collected peers' warm-ups leave gigabytes of typed arrays
+    // (64 KiB each, on that row), whose freeing otherwise went on beside the next timed runs
+    // (measured: the first two repetitions of the 64 KiB row 2-3x the rest, whichever allocator's).
+    maybeGc();
     return { status: s.status, note: s.note, partial: s.partial };
   }
   rep() {

@@ -261,7 +261,7 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
   const targets = targetRows({ st, mt });
   if (targets.length) {
     L.push("## Targets", "");
-    L.push("The speed targets of issue 11, checked against this run's numbers: goals are computed from the same run (ratios pair by pair, as in the tables below). *Floor*: the same loop with no allocator at all (the no-allocator column; for trees also the trivial free list). *Note*: where the time goes, for a target not met.", "");
+    L.push("The speed targets of issue 11, checked against this run's numbers: goals are computed from the same run (ratios pair by pair, as in the tables below). *Floor*: the same loop with no allocator at all (the no-allocator column; for trees also the trivial free list; where they ran, the same loop over free lists with sabmalloc's free mark, and with free's pointer checks too). *Note*: where the time goes, for a target not met.", "");
     L.push(mdTable(["target", "workload", "sabmalloc", "goal (this run)", "", "floor", "note"], targets, [":--", ":--", "--:", ":--", ":--", "--:", ":--"]));
     L.push("");
   }

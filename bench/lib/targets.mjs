@@ -1,8 +1,9 @@
 // The speed targets of issue 11 ("native speed where it counts"), checked against this run's own
 // numbers: for each target the measured value, the goal computed from the same run (its peers, its
 // own cache-hit pair), whether it is met, and the floor: the same loop with no allocator at all
-// (adapters/floor.mjs; for trees also the trivial free list). Where a target is missed, the note
-// says where the time goes as far as we have measured it (README.md, "Performance").
+// (adapters/floor.mjs; for trees also the trivial free list, and the free lists with the free mark
+// and free's pointer checks). Where a target is missed, the note says where the time goes as far
+// as we have measured it (README.md, "Performance").
 import { fmtNs, fmtRatio } from "./stats.mjs";
 
 const ok = (a) => a && a.status === "ok" && Number.isFinite(a.nsPerOp?.median);

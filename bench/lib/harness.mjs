@@ -343,14 +343,15 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
     // batch 100k FIFO 69-77 ns a pair in full runs, 47-55 in runs of part of the suite.)
     if (cfg.freshHosts && wi > 0) {
       for (const h of hosts) {
-        if (!h.host || !h.renew || !applies(w, h)) continue;
-        try { await h.renew(); } catch (err) { log.adapterFail(w, { id: h.id }, errText(err)); }
+        if (!h.renew || !(h.host || h.lost) || !applies(w, h)) continue;
+        try { await h.renew(); h.lost = null; } catch (err) { h.lost = errText(err); log.adapterFail(w, { id: h.id }, h.lost); }
       }
     }
-    const entries = hosts.filter((h) => h.host).map((h) => ({
+    // An allocator whose fresh host did not load is reported as an error from then on.
+    const entries = hosts.filter((h) => h.host || h.lost).map((h) => ({
       id: h.id, host: h.host, adapter: h,
       samples: new Array(cfg.reps).fill(NaN), ops: new Array(cfg.reps).fill(0),
-      status: "ok", note: "", partial: null, memory: null, spent: 0, capped: 0, wall: {},
+      status: h.host ? "ok" : "error", note: h.host ? "" : h.lost, partial: null, memory: null, spent: 0, capped: 0, wall: {},
     }));
     const ask = async (e, msg) => {
       const t1 = performance.now();
@@ -367,6 +368,7 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
     };
     for (const e of entries) {
       if (!applies(w, e.adapter)) { e.status = "n/a"; continue; }
+      if (!e.host) continue; // lost: an error already
       const r = await ask(e, { type: "prepare", workloadId: w.id, cfg: wcfg });
       if (!r) continue;
       e.status = r.status; e.note = r.note; e.partial = r.partial;
@@ -396,7 +398,7 @@ export async function runSingleThread(workloads, hosts, cfg, log) {
     }
     const mem = {};
     for (const e of entries) {
-      if (e.host.dead || e.status === "n/a") continue;
+      if (!e.host || e.host.dead || e.status === "n/a") continue;
       // an allocator that timed out would time out again in the memory pass
       const m = e.status === "timeout" ? { timedOut: true } : await ask(e, { type: "memory" });
       if (m) mem[e.id] = m;

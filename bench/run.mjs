@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// sabmalloc benchmark suite: `npm run bench` (full, a few minutes) or `npm run bench -- --quick`
+// sabmalloc benchmark suite: `npm run bench` (full, ~15 minutes here) or `npm run bench -- --quick`
 // (about a minute). Runs every workload against sabmalloc and its peers in one run and writes
 // bench/results.md, bench/charts/*.svg (and bench/results.json with --json). See bench/README.md.
 import os from "node:os";
@@ -22,7 +22,7 @@ const show = (p) => { const r = path.relative(process.cwd(), p); return r.starts
 
 const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [options])
 
-  --quick              the one-minute subset (fewer workloads, fewer ops and repetitions)
+  --quick              the quick subset, ~2.5 minutes (fewer workloads, fewer ops and repetitions)
   --smoke              tiny sizes, 2 repetitions, results to a temporary folder: proves the suite runs
   --filter REGEX       only workloads whose id matches (ids: malloc-free/16, batch/1k/fifo, replace/1M,
                        realloc/step, calloc/mix, larson, xmalloc, mstress, cache-scratch, ...)

@@ -138,7 +138,7 @@ async function main() {
     budgetMs: 1000 * (args.budget ?? (smoke ? 0.5 : quick ? 1 : 3)),
     mtReps: args.mtReps ?? (smoke ? 1 : quick ? 3 : 5),
     mtLimitMs: 1000 * (args.mtLimit ?? (smoke ? 30 : quick ? 30 : 120)),
-    warmMs: smoke ? 0 : quick ? 100 : 400, // the least time larson's workers warm up (workers/larson.mjs)
+    mtWarmMs: smoke ? 0 : quick ? 100 : 400, // the least time larson's workers warm up (workers/larson.mjs)
     seed: args.seed ?? 1,
     memory: !args.flags.has("no-memory"),
     freshHosts: !args.flags.has("shared-hosts"),
@@ -211,7 +211,7 @@ async function main() {
       log.line(`Multi-threaded workloads (${wls.length}), workers ${cfg.workers.join(", ")}, ${mtConfigs.join(" vs ")}:`);
       mt = await runMultiThread(wls, {
         reps: cfg.mtReps, workerCounts: cfg.workers, configs: mtConfigs, seed: cfg.seed, quick, scale: cfg.scale,
-        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, warmMs: cfg.warmMs, native,
+        limitMs: cfg.mtLimitMs, sampleMs: 2, memory: cfg.memory, implUrl: impl.url, Heap: impl.Heap, warmOps: smoke ? 2000 : 20000, warmMs: cfg.mtWarmMs, native,
       }, log);
       log.line("");
       // The floors of target 4: the larson and tree loops on 1 and 2 workers over a trivial allocator.
@@ -225,7 +225,7 @@ async function main() {
           const what = loop === "tree" ? `${trees} trees of depth ${depth} a worker` : `${ops} ops a worker (the trivial allocator ${ops * FLOOR_OPS})`;
           log.line(`Scaling floor (bench/scaling-floor.mjs): the ${loop} loop, ${what}, 1 and 2 workers, ${cfg.mtReps} repetitions`);
           try {
-            r.floor = await scalingFloor({ lib: impl.url, reps: cfg.mtReps, loop, ops, depth, trees, warmMs: cfg.warmMs });
+            r.floor = await scalingFloor({ lib: impl.url, reps: cfg.mtReps, loop, ops, depth, trees, warmMs: cfg.mtWarmMs });
             log.line(`  trivial allocator ${r.floor.floor.scaling.toFixed(2)}x, sabmalloc ${r.floor.sabmalloc.scaling.toFixed(2)}x`);
           } catch (err) {
             log.line(`  failed: ${err?.message ?? err}`);

@@ -18,7 +18,7 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { covering, fixedView } from "./lib/views.mjs";
+import { covering, fixedView, primeViews } from "./lib/views.mjs";
 
 const SLOTS = 5000;
 const MIN = 8;
@@ -132,6 +132,7 @@ if (!isMainThread) {
   }
   const slots = new Uint32Array(SLOTS);
   const sizes = new Uint32Array(SLOTS);
+  primeViews(h); // covering()'s call to fixedView() too has type feedback before the loop is compiled
   // Warm-up, so that the clock starts in optimized code (bench/workers/tree.mjs and larson.mjs say
   // why): many short calls (V8 then optimizes the function itself, not only its loop on the stack),
   // and for the tree, trees of the timed depth (smaller ones fit in sabmalloc's thread cache and
@@ -141,7 +142,11 @@ if (!isMainThread) {
     for (let k = 0; k < Math.max(1, count >> 1); k++) trees(h, depth, 1);
   } else {
     // At least warmMs of it, as the bench's larson worker warms up (bench/workers/larson.mjs says
-    // why: the compiler must have caught up before the clock starts).
+    // why: the compiler must have caught up before the clock starts), after calls too short to
+    // make it hot (larson.mjs says why: a first call of 2,500 operations got hot inside itself,
+    // before V8 had given the function its feedback vector, and the code compiled then
+    // deoptimized; in 1 run of 4 the trivial allocator's timed run went on in slower code).
+    for (let k = 0; k < 200; k++) larson(h, slots, sizes, 40, 7 + id * 1000 + k);
     const t0 = performance.now();
     for (let k = 0; k < 200 || performance.now() - t0 < warmMs; k++) larson(h, slots, sizes, 2500, 99 + id * 1000 + k);
   }

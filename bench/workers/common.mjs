@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { churn } from "../lib/churn.mjs";
+import { primeViews } from "../lib/views.mjs";
 
 export function xorshift(seed) {
   return (seed | 0) || 0x2545f491;
@@ -59,6 +60,7 @@ export function runWorker(body, warm) {
   return attachedWorker((heap, wd) => {
     const ctl = new Int32Array(wd.ctl);
     const live = new Float64Array(wd.live);
+    primeViews(heap); // before any loop that calls covering() is compiled (views.mjs says why)
     if (wd.params.warmOps > 0) warmUp(heap, wd.params.warmOps);
     if (warm) warm(heap, wd);
     parentPort.postMessage({ type: "ready", slot: heap.slot });

@@ -72,6 +72,16 @@ runWorker((heap, wd, live) => {
   // enters optimized code at once (code optimized on stack, inside one long call, is entered by
   // a new call only after a while in the slower tiers).
   const ops = Math.min(p.opsPerGen, 500000);
+  // First, calls too short to make it hot, over 4 slots (a free from the fifth operation on), so
+  // that every site of the loop has type feedback before V8 first compiles it. A first call of
+  // 5,000 operations got hot inside itself, before V8 had given the function its feedback vector
+  // (it does after a few calls): compiled then, it deoptimized at the next call's first such site,
+  // and V8 then ran it as on-stack-replaced code, ~2x as slow, to the end. Measured with
+  // %GetOptimizationStatus at the timed call (larson, 1 and 2 workers, 5 repetitions): 3 of 30
+  // timed worker runs started in baseline code before; with this and primeViews, 0 of 90 (3 runs).
+  const few = new Uint32Array(new SharedArrayBuffer(32), 16, 4), fewSizes = new Uint32Array(new SharedArrayBuffer(32), 16, 4);
+  for (let k = 0; k < 40; k++) larson(heap, p, few, fewSizes, 8, wd.seed ^ (0x3c6ef372 + k), scratch, 0, 0);
+  for (let i = 0; i < few.length; i++) if (few[i] !== 0) heap.free(few[i]);
   for (let k = 0; k < 100; k++) larson(heap, p, slots, sizes, Math.ceil(ops / 100), wd.seed ^ (0x5bd1e995 + k), scratch, 0, 0);
   // The timed run starts by freeing blocks that other threads allocated: free some now (the main
   // thread made them for this), amid this thread's own cached regions, then run the loop again.

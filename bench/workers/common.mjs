@@ -46,9 +46,20 @@ export function freeWarmBlocks(heap, wd) {
   new Float64Array(wd.live)[wd.id] -= g.warmBytes;
 }
 
-/** A short private malloc/free loop so the allocator's code is compiled before the clock starts. */
+/**
+ * A short private malloc/free loop so the allocator's code is compiled before the clock starts,
+ * then batches of one size, larger than a thread cache holds, made and freed: malloc's and free's
+ * calls to their slow paths (fills, flushes) then have type feedback before a workload's loop,
+ * which inlines malloc and free, is compiled. The churn's 256 live blocks of ~30 sizes seldom
+ * overflow a cache; a flush first met in a compiled loop deoptimizes it (views.mjs: primeViews).
+ */
 function warmUp(heap, n) {
   churn(heap, new Uint32Array(256), n, (r) => 8 + (r % 2040));
+  const batch = new Uint32Array(1200);
+  for (let round = 0; round < 16; round++) {
+    for (let i = 0; i < batch.length; i++) batch[i] = heap.malloc(48);
+    for (let i = 0; i < batch.length; i++) heap.free(batch[i]);
+  }
 }
 
 /**

@@ -68,6 +68,14 @@ runWorker((heap, wd, live) => {
   // compiler thread then competes with the workers.
   const slots = new Uint32Array(new SharedArrayBuffer(n * 8), n * 4, n), sizes = new Uint32Array(new SharedArrayBuffer(n * 8), n * 4, n);
   const scratch = new Float64Array(new SharedArrayBuffer(8));
+  // The timed call's seed (a uint32 from workerData) and base (read from a Float64Array) are heap
+  // numbers where the warm-up's XORed seeds and a literal 0 were small integers: the code compiled
+  // for those deoptimized at the timed call's first operation, and V8 compiled it again while the
+  // clock ran (--trace-deopt: "not a Smi", in every timed call whose seed was 2^30 or more). So the
+  // warm-up seeds vary in every bit (as uint32s: both representations) and its base is read from a
+  // Float64Array too.
+  const seedOf = (k) => (wd.seed ^ Math.imul(k + 1, 0x9e3779b9)) >>> 0;
+  const base = scratch[0];
   // Many short calls, not one long one: V8 then optimizes the function itself, and the timed call
   // enters optimized code at once (code optimized on stack, inside one long call, is entered by
   // a new call only after a while in the slower tiers).
@@ -80,9 +88,9 @@ runWorker((heap, wd, live) => {
   // %GetOptimizationStatus at the timed call (larson, 1 and 2 workers, 5 repetitions): 3 of 30
   // timed worker runs started in baseline code before; with this and primeViews, 0 of 90 (3 runs).
   const few = new Uint32Array(new SharedArrayBuffer(32), 16, 4), fewSizes = new Uint32Array(new SharedArrayBuffer(32), 16, 4);
-  for (let k = 0; k < 40; k++) larson(heap, p, few, fewSizes, 8, wd.seed ^ (0x3c6ef372 + k), scratch, 0, 0);
+  for (let k = 0; k < 40; k++) larson(heap, p, few, fewSizes, 8, seedOf(k), scratch, 0, base);
   for (let i = 0; i < few.length; i++) if (few[i] !== 0) heap.free(few[i]);
-  for (let k = 0; k < 100; k++) larson(heap, p, slots, sizes, Math.ceil(ops / 100), wd.seed ^ (0x5bd1e995 + k), scratch, 0, 0);
+  for (let k = 0; k < 100; k++) larson(heap, p, slots, sizes, Math.ceil(ops / 100), seedOf(100 + k), scratch, 0, base);
   // The timed run starts by freeing blocks that other threads allocated: free some now (the main
   // thread made them for this), amid this thread's own cached regions, then run the loop again.
   freeWarmBlocks(heap, wd);
@@ -94,7 +102,7 @@ runWorker((heap, wd, live) => {
   // clock ran -> 12 (36 ms).
   const t0 = performance.now();
   for (let k = 0; k < 100 || performance.now() - t0 < p.warmMs; k++) {
-    larson(heap, p, slots, sizes, Math.ceil(ops / 100), wd.seed ^ (0x1b873593 + k), scratch, 0, 0);
+    larson(heap, p, slots, sizes, Math.ceil(ops / 100), seedOf(200 + k), scratch, 0, base);
   }
   for (let i = 0; i < n; i++) if (slots[i] !== 0) heap.free(slots[i]);
 });

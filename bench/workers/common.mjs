@@ -48,27 +48,24 @@ export function freeWarmBlocks(heap, wd) {
 
 /**
  * A short private malloc/free loop so the allocator's code is compiled before the clock starts,
- * then batches of one size, larger than a thread cache holds, made and freed: malloc's and free's
- * calls to their slow paths (fills, flushes) then have type feedback before a workload's loop,
- * which inlines malloc and free, is compiled. The churn's 256 live blocks of ~30 sizes seldom
- * overflow a cache; a flush first met in a compiled loop deoptimizes it (views.mjs: primeViews).
- * Then batches of every class up to 1 KiB, so that the slow paths themselves (fills, flushes, runs
- * emptied and kept) are hot, and compiled, before the clock starts: compiled in the timed run, on 2
- * workers and 2 cores, they take the workers' time (traced, larson on 1 and 2 workers, 3
- * repetitions: compilations in the timed windows 25 -> 9, a 2-worker run's wait for a core 2.2 ->
- * 1.3 ms a generation).
+ * then batches of every class up to 1 KiB made and freed, 120 blocks each: more than the thread
+ * cache holds of the larger classes, so malloc and free reach their slow paths (fills, flushes,
+ * runs emptied and kept), often enough that those are compiled before the clock starts too.
+ * - malloc's and free's calls to their slow paths then have type feedback before a workload's
+ *   loop, which inlines malloc and free, is compiled: the churn's 256 live blocks of ~30 sizes
+ *   seldom overflow a cache, and a flush first met in a compiled loop deoptimizes it (views.mjs:
+ *   primeViews says how that ends).
+ * - Compiled in the timed run instead, on 2 workers and 2 cores, the slow paths take the workers'
+ *   time (traced, larson on 1 and 2 workers, 3 repetitions: compilations in the timed windows
+ *   25 -> 9, a 2-worker run's wait for a core 2.2 -> 1.3 ms a generation).
  */
 function warmUp(heap, n) {
   churn(heap, new Uint32Array(256), n, (r) => 8 + (r % 2040));
-  const batch = new Uint32Array(1200);
-  for (let round = 0; round < 16; round++) {
-    for (let i = 0; i < batch.length; i++) batch[i] = heap.malloc(48);
-    for (let i = 0; i < batch.length; i++) heap.free(batch[i]);
-  }
+  const batch = new Uint32Array(120);
   for (let round = 0; round < 60; round++) {
     for (let size = 8; size <= 1024; size += 8 + (size >>> 2)) {
-      for (let i = 0; i < 120; i++) batch[i] = heap.malloc(size);
-      for (let i = 0; i < 120; i++) heap.free(batch[i]);
+      for (let i = 0; i < batch.length; i++) batch[i] = heap.malloc(size);
+      for (let i = 0; i < batch.length; i++) heap.free(batch[i]);
     }
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // sabmalloc benchmark suite: `npm run bench` (full, ~15 minutes here) or `npm run bench -- --quick`
-// (about a minute). Runs every workload against sabmalloc and its peers in one run and writes
+// (~2.5 minutes). Runs every workload against sabmalloc and its peers in one run and writes
 // bench/results.md, bench/charts/*.svg (and bench/results.json with --json). See bench/README.md.
 import os from "node:os";
 import path from "node:path";

@@ -106,7 +106,7 @@ export function makeLog(out = process.stdout) {
       w(`[${padL(String(i + 1), String(n).length)}/${n}] ${wl.title}\n`);
       this.mtT0 = performance.now();
     },
-    mtRep(wl, workers, config, r, reps) { if (r === 0 && config) w(""); w("."); },
+    mtRep(wl, workers, config, r, reps) { w(r < 0 ? "m" : "."); }, // m: the untimed repetition that samples memory
     mtFail(wl, workers, config, msg) { w(`!(${config}: ${msg.slice(0, 200)})`); },
     mtRowDone(wl, row, configs) {
       const cells = configs.filter((c) => row.configs[c]).map((c) => `${c} ${rateCell(row.configs[c], { range: false })}`).join("   ");
@@ -313,13 +313,13 @@ export function markdown({ meta, st, mt, mtConfigs, adapters, chartFiles, notes 
   const mtm = mtMemRows(mt, mtConfigs);
   if (mrows.length || mtm.length) {
     L.push("## Memory", "");
-    L.push("Peak figures (single-threaded: one instrumented run, allocator statistics sampled about 300 times, peak live requested bytes exact; multi-threaded: in the first repetition of each configuration, a sampler thread reading stats() every 2 ms, and the workers' requested bytes published before each malloc and after each free, read before and after each stats() call), as factors of the peak live requested bytes: *allocated* = usable sizes of live blocks (internal fragmentation), *active* = pages in use (sabmalloc) or used blocks with headers (thi.ng), *mapped* = memory the allocator holds (sabmalloc: chunks in use; thi.ng: pool high-water mark; freelist: its bump pointer; TLSF: the wasm linear memory; GC: JS heap + array buffers, approximate). *metadata/mapped*: the allocator's own bookkeeping at the mapped peak (thi.ng: 8-byte headers; TLSF: 4-byte headers only).", "");
+    L.push("Peak figures (single-threaded: one instrumented run, allocator statistics sampled about 300 times, peak live requested bytes exact; multi-threaded: in an untimed repetition of each configuration before the timed ones, a sampler thread reading stats() every 2 ms, and the workers' requested bytes published before each malloc and after each free, read before and after each stats() call), as factors of the peak live requested bytes: *allocated* = usable sizes of live blocks (internal fragmentation), *active* = pages in use (sabmalloc) or used blocks with headers (thi.ng), *mapped* = memory the allocator holds (sabmalloc: chunks in use; thi.ng: pool high-water mark; freelist: its bump pointer; TLSF: the wasm linear memory; GC: JS heap + array buffers, approximate). *metadata/mapped*: the allocator's own bookkeeping at the mapped peak (thi.ng: 8-byte headers; TLSF: 4-byte headers only).", "");
     if (mrows.length) {
       L.push(mdTable(["workload", "allocator", "peak requested", "allocated", "active", "mapped", "metadata/mapped"], mrows));
       L.push("");
     }
     if (mtm.length) {
-      L.push("Multi-threaded (peaks of the first repetition; *in caches*: stats().cached, the free blocks that thread caches held, at the sample of the active peak):", "");
+      L.push("Multi-threaded (peaks of the untimed repetition that samples memory; *in caches*: stats().cached, the free blocks that thread caches held, at the sample of the active peak):", "");
       L.push(mdTable(["workload", "workers", "config", "peak requested", "allocated", "active", "in caches at the active peak", "mapped", "metadata/mapped"], mtm));
       L.push("");
     }

@@ -34,7 +34,7 @@ import { corruption, doubleFree, HeapError, invalidPointer } from "./errors.js";
 import { checkInteger, HeapOptions, readOptions, writeHeader } from "./header.js";
 import { crashPoint, gset, testHooks } from "./journal.js";
 import { L } from "./layout.js";
-import { threadCanBlock } from "./lock.js";
+import { lockPrime, threadCanBlock } from "./lock.js";
 import { abortSections } from "./repair.js";
 import {
   claimSlot, makeBlock, onLockWait, reclaimSlot, releaseSlot, slotsOfTag, slotWord, watchWorker, WatchedWorker,
@@ -234,6 +234,7 @@ export class Heap {
   private primeFree(): void {
     freePrimed = true;
     for (let i = 0; i < FREE_PRIMING_CALLS; i++) this.free(0);
+    lockPrime(this.s.owner); // and the locks' contended paths, for the same reason (lock.ts)
   }
 
   /**

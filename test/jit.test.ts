@@ -7,7 +7,7 @@
 // the caller on demand and reads its optimization status: no timing involved.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -15,57 +15,47 @@ const run = promisify(execFile);
 const script = fileURLToPath(new URL("../../test/jit/free-slow-path.mjs", import.meta.url));
 const lockScript = fileURLToPath(new URL("../../test/jit/lock-contended.mjs", import.meta.url));
 
-interface Outcome {
-  before: boolean;
-  after: boolean;
-  allocated: number;
+/** Runs `file` in a child node with the natives syntax; its last line of output, as JSON. */
+async function child<T>(file: string, args: string[]): Promise<T> {
+  const { stdout } = await run(process.execPath, ["--allow-natives-syntax", file, ...args], { timeout: 30000 });
+  return JSON.parse(stdout.trim().split("\n").pop() ?? "") as T;
 }
 
-async function outcome(...args: string[]): Promise<Outcome> {
-  const { stdout } = await run(process.execPath, ["--allow-natives-syntax", script, ...args], { timeout: 30000 });
-  return JSON.parse(stdout.trim().split("\n").pop() ?? "") as Outcome;
+/** What a child reports: whether its caller was optimized before the event, and after it. */
+interface Optimized {
+  before: boolean;
+  after: boolean;
+}
+
+/**
+ * Runs a child twice, as the control (--unprimed) and primed, checks each with `sound`, and then
+ * that the primed caller stayed optimized through the event: where this V8 keeps even the
+ * control's caller optimized, there is nothing for the priming to prevent, and the test skips.
+ */
+async function primingKeepsOptimized<T extends Optimized>(t: TestContext, file: string, sound: (o: T) => void, event: string): Promise<void> {
+  const control = await child<T>(file, ["--unprimed"]);
+  assert.equal(control.before, true, "the caller was optimized");
+  sound(control);
+  const primed = await child<T>(file, []);
+  assert.equal(primed.before, true, "the caller was optimized");
+  sound(primed);
+  if (control.after) {
+    t.skip("this V8 keeps the caller optimized even without the priming");
+    return;
+  }
+  assert.equal(primed.after, true, `${event} deoptimized the caller`);
 }
 
 test("a caller optimized on fast frees stays optimized through the first slow free", async (t) => {
-  // The control: the same with a copy of free that was never primed. Where this V8 does not
-  // deoptimize the caller then, there is nothing for the priming to prevent.
-  const control = await outcome("--unprimed");
-  assert.equal(control.before, true, "the caller was optimized");
-  assert.equal(control.allocated, 0);
-  const primed = await outcome();
-  assert.equal(primed.before, true, "the caller was optimized");
-  assert.equal(primed.allocated, 0, "every block was freed");
-  if (control.after) {
-    t.skip("this V8 keeps the caller optimized even without the priming");
-    return;
-  }
-  assert.equal(primed.after, true, "the first slow free deoptimized the caller");
+  // The control: a copy of free that was never primed.
+  await primingKeepsOptimized<Optimized & { allocated: number }>(t, script, (o) => {
+    assert.equal(o.allocated, 0, "every block was freed");
+  }, "the first slow free");
 });
 
-interface LockOutcome {
-  before: boolean;
-  after: boolean;
-  got: boolean;
-  free: boolean;
-}
-
-async function lockOutcome(...args: string[]): Promise<LockOutcome> {
-  const { stdout } = await run(process.execPath, ["--allow-natives-syntax", lockScript, ...args], { timeout: 30000 });
-  return JSON.parse(stdout.trim().split("\n").pop() ?? "") as LockOutcome;
-}
-
 test("a caller optimized on free locks stays optimized through its first contended lock (lockPrime)", async (t) => {
-  // The control: no lockPrime(). Where this V8 does not deoptimize the caller then, there is
-  // nothing for the priming to prevent.
-  const control = await lockOutcome("--unprimed");
-  assert.equal(control.before, true, "the caller was optimized");
-  assert.ok(control.got && control.free, "the caller got the lock once the other owner let it go, and released it");
-  const primed = await lockOutcome();
-  assert.equal(primed.before, true, "the caller was optimized");
-  assert.ok(primed.got && primed.free, "the caller got the lock once the other owner let it go, and released it");
-  if (control.after) {
-    t.skip("this V8 keeps the caller optimized even without the priming");
-    return;
-  }
-  assert.equal(primed.after, true, "the first contended lock deoptimized the caller");
+  // The control: no lockPrime().
+  await primingKeepsOptimized<Optimized & { got: boolean; free: boolean }>(t, lockScript, (o) => {
+    assert.ok(o.got && o.free, "the caller got the lock once the other owner let it go, and released it");
+  }, "the first contended lock");
 });

@@ -19,7 +19,10 @@ const hasJemalloc = existsSync("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2") ||
   /libjemalloc\.so\.2 /.test(spawnSync("ldconfig", ["-p"], { encoding: "utf8" }).stdout ?? "");
 const nativeIds = process.platform === "linux" && hasCompiler ? ["native-glibc", ...(hasJemalloc ? ["native-jemalloc"] : [])] : [];
 
-interface Outcome { status: string; nsPerOp?: { median: number }; rate?: { median: number }; otherCores?: { median: number } | null }
+interface Outcome {
+  status: string; nsPerOp?: { median: number }; rate?: { median: number }; rates?: number[];
+  otherCores?: { median: number } | null; memory?: { peakRequested: number; samples: number } | null;
+}
 interface Results {
   meta: { freshHosts?: boolean };
   adapters: { id: string; ok: boolean; reason?: string }[];
@@ -76,6 +79,13 @@ test("bench --smoke completes and reports every workload for every allocator", {
           assert.equal(row.configs[cfg]?.status, "ok", `${w.id} x${row.workers} / ${cfg}`);
           assert.ok((row.configs[cfg].rate?.median ?? 0) > 0, `${w.id} x${row.workers} / ${cfg} has a rate`);
         }
+        // Memory comes from a repetition of its own, not timed: every timed repetition has a rate,
+        // and the workloads that sample memory have the sampler's report (a smoke run's trees may
+        // end between two samples: its peaks can be 0).
+        const sab = row.configs.sabmalloc;
+        assert.ok(sab.rates && sab.rates.length > 0 && sab.rates.every((x) => x > 0), `${w.id} x${row.workers}: a rate for every timed repetition`);
+        assert.equal(Object.keys(sab.rates ?? []).length, sab.rates?.length, `${w.id} x${row.workers}: no rate for the untimed repetition`);
+        if (!/^cache-/.test(w.id)) assert.ok(Number.isFinite(sab.memory?.samples), `${w.id} x${row.workers}: memory sampled`);
       }
     }
     // The scaling floors of the larson and tree loops (target 4), measured in the same run; and on

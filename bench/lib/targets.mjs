@@ -3,7 +3,7 @@
 // own cache-hit pair), whether it is met, and the floor: the same loop with no allocator at all
 // (adapters/floor.mjs; for trees also the trivial free list, and the free lists with the free mark
 // and free's pointer checks). Where a target is missed, the note says where the time goes as far
-// as we have measured it (README.md, "Performance").
+// as we have measured it (bench/FINDINGS.md).
 import { fmtNs, fmtRatio } from "./stats.mjs";
 
 const ok = (a) => a && a.status === "ok" && Number.isFinite(a.nsPerOp?.median);

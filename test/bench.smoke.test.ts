@@ -24,7 +24,7 @@ interface Outcome {
   otherCores?: { median: number } | null; memory?: { peakRequested: number; samples: number } | null;
 }
 interface Results {
-  meta: { freshHosts?: boolean };
+  meta: { freshHosts?: boolean; mtReps?: number };
   adapters: { id: string; ok: boolean; reason?: string }[];
   st: { id: string; title: string; adapters: Record<string, Outcome> }[];
   mt: {
@@ -79,15 +79,21 @@ test("bench --smoke completes and reports every workload for every allocator", {
           assert.equal(row.configs[cfg]?.status, "ok", `${w.id} x${row.workers} / ${cfg}`);
           assert.ok((row.configs[cfg].rate?.median ?? 0) > 0, `${w.id} x${row.workers} / ${cfg} has a rate`);
         }
-        // Memory comes from a repetition of its own, not timed: every timed repetition has a rate,
-        // and the workloads that sample memory have the sampler's report (a smoke run's trees may
-        // end between two samples: its peaks can be 0).
+        // Memory comes from a repetition of its own, not timed: as many rates as timed repetitions,
+        // each measured, and the workloads that sample memory have the sampler's report (a smoke
+        // run's trees may end between two samples: its peaks can be 0).
         const sab = row.configs.sabmalloc;
-        assert.ok(sab.rates && sab.rates.length > 0 && sab.rates.every((x) => x > 0), `${w.id} x${row.workers}: a rate for every timed repetition`);
-        assert.equal(Object.keys(sab.rates ?? []).length, sab.rates?.length, `${w.id} x${row.workers}: no rate for the untimed repetition`);
+        assert.equal(sab.rates?.length, res.meta.mtReps, `${w.id} x${row.workers}: a rate for each timed repetition, none for the untimed one`);
+        assert.ok(sab.rates?.every((x) => x > 0), `${w.id} x${row.workers}: every timed repetition measured`);
         if (!/^cache-/.test(w.id)) assert.ok(Number.isFinite(sab.memory?.samples), `${w.id} x${row.workers}: memory sampled`);
       }
     }
+    // The progress lines show it: each heap configuration's untimed repetition ("m") comes before
+    // the timed ones ("."), in every row of the workloads that sample memory (4 workloads x 3
+    // worker counts), and in no other row.
+    const rowLines = r.stdout.split("\n").filter((l) => / workers: /.test(l));
+    assert.equal(rowLines.filter((l) => /^mm\.+ /.test(l)).length, 12, `rows with an untimed memory repetition first:\n${rowLines.join("\n")}`);
+    assert.equal(rowLines.filter((l) => /m/.test(l.split(" ")[0]) && !/^mm\.+ /.test(l)).length, 0, "no other row samples memory");
     // The scaling floors of the larson and tree loops (target 4), measured in the same run; and on
     // Linux, the CPU that threads other than the workers used while they ran (a share of a core).
     for (const id of ["larson", "tree"]) {
